@@ -1,0 +1,162 @@
+"""Platform configuration: YAML -> pydantic schema check -> typed :class:`Platform`.
+
+Raw dicts never get past this module (the ZigZag parser pattern). An accelerator *type* is a
+dataflow family with its PE array, buffers and clock (one YAML file per type under
+``data/accelerators``); a *platform* instantiates types as sub-accelerators that share one
+off-chip DRAM of bandwidth ``B``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from fairsched.errors import InputError, pydantic_message
+from fairsched.io import load_yaml
+
+DATA = Path(str(resources.files("fairsched.platform") / "data"))
+ACCEL_DIR = DATA / "accelerators"
+PLATFORM_DIR = DATA / "platforms"
+
+
+class AcceleratorType(BaseModel):
+    """One accelerator type (schema of ``data/accelerators/<name>.yaml``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    dataflow: str
+    clock_mhz: float = Field(gt=0)
+    idle_power_mw: float = Field(ge=0)
+    description: str = ""
+    source: str = ""
+    zigzag_hardware: str | None = None
+    zigzag_mapping: str | None = None
+
+
+class SubAcceleratorGroup(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: str
+    count: int = Field(ge=1, le=4096)
+    clock_mhz: float | None = Field(default=None, gt=0, description="override the type's clock")
+
+
+class PlatformConfig(BaseModel):
+    """Schema of a platform YAML file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "platform"
+    dram_bandwidth_gbps: float = Field(gt=0, description="shared off-chip bandwidth, GB/s (1e9 bytes/s)")
+    sub_accelerators: list[SubAcceleratorGroup] = Field(min_length=1)
+    description: str = ""
+
+    @field_validator("sub_accelerators")
+    @classmethod
+    def _nonempty(cls, v):
+        if not v:
+            raise ValueError("list at least one sub-accelerator group")
+        return v
+
+
+@dataclass(frozen=True, slots=True)
+class SubAccelerator:
+    index: int
+    type: str
+    clock_hz: float
+    idle_power_w: float
+
+
+@dataclass(frozen=True)
+class Platform:
+    """A resolved platform: what the simulator runs on."""
+
+    name: str
+    bandwidth: float  # bytes / s
+    subs: tuple[SubAccelerator, ...]
+    types: dict[str, AcceleratorType]
+
+    @property
+    def n(self) -> int:
+        return len(self.subs)
+
+    @property
+    def type_names(self) -> list[str]:
+        """Distinct types present, in first-appearance order."""
+        return list(dict.fromkeys(s.type for s in self.subs))
+
+    @classmethod
+    def build(cls, groups: list[tuple[str, int, float, float]], bandwidth: float, name: str = "custom") -> "Platform":
+        """Build a platform in code: ``groups`` of ``(type, count, clock_hz, idle_power_w)``;
+        ``bandwidth`` in bytes/s. Handy for tests and hand-computed cases."""
+        subs, types = [], {}
+        for t, count, clock, idle in groups:
+            types[t] = AcceleratorType(name=t, dataflow="custom", clock_mhz=clock / 1e6, idle_power_mw=idle * 1e3)
+            for _ in range(count):
+                subs.append(SubAccelerator(len(subs), t, float(clock), float(idle)))
+        return cls(name, float(bandwidth), tuple(subs), types)
+
+    def describe(self) -> str:
+        counts: dict[str, int] = {}
+        for s in self.subs:
+            counts[s.type] = counts.get(s.type, 0) + 1
+        parts = ", ".join(f"{c}x {t}" for t, c in counts.items())
+        return f"{self.name}: {parts}, DRAM {self.bandwidth / 1e9:g} GB/s"
+
+
+def available_accelerator_types() -> list[str]:
+    return sorted(p.stem for p in ACCEL_DIR.glob("*.yaml"))
+
+
+def load_accelerator_type(name_or_path: str | Path) -> AcceleratorType:
+    """Load a type by shipped name (``eyeriss_like``) or by YAML path."""
+    p = Path(name_or_path)
+    if p.suffix not in (".yaml", ".yml"):
+        p = ACCEL_DIR / f"{name_or_path}.yaml"
+        if not p.is_file():
+            raise InputError(
+                f"accelerator type '{name_or_path}' is unknown; use one of {available_accelerator_types()} "
+                "or the path of a type YAML file"
+            )
+    raw = load_yaml(p, "accelerator type")
+    try:
+        t = AcceleratorType.model_validate(raw)
+    except ValidationError as e:
+        raise InputError(pydantic_message(f"accelerator type '{p}'", e)) from None
+    return t
+
+
+def load_platform(spec: str | Path | dict = "default") -> Platform:
+    """Load a platform: shipped name (``default``), YAML path, or an already-parsed dict."""
+    if isinstance(spec, dict):
+        raw, where = spec, "platform"
+    else:
+        p = Path(spec)
+        if p.suffix not in (".yaml", ".yml"):
+            shipped = PLATFORM_DIR / f"{spec}.yaml"
+            if not shipped.is_file():
+                names = sorted(x.stem for x in PLATFORM_DIR.glob("*.yaml"))
+                raise InputError(f"platform '{spec}' is unknown; use one of {names} or the path of a platform YAML file")
+            p = shipped
+        raw, where = load_yaml(p, "platform"), f"platform '{p}'"
+    try:
+        cfg = PlatformConfig.model_validate(raw)
+    except ValidationError as e:
+        raise InputError(pydantic_message(where, e)) from None
+    types: dict[str, AcceleratorType] = {}
+    subs: list[SubAccelerator] = []
+    for gi, g in enumerate(cfg.sub_accelerators):
+        if g.type not in types:
+            try:
+                types[g.type] = load_accelerator_type(g.type)
+            except InputError as e:
+                raise InputError(f"{where}: sub_accelerators.{gi}.type: {e}") from None
+        t = types[g.type]
+        clock = (g.clock_mhz or t.clock_mhz) * 1e6
+        for _ in range(g.count):
+            subs.append(SubAccelerator(len(subs), t.name, clock, t.idle_power_mw * 1e-3))
+    return Platform(cfg.name, cfg.dram_bandwidth_gbps * 1e9, tuple(subs), types)

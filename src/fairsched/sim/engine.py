@@ -1,0 +1,487 @@
+"""Event-driven simulator of a multi-tenant, multi-accelerator platform with firm deadlines.
+
+Semantics (docs/semantics.md, DESIGN section 3):
+
+* Requests arrive per SLO; a request is a chain of layers run in order, each layer whole on one
+  sub-accelerator; between layers it may wait or move (layer-boundary preemption/migration).
+* A layer's progress rate depends on the DRAM bandwidth it is granted (see :mod:`.bandwidth`);
+  grants are recomputed at every start, finish and abort, so durations stretch and shrink.
+* Firm deadlines: at ``arrival + D`` an unfinished request is dropped at once; a running layer is
+  aborted and its sub-accelerator freed. A request finishing exactly at its deadline is a hit
+  (completions are handled before deadlines at the same instant, and arrivals last).
+* Decision points: after all events of an instant, if a sub-accelerator is idle and a request is
+  ready. A scheduler may assign, leave sub-accelerators idle, drop requests, or ask to be woken.
+* With ``shed_hopeless`` (default) a ready request that can no longer finish even alone on its
+  best sub-accelerator is dropped at once (it is a certain miss, and keeping it only misleads
+  schedulers).
+
+The loop is split SimPy-style into :meth:`Simulator.advance` (process events until the next
+decision point) and :meth:`Simulator.apply` (carry out a decision), so the evaluation runner
+and the RL environment drive the same code. Metrics are streamed into counters: memory does not
+grow with finished requests unless a per-request log is asked for.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Iterable, Literal
+
+import numpy as np
+
+from fairsched.costs.table import CostTable
+from fairsched.errors import InputError
+from fairsched.platform.config import Platform
+from fairsched.sim.bandwidth import SHARING
+from fairsched.sim.request import DONE, READY, RUNNING, Request
+from fairsched.workload.arrivals import Bursty, Periodic, Poisson, TraceReplay, read_trace_gaps
+from fairsched.workload.scenario import Workload
+
+INF = float("inf")
+
+
+class SchedulerError(RuntimeError):
+    """A scheduler returned an impossible decision (a bug in the scheduler, not bad input)."""
+
+
+@dataclass
+class Decision:
+    """What a scheduler does at a decision point.
+
+    ``assign``: ``(request, sub_index)`` pairs; each request must be ready and each sub idle.
+    ``drop``: ready or running requests to shed now (counted as misses).
+    ``wake_at``: an absolute time at which to be asked again even if nothing else happens.
+    Sub-accelerators not assigned stay idle on purpose until the next event.
+    """
+
+    assign: list = field(default_factory=list)
+    drop: list = field(default_factory=list)
+    wake_at: float | None = None
+
+
+@dataclass
+class SimConfig:
+    seed: int = 0
+    shed_hopeless: bool = True
+    sharing: Literal["maxmin", "proportional"] = "maxmin"
+    decision_cost_s: float = 0.0  # charged as extra compute time of each dispatched layer
+    log_requests: bool = False
+    trace_layers: bool = False  # record every layer execution (tests, debugging)
+    time_decisions: bool = True
+
+
+class _Profile:
+    """Per (accelerator type, clock) and model: per-layer compute time, traffic, energy, solo time."""
+
+    __slots__ = ("C", "D", "E", "solo", "suffix")
+
+    def __init__(self, cycles, dram, energy, clock, bandwidth):
+        c = cycles / clock
+        solo = np.maximum(c, dram / bandwidth)
+        self.C = c.tolist()
+        self.D = dram.tolist()
+        self.E = energy.tolist()
+        self.solo = solo.tolist()
+        self.suffix = np.concatenate([np.cumsum(solo[::-1])[::-1], [0.0]]).tolist()
+
+
+def _make_arrival(slo, rate, rng, base_dir):
+    a = slo.arrival
+    kind = getattr(a, "kind", "poisson")
+    if kind == "poisson":
+        return Poisson(rate, rng)
+    if kind == "periodic":
+        return Periodic(rate, rng, a.jitter)
+    if kind == "bursty":
+        return Bursty(rate, rng, a.mean_on_ms * 1e-3, a.mean_off_ms * 1e-3)
+    if kind == "trace":
+        path = a.path if a.path.startswith("/") else str(base_dir / a.path)
+        return TraceReplay(rate, rng, read_trace_gaps(path, a.column, f"SLO {slo.tenant_name}/{slo.model} arrival"))
+    raise InputError(f"arrival.kind: unknown '{kind}'; use poisson, periodic, bursty or trace")
+
+
+class Simulator:
+    """One simulation run. Build, then :meth:`run` with a scheduler (or drive it step by step)."""
+
+    def __init__(
+        self,
+        platform: Platform,
+        costs: CostTable,
+        workload: Workload,
+        config: SimConfig | None = None,
+        arrivals: Iterable[tuple[float, int]] | None = None,
+    ):
+        """``arrivals``: optional fixed ``(time, slo_index)`` list replacing the arrival processes
+        (hand-built cases, offline bounds, replay of a per-request trace)."""
+        self.platform = platform
+        self._fixed = None
+        if arrivals is not None:
+            fx = sorted((float(t), int(s)) for t, s in arrivals)
+            for t, s in fx:
+                if not (0 <= s < len(workload.slos)) or not t >= 0:
+                    raise InputError(f"arrivals: ({t}, {s}) needs time >= 0 and an SLO index below {len(workload.slos)}")
+            self._fixed = fx
+        self.costs = costs
+        self.workload = workload
+        self.cfg = config or SimConfig()
+        if self.cfg.sharing not in SHARING:
+            raise InputError(f"sharing: unknown '{self.cfg.sharing}'; use one of {sorted(SHARING)}")
+        self._share = SHARING[self.cfg.sharing]
+        B = platform.bandwidth
+        self.B = B
+        self.M = platform.n
+        # profiles: one per distinct (type, clock); subs point at theirs
+        self.models = sorted({s.model for s in workload.slos})
+        self.model_index = {m: i for i, m in enumerate(self.models)}
+        prof_key: dict[tuple, int] = {}
+        self.sub_prof: list[int] = []
+        for s in platform.subs:
+            self.sub_prof.append(prof_key.setdefault((s.type, s.clock_hz), len(prof_key)))
+        self.prof_keys = list(prof_key)
+        # prof[p][mi] -> _Profile
+        self.prof = [
+            [_Profile(*self._arrays(m, t), clk, B) for m in self.models] for (t, clk) in self.prof_keys
+        ]
+        self.n_layers = [self.costs.n_layers(m) for m in self.models]
+        # best remaining time from layer k over all profiles (lower bound on finishing)
+        self.best_suffix = [
+            np.min([self.prof[p][mi].suffix for p in range(len(self.prof_keys))], axis=0).tolist()
+            for mi in range(len(self.models))
+        ]
+        self.slo_target = [s.target for s in workload.slos]
+        self.slo_tenant = [s.tenant for s in workload.slos]
+        self.slo_deadline = [s.deadline for s in workload.slos]
+        self.slo_model = [self.model_index[s.model] for s in workload.slos]
+        self.idle_power = [s.idle_power_w for s in platform.subs]
+        self._reset_state()
+
+    def _arrays(self, model, accel_type):
+        mc = self.costs.get(model, accel_type)
+        return mc.cycles, mc.dram_bytes, mc.energy_pj * 1e-12
+
+    # ------------------------------------------------------------------ state
+    def _reset_state(self) -> None:
+        wl, M = self.workload, self.M
+        ss = np.random.SeedSequence(self.cfg.seed)
+        rngs = [np.random.default_rng(s) for s in ss.spawn(len(wl.slos))]
+        if self._fixed is not None:
+            self._procs = None
+            self._arr = list(self._fixed)  # sorted list is a valid heap
+            self.n_total = len(self._fixed)
+        else:
+            self._procs = [_make_arrival(s, s.rate, rngs[i], wl.base_dir) for i, s in enumerate(wl.slos)]
+            self._arr = [(p.next(), i) for i, p in enumerate(self._procs)]
+            heapq.heapify(self._arr)
+            self.n_total = wl.requests
+        self.n_arrived = 0
+        self.warmup_n = int(wl.warmup_fraction * self.n_total)
+        self.now = 0.0
+        self._seq = 0
+        self.ready: dict[int, Request] = {}
+        self._dl: list = []  # (deadline, id, req)
+        self._lst: list = []  # (latest start of next layer, id, layer, req) for shedding
+        self._wake: list = []
+        self.running: list[Request | None] = [None] * M
+        self._C = [0.0] * M
+        self._D = [0.0] * M
+        self._E = [0.0] * M
+        self._w = [0.0] * M  # remaining fraction of the running layer
+        self._rate = [0.0] * M
+        self._fin = [INF] * M
+        self._start = [0.0] * M
+        self._layer = [0] * M
+        self._t_alloc = 0.0
+        self._alloc_dirty = False
+        self.n_idle = M
+        # streamed metrics
+        S = len(wl.slos)
+        self.slo_arrived = [0] * S  # measured window
+        self.slo_hits = [0] * S
+        self.slo_dropped = [0] * S  # misses dropped by deadline or shedding, measured window
+        self.slo_done_all = [0] * S  # all requests ended, incl. warm-up (what schedulers see)
+        self.slo_hits_all = [0] * S
+        self.busy = [0.0] * M
+        self.energy_dyn = 0.0
+        self.layer_events = 0
+        self.decisions = 0
+        self.aborted_layers = 0
+        self.peak_bw = 0.0
+        self.dec_hist = np.zeros(_HIST_BINS, dtype=np.int64)
+        self.request_log: list[tuple] | None = [] if self.cfg.log_requests else None
+        self.layer_trace: list[tuple] | None = [] if self.cfg.trace_layers else None
+        self._redecide = False
+        self.finished = False
+
+    # ------------------------------------------------------------ view helpers
+    @property
+    def idle(self) -> list[int]:
+        r = self.running
+        return [i for i in range(self.M) if r[i] is None]
+
+    def layer_time(self, req: Request, sub: int) -> float:
+        """Solo time (s) of ``req``'s next layer on sub-accelerator ``sub``."""
+        return self.prof[self.sub_prof[sub]][req.mi].solo[req.next_layer]
+
+    def remaining(self, req: Request, sub: int) -> float:
+        """Solo time (s) of all of ``req``'s remaining layers on ``sub``'s type."""
+        return self.prof[self.sub_prof[sub]][req.mi].suffix[req.next_layer]
+
+    def best_remaining(self, req: Request) -> float:
+        """Lower bound on the time ``req`` still needs (each layer on its best type, alone)."""
+        return self.best_suffix[req.mi][req.next_layer]
+
+    def slo_hit_rate(self, slo: int) -> float:
+        """Hit rate of an SLO so far (all ended requests; 1.0 before any ended)."""
+        d = self.slo_done_all[slo]
+        return self.slo_hits_all[slo] / d if d else 1.0
+
+    # --------------------------------------------------------------- running
+    def run(self, scheduler) -> "Simulator":
+        scheduler.reset(self, self.cfg.seed)
+        timed = self.cfg.time_decisions
+        hist = self.dec_hist
+        while self.advance():
+            if timed:
+                t0 = time.perf_counter_ns()
+                d = scheduler.decide(self)
+                hist[_bin(time.perf_counter_ns() - t0)] += 1
+            else:
+                d = scheduler.decide(self)
+            self.apply(d)
+        return self
+
+    def advance(self) -> bool:
+        """Process events until the next decision point. Returns False when the run is over."""
+        if self._redecide:
+            self._redecide = False
+            if self.n_idle and self.ready:
+                self._shed()
+                if self.ready:
+                    return True
+        while True:
+            if self._alloc_dirty:
+                self._reallocate()
+            arr = self._arr
+            t_arr = arr[0][0] if (arr and self.n_arrived < self.n_total) else INF
+            t_fin = min(self._fin)
+            dl = self._dl
+            while dl and dl[0][2].state == DONE:
+                heapq.heappop(dl)
+            t_dl = dl[0][0] if dl else INF
+            t_wk = self._wake[0] if self._wake else INF
+            t = min(t_arr, t_fin, t_dl, t_wk)
+            if t == INF:
+                self.finished = True
+                return False
+            if t > self.now:
+                self._progress(t)
+                self.now = t
+            if t_fin <= t:
+                fin = self._fin
+                for i in range(self.M):
+                    if fin[i] <= t:
+                        self._finish_layer(i)
+            if t_dl <= t:
+                while dl and dl[0][0] <= t:
+                    req = heapq.heappop(dl)[2]
+                    if req.state != DONE:
+                        self._drop(req)
+            if t_arr <= t:
+                while arr and arr[0][0] <= t and self.n_arrived < self.n_total:
+                    self._arrive()
+            while self._wake and self._wake[0] <= t:
+                heapq.heappop(self._wake)
+            if self.n_idle and self.ready:
+                self._shed()
+                if self.ready:
+                    return True
+
+    def apply(self, decision: Decision | None) -> None:
+        """Carry out a scheduler's decision at the current instant."""
+        if decision is None:
+            return
+        for req in decision.drop:
+            if req.state == DONE:
+                raise SchedulerError(f"drop of {req!r}, which has already ended")
+            self._drop(req)
+        n = 0
+        for req, sub in decision.assign:
+            if req.state != READY:
+                raise SchedulerError(f"assignment of {req!r}, which is not ready")
+            if not (0 <= sub < self.M) or self.running[sub] is not None:
+                raise SchedulerError(f"assignment to sub-accelerator {sub}, which is not idle")
+            self._start_layer(req, sub)
+            n += 1
+        self.decisions += 1
+        if decision.wake_at is not None and decision.wake_at > self.now:
+            heapq.heappush(self._wake, decision.wake_at)
+        # a decision that did something may be followed by another at the same instant
+        self._redecide = n > 0 or bool(decision.drop)
+
+    # ---------------------------------------------------------------- events
+    def _arrive(self) -> None:
+        t, s = heapq.heappop(self._arr)
+        if self._procs is not None:
+            heapq.heappush(self._arr, (self._procs[s].next(), s))
+        seq = self.n_arrived
+        self.n_arrived += 1
+        mi = self.slo_model[s]
+        counted = seq >= self.warmup_n
+        req = Request(seq, s, self.slo_tenant[s], self.models[mi], mi, t, t + self.slo_deadline[s], self.n_layers[mi], counted)
+        if counted:
+            self.slo_arrived[s] += 1
+        heapq.heappush(self._dl, (req.deadline, seq, req))
+        self.ready[seq] = req
+        if self.cfg.shed_hopeless:
+            heapq.heappush(self._lst, (req.deadline - self.best_suffix[mi][0], seq, 0, req))
+
+    def _start_layer(self, req: Request, i: int) -> None:
+        del self.ready[req.id]
+        p = self.prof[self.sub_prof[i]][req.mi]
+        k = req.next_layer
+        req.state = RUNNING
+        req.sub = i
+        self.running[i] = req
+        self.n_idle -= 1
+        self._C[i] = p.C[k] + self.cfg.decision_cost_s
+        self._D[i] = p.D[k]
+        self._E[i] = p.E[k]
+        self._w[i] = 1.0
+        self._start[i] = self.now
+        self._layer[i] = k
+        self._alloc_dirty = True
+
+    def _free(self, i: int) -> float:
+        """Free sub ``i``; returns the busy time of the layer that ran there."""
+        self.running[i] = None
+        self.n_idle += 1
+        self._fin[i] = INF
+        self._rate[i] = 0.0
+        self._alloc_dirty = True
+        dt = self.now - self._start[i]
+        self.busy[i] += dt
+        return dt
+
+    def _finish_layer(self, i: int) -> None:
+        req = self.running[i]
+        self._free(i)
+        self.energy_dyn += self._E[i]
+        self.layer_events += 1
+        if self.layer_trace is not None:
+            self.layer_trace.append((self._start[i], self.now, i, req.id, self._layer[i], "done"))
+        req.next_layer += 1
+        req.sub = -1
+        if req.next_layer == req.n_layers:
+            self._end(req, True)
+        else:
+            req.state = READY
+            self.ready[req.id] = req
+            if self.cfg.shed_hopeless:
+                k = req.next_layer
+                heapq.heappush(self._lst, (req.deadline - self.best_suffix[req.mi][k], req.id, k, req))
+
+    def _drop(self, req: Request) -> None:
+        if req.state == RUNNING:
+            i = req.sub
+            self._free(i)
+            self.energy_dyn += self._E[i] * max(0.0, 1.0 - self._w[i])
+            self.aborted_layers += 1
+            if self.layer_trace is not None:
+                self.layer_trace.append((self._start[i], self.now, i, req.id, self._layer[i], "aborted"))
+            req.sub = -1
+        else:
+            del self.ready[req.id]
+        if req.counted:
+            self.slo_dropped[req.slo] += 1
+        self._end(req, False)
+
+    def _end(self, req: Request, hit: bool) -> None:
+        req.state = DONE
+        req.end = self.now
+        req.hit = hit
+        s = req.slo
+        self.slo_done_all[s] += 1
+        if hit:
+            self.slo_hits_all[s] += 1
+            if req.counted:
+                self.slo_hits[s] += 1
+        if self.request_log is not None:
+            self.request_log.append((req.id, req.tenant, s, req.model, req.arrival, req.deadline, self.now, hit, req.counted))
+
+    def _shed(self) -> None:
+        """Drop ready requests that cannot finish by their deadline even alone on their best type."""
+        if not self.cfg.shed_hopeless:
+            return
+        lst, now = self._lst, self.now
+        while lst and lst[0][0] < now:
+            _, _, k, req = heapq.heappop(lst)
+            if req.state == READY and req.next_layer == k:
+                self._drop(req)
+
+    # -------------------------------------------------------------- bandwidth
+    def _progress(self, t: float) -> None:
+        dt = t - self._t_alloc
+        if dt <= 0:
+            return
+        w, rate, run = self._w, self._rate, self.running
+        for i in range(self.M):
+            if run[i] is not None:
+                w[i] -= dt * rate[i]
+        self._t_alloc = t
+
+    def _reallocate(self) -> None:
+        self._alloc_dirty = False
+        self._t_alloc = self.now
+        run = self.running
+        act = [i for i in range(self.M) if run[i] is not None]
+        if not act:
+            return
+        C, D, w = self._C, self._D, self._w
+        dem = [D[i] / C[i] for i in act]
+        grants = self._share(dem, self.B)
+        used = 0.0
+        for i, d, g in zip(act, dem, grants):
+            r = 1.0 / C[i] if g >= d else g / D[i]
+            self._rate[i] = r
+            self._fin[i] = self.now + max(w[i], 0.0) / r
+            used += g
+        if used > self.peak_bw:
+            self.peak_bw = used
+
+    # ----------------------------------------------------------------- output
+    @property
+    def horizon(self) -> float:
+        return self.now
+
+    def energy_j(self) -> float:
+        """Dynamic energy of executed (and aborted, pro rata) layers plus idle energy."""
+        idle = sum(p * max(0.0, self.now - b) for p, b in zip(self.idle_power, self.busy))
+        return self.energy_dyn + idle
+
+    def decision_us(self, q: float) -> float:
+        return _hist_quantile(self.dec_hist, q)
+
+
+# decision-time histogram: log-spaced bins from 10 ns to 10 s, constant memory
+_HIST_BINS = 400
+_HIST_LO, _HIST_HI = 1.0, 10.0  # log10(ns)
+_HIST_EDGES = np.logspace(_HIST_LO, _HIST_HI, _HIST_BINS + 1)
+
+
+def _bin(ns: int) -> int:
+    if ns <= 10:
+        return 0
+    b = int((math.log10(ns) - _HIST_LO) / (_HIST_HI - _HIST_LO) * _HIST_BINS)
+    return min(b, _HIST_BINS - 1)
+
+
+def _hist_quantile(h: np.ndarray, q: float) -> float:
+    n = int(h.sum())
+    if n == 0:
+        return float("nan")
+    c = np.cumsum(h)
+    b = int(np.searchsorted(c, q * n))
+    b = min(b, _HIST_BINS - 1)
+    return float(np.sqrt(_HIST_EDGES[b] * _HIST_EDGES[b + 1]) / 1e3)

@@ -1,0 +1,1 @@
+"""Workloads: model zoo, tenants and SLAs, arrival processes, traces, random tenant mixes."""

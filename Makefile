@@ -1,0 +1,32 @@
+# Each target creates its own virtual environment on first use.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+JOBS   ?= 2
+
+.PHONY: demo test test-slow bench paper clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[rl,costmodel,bound,ray,dev]'
+	touch $(STAMP)
+
+## the main job on the shipped defaults: all schedulers, default scenario and platform
+demo: $(STAMP)
+	$(VENV)/bin/fairsched compare --out out/demo
+
+## the test suite (CI runs exactly this)
+test: $(STAMP)
+	$(PY) -m pytest -q -n $(JOBS) -m "not slow"
+
+## long property-based profile and other slow tests
+test-slow: $(STAMP)
+	HYPOTHESIS_PROFILE=long $(PY) -m pytest -q -n $(JOBS) -m slow
+
+bench: $(STAMP)
+	$(VENV)/bin/fairsched bench --json out/bench.json
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

@@ -1,0 +1,82 @@
+"""One experiment cell = one simulation; cached on disk so reruns skip finished work.
+
+A cell's key hashes everything that determines its result (resolved scenario, platform, cost
+table content, load, request count, seed, scheduler, fairsched version). Results are written
+atomically as JSON; a rerun that finds a cell's file with the same key reuses it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from fairsched import __version__
+from fairsched.io import atomic_write_text
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    scheduler: str
+    scenario: dict  # ScenarioConfig.model_dump()
+    platform: dict  # platform description (name, bandwidth, subs)
+    costs: str  # cost-table fingerprint
+    load: float | None
+    requests: int | None
+    seed: int
+
+    def key(self) -> str:
+        blob = json.dumps(
+            dict(v=__version__, s=self.scheduler, sc=self.scenario, p=self.platform, c=self.costs,
+                 l=self.load, r=self.requests, seed=self.seed),
+            sort_keys=True, default=str,
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def costs_fingerprint(table) -> str:
+    h = pd.util.hash_pandas_object(table.frame, index=False).to_numpy()
+    return hashlib.sha256(h.tobytes()).hexdigest()[:16]
+
+
+def platform_fingerprint(platform) -> dict:
+    return dict(
+        name=platform.name, bandwidth=platform.bandwidth,
+        subs=[(s.type, s.clock_hz, s.idle_power_w) for s in platform.subs],
+    )
+
+
+def cell_path(folder: Path, spec: CellSpec) -> Path:
+    safe = spec.scheduler.replace("/", "_")
+    return folder / f"{safe}-{spec.key()}.json"
+
+
+def load_cell(folder: Path, spec: CellSpec) -> dict | None:
+    p = cell_path(folder, spec)
+    if not p.is_file():
+        return None
+    try:
+        data = json.loads(p.read_text())
+    except (json.JSONDecodeError, OSError):
+        return None  # a corrupt cell is recomputed
+    return data if data.get("key") == spec.key() else None
+
+
+def save_cell(folder: Path, spec: CellSpec, result) -> dict:
+    data = dict(
+        key=spec.key(), scheduler=spec.scheduler, load=spec.load, seed=spec.seed,
+        summary=result.summary,
+        tenants=result.tenants.to_dict(orient="records"),
+        slos=result.slos.to_dict(orient="records"),
+    )
+    atomic_write_text(cell_path(folder, spec), json.dumps(data, default=_json_default))
+    return data
+
+
+def _json_default(o):
+    if hasattr(o, "item"):
+        return o.item()
+    raise TypeError(type(o))

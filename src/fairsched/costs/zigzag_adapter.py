@@ -16,6 +16,7 @@ widened hardware file lives in a temporary directory that is deleted afterwards.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import os
@@ -63,7 +64,7 @@ def _dram_name_and_costs(hw: dict[str, Any]) -> tuple[str, float, float]:
 
 
 def _widened(hw: dict[str, Any], dram: str) -> dict[str, Any]:
-    hw = yaml.safe_load(yaml.safe_dump(hw))
+    hw = copy.deepcopy(hw)  # (a YAML round trip would sort the memories: their order is the hierarchy)
     for port in hw["memories"][dram]["ports"]:
         port["bandwidth_min"] = port["bandwidth_max"] = UNLIMITED_DRAM_BITS_PER_CYCLE
     return hw
@@ -138,8 +139,7 @@ def run_layer(layer: LayerShape, hardware_yaml: str | Path, mapping_yaml: str | 
     """Cost one layer shape on one accelerator (zigzag hardware + mapping YAML files)."""
     if opt not in ("EDP", "energy", "latency"):
         raise ValueError(f"opt must be 'EDP', 'energy' or 'latency', not {opt!r}")
-    for noisy in ("zigzag", "root"):
-        logging.getLogger(noisy if noisy != "root" else None).setLevel(logging.WARNING)
+    logging.getLogger("zigzag").setLevel(logging.ERROR)  # per-layer mapping notes, not errors
     mapping_path = str(Path(mapping_yaml).resolve())
     with open(hardware_yaml) as f:
         hw = yaml.safe_load(f)

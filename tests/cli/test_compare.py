@@ -1,0 +1,81 @@
+"""End to end through the real CLI on a small custom scenario and cost table."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import yaml
+
+from fairsched.cli import main
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    rows = []
+    for model, layers in {"a": [(4e5, 1e5), (2e5, 4e5)], "b": [(1e5, 2e4)]}.items():
+        for t, f in (("eyeriss_like", 1.0), ("simba_like", 0.5)):
+            for k, (c, d) in enumerate(layers):
+                rows.append(dict(model=model, layer_index=k, layer_name=f"l{k}", kind="conv", accel_type=t,
+                                 macs=int(c * 100), cycles=int(c * f * (1 + k)), dram_bytes=d, energy_pj=1e6))
+    costs = tmp_path / "costs.csv"
+    pd.DataFrame(rows).to_csv(costs, index=False)
+    scen = tmp_path / "scen.yaml"
+    scen.write_text(yaml.safe_dump(dict(
+        name="small", load=0.9, requests=400,
+        tenants=[
+            dict(name="t1", slos=[dict(model="a", deadline_x=3, target=0.9, rate_share=2)]),
+            dict(name="t2", slos=[dict(model="b", deadline_x=2, target=0.99), dict(model="a", deadline_x=6, target=0.8)]),
+        ],
+    )))
+    return costs, scen
+
+
+def run_cli(args, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(args)
+    out = capsys.readouterr()
+    return e.value.code, out.out, out.err
+
+
+def test_compare_writes_all_outputs_and_reuses_cells(inputs, tmp_path, capsys):
+    costs, scen = inputs
+    out = tmp_path / "out"
+    args = ["compare", "--scenario", str(scen), "--costs", str(costs), "--schedulers", "edf,fcfs,sla-aware",
+            "--out", str(out), "--jobs", "1", "--seed", "4"]
+    code, _, err = run_cli(args, capsys)
+    assert code == 0, err
+    for f in ("summary.csv", "tenants.csv", "slos.csv", "fig2_slo_achievement.png", "fig3_slo_margin.png", "config.yaml"):
+        assert (out / f).is_file() and (out / f).stat().st_size > 0, f
+    s = pd.read_csv(out / "summary.csv")
+    assert list(s["scheduler"]) == ["edf", "fcfs", "sla-aware"]
+    for c in ("tenants_upheld", "slos_achieved", "hit_rate", "jain"):
+        assert s[c].between(0, 1).all(), c
+    assert (s["energy_mj_per_inference"] > 0).all()
+    t = pd.read_csv(out / "tenants.csv")
+    assert {"scheduler", "tenant", "achievement", "target", "margin", "upheld"} <= set(t.columns)
+    assert len(t) == 3 * 2
+    # upheld <=> margin >= 0 (margin = min over the tenant's SLOs)
+    assert (t["upheld"] == (t["margin"] >= -1e-12)).all()
+    slos = pd.read_csv(out / "slos.csv")
+    assert (slos["hits"] <= slos["requests"]).all() and len(slos) == 3 * 3
+    # rerun: every cell comes from the cache and the outputs are identical
+    code, _, err = run_cli(args, capsys)
+    assert code == 0 and err.count("(cached)") == 3
+    assert pd.read_csv(out / "summary.csv").drop(columns=["sim_wall_s"]).equals(s.drop(columns=["sim_wall_s"]))
+
+
+@pytest.mark.parametrize(
+    "extra, needle",
+    [
+        (["--schedulers", "edf,bogus"], "--schedulers"),
+        (["--load", "-1"], "--load"),
+        (["--scenario", "missing.yaml"], "does not exist"),
+    ],
+)
+def test_bad_input_exits_2_with_one_message(inputs, tmp_path, capsys, extra, needle):
+    costs, scen = inputs
+    args = ["compare", "--scenario", str(scen), "--costs", str(costs), "--out", str(tmp_path / "o")] + extra
+    code, _, err = run_cli(args, capsys)
+    assert code == 2
+    assert needle in err and "Traceback" not in err
+    assert not (tmp_path / "o" / "summary.csv").exists()

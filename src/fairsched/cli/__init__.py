@@ -9,6 +9,7 @@ exits with code 2, never a traceback.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import typer
@@ -29,7 +30,7 @@ def _root() -> None:
     """fairsched: simulate, compare, train and benchmark schedulers for multi-tenant DNN inference."""
 
 
-_COMMAND_MODULES = ("compare",)
+_COMMAND_MODULES = ("compare", "simulate", "sweep")
 
 
 def _mount() -> None:
@@ -50,14 +51,53 @@ def fail(msg: str) -> None:
     raise SystemExit(2)
 
 
+def _interrupted() -> None:
+    typer.echo("interrupted; finished results are kept, rerun to resume", err=True)
+    raise SystemExit(130)
+
+
 def main(argv: list[str] | None = None) -> None:
+    """Run the CLI. Input problems -> one ``error: ...`` line on stderr and exit 2, never a
+    traceback: :class:`InputError`, usage errors (bad flag values), stray pydantic errors and
+    file-system errors. Any other exception is a bug: one line and exit 1 (set
+    ``FAIRSCHED_DEBUG=1`` to see the traceback)."""
+    from pydantic import ValidationError
+
+    from fairsched.errors import pydantic_message
+
     try:
-        app(args=argv, standalone_mode=True)
+        rv = app(args=argv, standalone_mode=False)
     except InputError as e:
         fail(str(e))
+    except typer.TyperException as e:  # typer's (vendored click) usage errors: bad flags and values
+        if type(e).__name__ == "NoArgsIsHelpError":
+            e.show()
+            raise SystemExit(2)
+        ctx = getattr(e, "ctx", None)
+        hint = f"; see '{ctx.command_path} --help'" if ctx is not None else ""
+        fail(" ".join(e.format_message().split()).rstrip(".") + hint)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        raise SystemExit(1)
     except KeyboardInterrupt:
-        typer.echo("interrupted; finished results are kept, rerun to resume", err=True)
-        raise SystemExit(130)
+        _interrupted()
+    except ValidationError as e:
+        fail(pydantic_message("input", e))
+    except OSError as e:
+        if os.environ.get("FAIRSCHED_DEBUG"):
+            raise
+        where = f" '{e.filename}'" if e.filename else ""
+        fail(f"cannot access{where}: {e.strerror or e}; check the path and its permissions")
+    except Exception as e:  # a bug, not bad input: still no wall of text unless asked for
+        if os.environ.get("FAIRSCHED_DEBUG"):
+            raise
+        typer.echo(f"error: internal error ({type(e).__name__}: {e}); this is a bug, please report it "
+                   "(set FAIRSCHED_DEBUG=1 for the traceback)", err=True)
+        raise SystemExit(1)
+    if rv == 130:  # typer turns Ctrl-C into Exit(130)
+        _interrupted()
+    # like click's standalone mode: always leave through SystemExit (0 on success)
+    raise SystemExit(rv if isinstance(rv, int) and not isinstance(rv, bool) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -67,10 +67,12 @@ def compare_cmd(
     from fairsched.plots import fig2_slo_achievement, fig3_slo_margin
     from fairsched.workload.scenario import load_scenario
 
-    if load is not None and load <= 0:
-        raise InputError(f"--load: must be > 0 (platform utilization, e.g. 0.8), got {load}")
+    if load is not None and not (0 < load <= 10):
+        raise InputError(f"--load: must be > 0 and <= 10 (platform utilization, e.g. 0.8), got {load}")
     if requests is not None and requests < 1:
         raise InputError(f"--requests: must be >= 1, got {requests}")
+    if seed < 0:
+        raise InputError(f"--seed: must be >= 0, got {seed}")
     if out.exists() and not out.is_dir():
         raise InputError(f"--out: '{out}' exists and is not a folder; choose a folder path")
     names = parse_schedulers(schedulers)

@@ -42,7 +42,15 @@ def validate_cost_frame(df: pd.DataFrame, source: str = "cost table") -> pd.Data
         if vals.isna().any():
             row = int(df.index[vals.isna()][0])
             raise InputError(f"{source}: column '{c}' has a non-numeric value in data row {row + 1}; use a number")
+        if not np.isfinite(vals.to_numpy(np.float64)).all():
+            row = int(np.flatnonzero(~np.isfinite(vals.to_numpy(np.float64)))[0])
+            raise InputError(f"{source}: column '{c}' is not finite in data row {row + 1}; use a finite number")
         df[c] = vals
+    frac = df["layer_index"] != np.floor(df["layer_index"])
+    if frac.any():
+        row = int(np.flatnonzero(frac.to_numpy())[0])
+        raise InputError(f"{source}: column 'layer_index' must be a whole number; data row {row + 1} has "
+                         f"{df['layer_index'].iloc[row]}")
     checks = [
         ("cycles", df["cycles"] <= 0, "must be > 0 (latency at unlimited DRAM bandwidth)"),
         ("energy_pj", df["energy_pj"] <= 0, "must be > 0"),
@@ -145,6 +153,8 @@ def from_frame(df: pd.DataFrame, source: str = "cost table") -> CostTable:
 def load_cost_table(path: str | Path | None = None) -> CostTable:
     """Load the shipped table (``path=None``) or a user's CSV, validated."""
     p = SHIPPED if path is None else Path(path)
+    if path is not None and p.is_dir():
+        raise InputError(f"cost table '{p}' is a folder; give the path of a CSV file with columns {COLUMNS}")
     if not p.is_file():
         if path is None:
             raise InputError("the shipped cost table is missing; regenerate it with `fairsched costs build`")

@@ -65,14 +65,25 @@ def load_cell(folder: Path, spec: CellSpec) -> dict | None:
     return data if data.get("key") == spec.key() else None
 
 
-def save_cell(folder: Path, spec: CellSpec, result) -> dict:
+def cell_data(spec: CellSpec, result) -> dict:
+    """The JSON-ready record of a finished cell (what :func:`load_cell` returns)."""
     data = dict(
         key=spec.key(), scheduler=spec.scheduler, load=spec.load, seed=spec.seed,
         summary=result.summary,
         tenants=result.tenants.to_dict(orient="records"),
         slos=result.slos.to_dict(orient="records"),
     )
+    # round-trip through JSON so a fresh cell and a cached one are the same plain values
+    return json.loads(json.dumps(data, default=_json_default))
+
+
+def write_cell(folder: Path, spec: CellSpec, data: dict) -> None:
     atomic_write_text(cell_path(folder, spec), json.dumps(data, default=_json_default))
+
+
+def save_cell(folder: Path, spec: CellSpec, result) -> dict:
+    data = cell_data(spec, result)
+    write_cell(folder, spec, data)
     return data
 
 

@@ -1,7 +1,16 @@
-"""Run a batch of cells on a local process pool, skipping cells already on disk.
+"""Run a batch of cells on a local process pool or a Ray cluster, skipping cells already on disk.
 
 Both ``fairsched compare`` and sweeps go through :func:`run_cells`. Each finished cell is written
 atomically the moment it completes, so an interrupted batch resumes where it stopped.
+
+Backends:
+
+* ``local`` (default): a process pool of ``jobs`` workers on this machine (``jobs=1``: in-process).
+* ``ray``: one Ray task per cell, on the cluster at ``address`` (``ray.init(address=...)``) or, without
+  an address, on a Ray instance started here with ``jobs`` CPUs. If the caller already called
+  ``ray.init``, that instance is used as is. Workers compute and return the cell; the driver writes
+  it, so the cluster needs no shared file system, only ``fairsched`` installed on its nodes. Ray is an
+  optional extra (``pip install 'fairsched[ray]'``) imported only here.
 """
 
 from __future__ import annotations
@@ -12,12 +21,31 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from fairsched.api import run_one
-from fairsched.experiments.cells import CellSpec, load_cell, save_cell
+from fairsched.errors import InputError
+from fairsched.experiments.cells import CellSpec, cell_data, load_cell, save_cell, write_cell
+
+BACKENDS = ("local", "ray")
+
+
+def _compute(platform, costs, workload, spec: CellSpec) -> dict:
+    return cell_data(spec, run_one(platform, costs, workload, spec.scheduler, seed=spec.seed))
 
 
 def _run(platform, costs, workload, spec: CellSpec, folder: Path) -> dict:
     res = run_one(platform, costs, workload, spec.scheduler, seed=spec.seed)
     return save_cell(folder, spec, res)
+
+
+def import_ray():
+    """Import Ray or explain how to get it."""
+    try:
+        import ray
+    except ImportError:
+        raise InputError(
+            "--backend ray: Ray is not installed; install the optional extra with "
+            "`pip install 'fairsched[ray]'`, or use --backend local"
+        ) from None
+    return ray
 
 
 def run_cells(
@@ -26,11 +54,17 @@ def run_cells(
     *,
     jobs: int | None = None,
     on_done: Callable[[CellSpec, dict, bool], None] | None = None,
+    backend: str = "local",
+    address: str | None = None,
 ) -> list[dict]:
     """``jobs_in``: (spec, platform, costs, workload) tuples. Returns cell dicts in input order.
 
     ``on_done(spec, cell, cached)`` is called as each cell finishes (for progress bars).
     """
+    if backend not in BACKENDS:
+        raise InputError(f"--backend: '{backend}' is unknown; use one of {', '.join(BACKENDS)}")
+    if address and backend != "ray":
+        raise InputError("--address: only used with --backend ray; add --backend ray or drop --address")
     folder.mkdir(parents=True, exist_ok=True)
     out: list[dict | None] = [None] * len(jobs_in)
     todo = []
@@ -42,19 +76,65 @@ def run_cells(
                 on_done(spec, cell, True)
         else:
             todo.append(i)
+
+    def finish(i: int, cell: dict) -> None:
+        out[i] = cell
+        if on_done:
+            on_done(jobs_in[i][0], cell, False)
+
+    if backend == "ray":
+        if todo:
+            _run_ray(jobs_in, todo, folder, jobs, address, finish)
+        return out  # type: ignore[return-value]
     n = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
     if n == 1:
         for i in todo:
             spec, plat, costs, wl = jobs_in[i]
-            out[i] = _run(plat, costs, wl, spec, folder)
-            if on_done:
-                on_done(spec, out[i], False)
+            finish(i, _run(plat, costs, wl, spec, folder))
     elif todo:
         with ProcessPoolExecutor(max_workers=n) as ex:
             futs = {ex.submit(_run, *jobs_in[i][1:], jobs_in[i][0], folder): i for i in todo}
             for f in as_completed(futs):
-                i = futs[f]
-                out[i] = f.result()
-                if on_done:
-                    on_done(jobs_in[i][0], out[i], False)
+                finish(futs[f], f.result())
     return out  # type: ignore[return-value]
+
+
+def _run_ray(jobs_in, todo, folder: Path, jobs: int | None, address: str | None, finish) -> None:
+    ray = import_ray()
+    started = False
+    if not ray.is_initialized():
+        kw = dict(include_dashboard=False, log_to_driver=False, logging_level="warning")
+        try:
+            if address:
+                ray.init(address=address, **kw)
+            else:
+                ray.init(num_cpus=jobs or os.cpu_count() or 1, **kw)
+        except ConnectionError as e:
+            raise InputError(f"--address: cannot connect to a Ray cluster at '{address}' ({e}); "
+                             "start one with `ray start --head` or drop --address to run Ray locally") from None
+        started = True
+    try:
+        task = ray.remote(num_cpus=1)(_compute)
+        shared: dict[int, object] = {}  # id(object) -> ObjectRef: each platform/table/workload is sent once
+
+        def put(o):
+            ref = shared.get(id(o))
+            if ref is None:
+                ref = shared[id(o)] = ray.put(o)
+            return ref
+
+        refs = {}
+        for i in todo:
+            spec, plat, costs, wl = jobs_in[i]
+            refs[task.remote(put(plat), put(costs), put(wl), spec)] = i
+        pending = list(refs)
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            for r in ready:
+                i = refs[r]
+                cell = ray.get(r)
+                write_cell(folder, jobs_in[i][0], cell)
+                finish(i, cell)
+    finally:
+        if started:
+            ray.shutdown()

@@ -25,7 +25,7 @@ PLATFORM_DIR = DATA / "platforms"
 class AcceleratorType(BaseModel):
     """One accelerator type (schema of ``data/accelerators/<name>.yaml``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str
     dataflow: str
@@ -38,7 +38,7 @@ class AcceleratorType(BaseModel):
 
 
 class SubAcceleratorGroup(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     type: str
     count: int = Field(ge=1, le=4096)
@@ -48,7 +48,7 @@ class SubAcceleratorGroup(BaseModel):
 class PlatformConfig(BaseModel):
     """Schema of a platform YAML file."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str = "platform"
     dram_bandwidth_gbps: float = Field(gt=0, description="shared off-chip bandwidth, GB/s (1e9 bytes/s)")

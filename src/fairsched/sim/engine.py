@@ -126,6 +126,9 @@ class Simulator:
         self.costs = costs
         self.workload = workload
         self.cfg = config or SimConfig()
+        seed = self.cfg.seed
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise InputError(f"seed: must be a whole number >= 0, got {seed!r}")
         if self.cfg.sharing not in SHARING:
             raise InputError(f"sharing: unknown '{self.cfg.sharing}'; use one of {sorted(SHARING)}")
         self._share = SHARING[self.cfg.sharing]
@@ -188,7 +191,10 @@ class Simulator:
         self._D = [0.0] * M
         self._E = [0.0] * M
         self._w = [0.0] * M  # remaining fraction of the running layer
-        self._rate = [0.0] * M
+        self._rate = [0.0] * M  # 0.0 on idle subs, so progress can update every sub blindly
+        self._dem = [0.0] * M  # bandwidth demand D/C of the running layer (bytes/s)
+        self._r0 = [0.0] * M  # its progress rate at full demand, 1/C
+        self._dec_ns: list[int] = []  # decision times not yet binned into dec_hist
         self._fin = [INF] * M
         self._start = [0.0] * M
         self._layer = [0] * M
@@ -240,17 +246,29 @@ class Simulator:
     # --------------------------------------------------------------- running
     def run(self, scheduler) -> "Simulator":
         scheduler.reset(self, self.cfg.seed)
-        timed = self.cfg.time_decisions
-        hist = self.dec_hist
-        while self.advance():
-            if timed:
-                t0 = time.perf_counter_ns()
-                d = scheduler.decide(self)
-                hist[_bin(time.perf_counter_ns() - t0)] += 1
-            else:
-                d = scheduler.decide(self)
-            self.apply(d)
+        advance, apply, decide = self.advance, self.apply, scheduler.decide
+        if not self.cfg.time_decisions:
+            while advance():
+                apply(decide(self))
+            return self
+        clock = time.perf_counter_ns
+        buf = self._dec_ns
+        append = buf.append
+        while advance():
+            t0 = clock()
+            d = decide(self)
+            append(clock() - t0)
+            if len(buf) >= _HIST_FLUSH:
+                self._flush_decisions()
+            apply(d)
+        self._flush_decisions()
         return self
+
+    def _flush_decisions(self) -> None:
+        """Bin buffered decision times into ``dec_hist`` (constant memory, numpy speed)."""
+        if self._dec_ns:
+            self.dec_hist += np.bincount(_bins(np.array(self._dec_ns, dtype=np.float64)), minlength=_HIST_BINS)
+            self._dec_ns.clear()
 
     def advance(self) -> bool:
         """Process events until the next decision point. Returns False when the run is over."""
@@ -345,8 +363,10 @@ class Simulator:
         req.sub = i
         self.running[i] = req
         self.n_idle -= 1
-        self._C[i] = p.C[k] + self.cfg.decision_cost_s
-        self._D[i] = p.D[k]
+        C = self._C[i] = p.C[k] + self.cfg.decision_cost_s
+        D = self._D[i] = p.D[k]
+        self._dem[i] = D / C
+        self._r0[i] = 1.0 / C
         self._E[i] = p.E[k]
         self._w[i] = 1.0
         self._start[i] = self.now
@@ -425,10 +445,8 @@ class Simulator:
         dt = t - self._t_alloc
         if dt <= 0:
             return
-        w, rate, run = self._w, self._rate, self.running
-        for i in range(self.M):
-            if run[i] is not None:
-                w[i] -= dt * rate[i]
+        # idle subs have rate 0.0 (their w is unused), so no test is needed
+        self._w = [wi - dt * ri for wi, ri in zip(self._w, self._rate)]
         self._t_alloc = t
 
     def _reallocate(self) -> None:
@@ -438,10 +456,21 @@ class Simulator:
         act = [i for i in range(self.M) if run[i] is not None]
         if not act:
             return
-        C, D, w = self._C, self._D, self._w
-        dem = [D[i] / C[i] for i in act]
-        grants = self._share(dem, self.B)
+        C, D, w, now = self._C, self._D, self._w, self.now
+        dem = [self._dem[i] for i in act]
         used = 0.0
+        if sum(dem) <= self.B:
+            # no contention (every sharing rule grants full demand when it fits): compute speed
+            rate, fin, r0 = self._rate, self._fin, self._r0
+            for i in act:
+                r = rate[i] = r0[i]
+                wi = w[i]
+                fin[i] = now + (wi if wi > 0.0 else 0.0) / r
+                used += self._dem[i]
+            if used > self.peak_bw:
+                self.peak_bw = used
+            return
+        grants = self._share(dem, self.B)
         for i, d, g in zip(act, dem, grants):
             r = 1.0 / C[i] if g >= d else g / D[i]
             self._rate[i] = r
@@ -461,6 +490,7 @@ class Simulator:
         return self.energy_dyn + idle
 
     def decision_us(self, q: float) -> float:
+        self._flush_decisions()
         return _hist_quantile(self.dec_hist, q)
 
 
@@ -470,11 +500,20 @@ _HIST_LO, _HIST_HI = 1.0, 10.0  # log10(ns)
 _HIST_EDGES = np.logspace(_HIST_LO, _HIST_HI, _HIST_BINS + 1)
 
 
+_HIST_FLUSH = 4096  # decision times buffered before binning
+
+
 def _bin(ns: int) -> int:
     if ns <= 10:
         return 0
     b = int((math.log10(ns) - _HIST_LO) / (_HIST_HI - _HIST_LO) * _HIST_BINS)
     return min(b, _HIST_BINS - 1)
+
+
+def _bins(ns: np.ndarray) -> np.ndarray:
+    """Vectorised :func:`_bin`."""
+    b = (np.log10(np.maximum(ns, 10.0)) - _HIST_LO) / (_HIST_HI - _HIST_LO) * _HIST_BINS
+    return np.clip(b.astype(np.int64), 0, _HIST_BINS - 1)
 
 
 def _hist_quantile(h: np.ndarray, q: float) -> float:

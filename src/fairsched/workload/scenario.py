@@ -26,12 +26,13 @@ from fairsched.costs.table import CostTable
 from fairsched.errors import InputError, pydantic_message
 from fairsched.io import load_yaml
 from fairsched.platform.config import Platform
+from fairsched.workload.arrivals import read_trace_gaps
 
 SCENARIO_DIR = Path(str(resources.files("fairsched.workload") / "data"))
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class PoissonArrival(_Strict):
@@ -157,6 +158,18 @@ def isolated_latency(costs: CostTable, model: str, platform: Platform) -> np.nda
     return out
 
 
+def min_latency(costs: CostTable, model: str, platform: Platform) -> float:
+    """Lower bound (s) on any execution of ``model``: each layer alone, at bandwidth B, on the
+    sub-accelerator where it runs fastest (a request may move between layers). A deadline below
+    this can never be met."""
+    best = None
+    for s in platform.subs:
+        mc = costs.get(model, s.type)
+        solo = np.maximum(mc.cycles / s.clock_hz, mc.dram_bytes / platform.bandwidth)
+        best = solo if best is None else np.minimum(best, solo)
+    return float(best.sum())
+
+
 def resolve(
     cfg: ScenarioConfig,
     platform: Platform,
@@ -167,10 +180,11 @@ def resolve(
     base_dir: Path | None = None,
 ) -> Workload:
     """Turn a scenario into concrete SLOs (deadlines in s, rates in 1/s) for this platform."""
-    if load is not None and not (load > 0):
-        raise InputError(f"load: must be > 0 (platform utilization, e.g. 0.7), got {load}")
+    if load is not None and not (0 < load <= 10):
+        raise InputError(f"load: must be > 0 and <= 10 (platform utilization, e.g. 0.7), got {load}")
     if requests is not None and requests < 1:
         raise InputError(f"requests: must be >= 1, got {requests}")
+    base = base_dir or Path.cwd()
     costs.check_covers([], platform.type_names, f"platform '{platform.name}'")
     rho = cfg.load if load is None else load
     flat, work = [], []
@@ -182,6 +196,19 @@ def resolve(
                 )
             iso = isolated_latency(costs, s.model, platform)
             deadline = s.deadline_ms * 1e-3 if s.deadline_ms is not None else s.deadline_x * float(iso.min())
+            fastest = min_latency(costs, s.model, platform)
+            if deadline < fastest * (1 - 1e-9):
+                field_ = "deadline_ms" if s.deadline_ms is not None else "deadline_x"
+                raise InputError(
+                    f"scenario: tenants.{ti}.slos.{si}.{field_}: tenant '{t.name}', model '{s.model}': deadline "
+                    f"{deadline * 1e3:.6g} ms can never be met; the fastest possible execution on platform "
+                    f"'{platform.name}' takes {fastest * 1e3:.6g} ms; use deadline_ms >= {fastest * 1e3:.6g} "
+                    f"(or deadline_x >= {fastest / float(iso.min()):.4g})"
+                )
+            if getattr(s.arrival, "kind", "poisson") == "trace":  # check the file now, not mid-run
+                tp = Path(s.arrival.path)
+                read_trace_gaps(tp if tp.is_absolute() else base / tp, s.arrival.column,
+                                f"scenario: tenants.{ti}.slos.{si}.arrival")
             flat.append((ti, t.name, s, deadline))
             work.append(float(iso.mean()))
     shares = np.array([f[2].rate_share for f in flat])
@@ -196,5 +223,5 @@ def resolve(
         rho,
         cfg.requests if requests is None else requests,
         cfg.warmup_fraction,
-        base_dir or Path.cwd(),
+        base,
     )

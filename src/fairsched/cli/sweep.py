@@ -1,0 +1,73 @@
+"""``fairsched sweep`` and ``fairsched plot-sweep``: resumable grids of cells, Parquet tables, figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from fairsched.errors import InputError
+
+
+def sweep_cmd(
+    sweep: Path = typer.Argument(..., help="sweep YAML: schedulers x loads x scenarios x platforms x seeds"),
+    out: Path = typer.Option(..., "--out", help="output folder (created; a rerun computes only missing cells)"),
+    backend: str = typer.Option("local", help="local (process pool) or ray (one task per cell)"),
+    address: Optional[str] = typer.Option(None, help="Ray cluster address (with --backend ray; default: start Ray here)"),
+    jobs: Optional[int] = typer.Option(None, min=1, help="parallel workers / Ray CPUs (default: all cores)"),
+    figures: bool = typer.Option(True, "--figures/--no-figures", help="draw the figures when done"),
+) -> None:
+    """Run a sweep: one cell per (scheduler, load, scenario, platform, seed); Parquet tables and figures."""
+    from fairsched.cli.compare import summary_table
+    from fairsched.experiments.sweep import run_sweep, sweep_figures
+
+    if backend not in ("local", "ray"):
+        raise InputError(f"--backend: '{backend}' is unknown; use local or ray")
+    console = Console(stderr=True)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TimeRemainingColumn(), console=console, transient=False) as prog:
+        state = {}
+
+        def start(grid):
+            c = grid.config
+            console.print(f"[bold]sweep '{c.name}'[/]: {len(grid.schedulers)} schedulers x {len(c.loads)} loads x "
+                          f"{len(c.scenarios)} scenarios x {len(c.platforms)} platforms x {len(c.seeds)} seeds "
+                          f"= {len(grid.cells)} cells; backend {backend}")
+            state["task"] = prog.add_task("cells", total=len(grid.cells))
+            state["cached"] = 0
+
+        def done(cell, data, cached):
+            state["cached"] += cached
+            prog.update(state["task"], advance=1,
+                        description=f"cells ({state['cached']} cached)" if state["cached"] else "cells")
+
+        res = run_sweep(sweep, out, backend=backend, address=address, jobs=jobs, on_start=start, on_done=done)
+    console.print(f"{res.computed} cells computed, {res.cached} reused from {out}/cells")
+    mean = (res.summary.groupby(["scheduler", "load"], sort=False)
+            .mean(numeric_only=True).reset_index())
+    for load, g in mean.groupby("load", sort=True):
+        Console(width=120).print(summary_table(g, f"load {load:g}: mean over {res.summary['scenario'].nunique()} "
+                                                  f"mix(es) x {res.summary['seed'].nunique()} seed(s)"))
+    written = ["summary.parquet", "tenants.parquet", "slos.parquet", "sweep.yaml"]
+    if figures:
+        paths = sweep_figures(out, res.summary, res.tenants)
+        written.append(f"figures/ ({len(paths)} PNGs)")
+    console.print(f"results in {out}/ ({', '.join(written)})")
+
+
+def plot_sweep_cmd(
+    out: Path = typer.Argument(..., help="the --out folder of a finished `fairsched sweep`"),
+) -> None:
+    """Draw a sweep's figures (load curve; Fig. 2 and Fig. 3 per load) from its Parquet tables."""
+    from fairsched.experiments.sweep import sweep_figures
+
+    paths = sweep_figures(out)
+    Console(stderr=True).print(f"{len(paths)} figures in {out}/figures/")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sweep")(sweep_cmd)
+    app.command("plot-sweep")(plot_sweep_cmd)

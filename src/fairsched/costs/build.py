@@ -1,0 +1,237 @@
+"""Build the cost table with zigzag-dse: every unique (layer shape, accelerator type), in parallel, resumable.
+
+Pipeline: zoo models -> unique (layer shape, type) jobs -> a process pool running
+:func:`fairsched.costs.zigzag_adapter.run_layer` -> a cache (one JSON line per finished job, appended and
+fsync'ed, so an interrupted build resumes where it stopped) -> the CSV and its meta JSON, written
+atomically. The cache key covers the layer shape, the type's zigzag hardware and mapping files, the
+search settings and the zigzag version, so editing a hardware file re-runs exactly its jobs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import pandas as pd
+
+from fairsched.costs.table import COLUMNS, SHIPPED, validate_cost_frame
+from fairsched.errors import InputError
+from fairsched.io import atomic_write_text
+from fairsched.platform.config import ACCEL_DIR, available_accelerator_types, load_accelerator_type
+from fairsched.workload.zoo import MODEL_NAMES, LayerShape, get_model
+
+FORMAT_VERSION = 1
+DEFAULT_TYPES: tuple[str, ...] = ("eyeriss_like", "simba_like", "tpu_like")
+CACHE_SUFFIX = ".cache.jsonl"
+
+
+@dataclass(frozen=True)
+class TypeFiles:
+    name: str
+    hardware: Path
+    mapping: Path
+
+    def digest(self) -> str:
+        h = hashlib.sha256()
+        h.update(self.hardware.read_bytes())
+        h.update(b"\0")
+        h.update(self.mapping.read_bytes())
+        return h.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Job:
+    key: str
+    layer: LayerShape
+    accel_type: str
+    hardware: str
+    mapping: str
+
+
+def zigzag_version() -> str:
+    try:
+        return metadata.version("zigzag-dse")
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def type_files(name: str) -> TypeFiles:
+    t = load_accelerator_type(name)
+    if not t.zigzag_hardware or not t.zigzag_mapping:
+        raise InputError(
+            f"accelerator type '{name}': zigzag_hardware/zigzag_mapping are not set; "
+            "a type needs both to be built with zigzag-dse"
+        )
+    hw, mp = ACCEL_DIR / t.zigzag_hardware, ACCEL_DIR / t.zigzag_mapping
+    for p, f in ((hw, "zigzag_hardware"), (mp, "zigzag_mapping")):
+        if not p.is_file():
+            raise InputError(f"accelerator type '{name}': {f} file '{p}' does not exist; fix the path")
+    return TypeFiles(name, hw, mp)
+
+
+def job_key(layer: LayerShape, tf_digest: str, accel_type: str, opt: str, lpf_limit: int, zz: str) -> str:
+    raw = json.dumps([list(layer.shape_key()), accel_type, tf_digest, opt, lpf_limit, zz])
+    return hashlib.sha256(raw.encode()).hexdigest()[:24]
+
+
+def read_cache(path: Path) -> dict[str, dict[str, Any]]:
+    """Finished jobs by key; a torn last line (killed mid-write) is ignored."""
+    out: dict[str, dict[str, Any]] = {}
+    if not path.is_file():
+        return out
+    for line in path.read_text().splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(rec, dict) and "key" in rec:
+            out[rec["key"]] = rec
+    return out
+
+
+def _append_cache(path: Path, rec: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        f.write(json.dumps(rec, sort_keys=True) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _run_job(job: Job, opt: str, lpf_limit: int) -> dict[str, Any]:
+    from fairsched.costs.zigzag_adapter import run_layer
+
+    t0 = time.perf_counter()
+    r = run_layer(job.layer, job.hardware, job.mapping, opt=opt, lpf_limit=lpf_limit)
+    r["seconds"] = round(time.perf_counter() - t0, 3)
+    r["key"] = job.key
+    r["accel_type"] = job.accel_type
+    r["shape"] = list(job.layer.shape_key())
+    return r
+
+
+def _check_names(models: Iterable[str] | None, types: Iterable[str] | None) -> tuple[list[str], list[str]]:
+    models = list(models) if models else list(MODEL_NAMES)
+    types = list(types) if types else list(DEFAULT_TYPES)
+    for m in models:
+        if m not in MODEL_NAMES:
+            raise InputError(f"--models: unknown model '{m}'; use some of {list(MODEL_NAMES)}")
+    known = available_accelerator_types()
+    for t in types:
+        if t not in known:
+            raise InputError(f"--types: unknown accelerator type '{t}'; use some of {known}")
+    return models, types
+
+
+def build_cost_table(
+    models: Iterable[str] | None = None,
+    types: Iterable[str] | None = None,
+    *,
+    jobs: int = 1,
+    out: str | Path | None = None,
+    opt: str = "EDP",
+    lpf_limit: int = 6,
+    on_progress: Callable[[int, int, str], None] | None = None,
+) -> dict[str, Any]:
+    """Build (or finish) the cost table; return the meta dict that is written beside the CSV."""
+    from fairsched.costs.zigzag_adapter import DEFAULT_LPF_LIMIT  # noqa: F401  (fails early without zigzag)
+
+    if jobs < 1:
+        raise InputError("--jobs: must be >= 1")
+    models, types = _check_names(models, types)
+    out = Path(out) if out else SHIPPED
+    cache_path = out.with_name(out.stem + CACHE_SUFFIX)
+    zz = zigzag_version()
+    files = {t: type_files(t) for t in types}
+    digests = {t: f.digest() for t, f in files.items()}
+
+    layers = {m: get_model(m) for m in models}
+    todo: dict[str, Job] = {}
+    for m in models:
+        for layer in layers[m]:
+            for t in types:
+                k = job_key(layer, digests[t], t, opt, lpf_limit, zz)
+                if k not in todo:
+                    todo[k] = Job(k, layer, t, str(files[t].hardware), str(files[t].mapping))
+    cache = read_cache(cache_path)
+    pending = [j for k, j in todo.items() if k not in cache]
+    # biggest layers first: better load balance at the end of the run
+    pending.sort(key=lambda j: -j.layer.macs)
+    total, done = len(todo), len(todo) - len(pending)
+    if on_progress:
+        on_progress(done, total, "cached")
+
+    t0 = time.perf_counter()
+    if pending:
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+            futures = {pool.submit(_run_job, j, opt, lpf_limit): j for j in pending}
+            remaining = set(futures)
+            try:
+                while remaining:
+                    finished, remaining = wait(remaining, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        j = futures[fut]
+                        try:
+                            rec = fut.result()
+                        except Exception as e:  # a zigzag failure names the layer and type
+                            raise RuntimeError(
+                                f"zigzag-dse failed on layer '{j.layer.name}' {j.layer.shape_key()} "
+                                f"of type '{j.accel_type}': {type(e).__name__}: {e}"
+                            ) from e
+                        _append_cache(cache_path, rec)
+                        cache[rec["key"]] = rec
+                        done += 1
+                        if on_progress:
+                            on_progress(done, total, f"{j.accel_type} {j.layer.name}")
+            except BaseException:
+                for fut in remaining:
+                    fut.cancel()
+                raise
+    wall = time.perf_counter() - t0
+
+    rows = []
+    for m in models:
+        for i, layer in enumerate(layers[m]):
+            for t in types:
+                r = cache[job_key(layer, digests[t], t, opt, lpf_limit, zz)]
+                rows.append((m, i, layer.name, layer.kind, t, layer.macs, int(r["cycles"]), int(r["dram_bytes"]),
+                             round(float(r["energy_pj"]), 1)))
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    validate_cost_frame(df, "built cost table")
+    seconds = sum(float(cache[k].get("seconds", 0.0)) for k in todo)
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "generator": "fairsched costs build",
+        "cost_model": "zigzag-dse",
+        "zigzag_version": zz,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "types": {t: {"zigzag_hardware": str(files[t].hardware.relative_to(ACCEL_DIR)),
+                      "zigzag_mapping": str(files[t].mapping.relative_to(ACCEL_DIR)),
+                      "files_sha256_16": digests[t]} for t in types},
+        "models": {m: {"layers": len(layers[m]), "macs": int(sum(x.macs for x in layers[m]))} for m in models},
+        "build": {
+            "opt": opt,
+            "lpf_limit": lpf_limit,
+            "nb_spatial_mappings_generated": 1,
+            "temporal_mapping_search": "loma, uneven",
+            "operand_precision_bits": {"W": 8, "I": 8, "O_partial": 16, "O_final": 8},
+            "dram_bandwidth_for_cycles": "unlimited (DRAM port widened)",
+            "unique_jobs": total,
+            "jobs_run_this_time": len(pending),
+            "workers": jobs,
+            "wall_seconds_this_run": round(wall, 1),
+            "cpu_seconds_all_jobs": round(seconds, 1),
+        },
+    }
+    atomic_write_text(out, df.to_csv(index=False))
+    atomic_write_text(out.with_name(out.stem + ".meta.json"), json.dumps(meta, indent=2) + "\n")
+    return meta

@@ -1,0 +1,405 @@
+"""Sweeps: a grid of cells (scheduler x load x scenario x platform x seed) from one YAML file.
+
+A sweep file (validated by :class:`SweepConfig`; relative paths are relative to the file)::
+
+    name: my-sweep
+    schedulers: all                 # or a list: [edf, sla-aware, drl]
+    loads: [0.6, 0.85, 1.2]         # platform utilization
+    scenarios: [default, random:1, random:2, my_tenants.yaml]
+    platforms: [default]            # shipped names or YAML paths
+    seeds: 5                        # a count (0..4) or a list [0, 7, 11]
+    requests: 3000                  # per cell (default: each scenario's own)
+    costs: null                     # cost table CSV (default: the shipped table)
+    random: {n_tenants: [8, 12]}    # options of the random tenant mixes (random:<seed>)
+
+``random:<seed>`` is a seeded random tenant mix drawn by
+:func:`fairsched.workload.generator.random_scenario` over the cost table's models.
+
+:func:`run_sweep` runs every cell through :func:`fairsched.experiments.runner.run_cells` (local
+process pool or Ray), so finished cells are cached under ``OUT/cells`` and a rerun computes only the
+missing ones. It then writes, atomically, ``summary.parquet`` (one row per cell), ``tenants.parquet``
+(one row per cell and tenant), ``slos.parquet`` (one row per cell and SLO) and ``sweep.yaml`` (the
+resolved grid). :mod:`fairsched.experiments.sweep_plots` draws the figures from those files.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from fairsched.errors import InputError
+from fairsched.io import atomic_write_text, atomic_write_with, load_yaml
+
+#: columns that identify a cell in every output table
+CELL_COLUMNS = ["cell", "scheduler", "load", "scenario", "platform", "seed"]
+#: summary columns measured in wall-clock time: they differ between runs of the same cell
+TIMING_COLUMNS = ["sim_wall_s", "decision_us_p50", "decision_us_p99"]
+RANDOM_PREFIX = "random:"
+_RANDOM_RE = re.compile(r"^random:(\d+)$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RandomMixOptions(_Strict):
+    """Options for ``random:<seed>`` scenarios (see :func:`~fairsched.workload.generator.random_scenario`)."""
+
+    models: list[str] | None = Field(default=None, description="models to draw from (default: the cost table's)")
+    n_tenants: tuple[int, int] = (8, 16)
+    models_per_tenant: tuple[int, int] = (1, 3)
+    target: tuple[float, float] = (0.80, 0.99)
+    share_sigma: float = Field(default=0.8, ge=0)
+    requests: int = Field(default=20000, ge=1, description="used when the sweep sets no `requests`")
+    warmup_fraction: float = Field(default=0.1, ge=0, lt=1)
+
+
+class SweepConfig(_Strict):
+    """Schema of a sweep YAML file."""
+
+    name: str = "sweep"
+    description: str = ""
+    schedulers: Literal["all"] | list[str] = "all"
+    loads: list[float] = Field(min_length=1)
+    scenarios: list[str] = Field(default_factory=lambda: ["default"], min_length=1)
+    platforms: list[str] = Field(default_factory=lambda: ["default"], min_length=1)
+    seeds: int | list[int] = 1
+    requests: int | None = Field(default=None, ge=1)
+    costs: str | None = None
+    random: RandomMixOptions = Field(default_factory=RandomMixOptions)
+
+    @field_validator("schedulers")
+    @classmethod
+    def _known_schedulers(cls, v):
+        if v == "all":
+            return v
+        from fairsched.schedulers.registry import available
+
+        if not v:
+            raise ValueError("empty list; list scheduler names, or write `schedulers: all`")
+        known = available()
+        bad = [n for n in v if n not in known]
+        if bad:
+            raise ValueError(f"unknown scheduler(s) {bad}; use any of {known}, or `all`")
+        return _unique(v, "schedulers")
+
+    @field_validator("loads")
+    @classmethod
+    def _positive_loads(cls, v):
+        bad = [x for x in v if not (0 < x <= 10)]
+        if bad:
+            raise ValueError(f"loads must be platform utilizations in (0, 10], e.g. [0.6, 0.85, 1.2]; got {bad}")
+        return _unique(v, "loads")
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, v):
+        if isinstance(v, int):
+            if v < 1:
+                raise ValueError(f"a seed count must be >= 1 (seeds: 5 means 0..4), got {v}")
+            return list(range(v))
+        if not v:
+            raise ValueError("empty list; give a count (seeds: 5) or a list of seeds (seeds: [0, 1, 2])")
+        if any(s < 0 for s in v):
+            raise ValueError(f"seeds must be >= 0, got {v}")
+        return _unique(v, "seeds")
+
+    @field_validator("scenarios", "platforms")
+    @classmethod
+    def _entries(cls, v, info):
+        for s in v:
+            if not s.strip():
+                raise ValueError(f"empty {info.field_name} entry; give a shipped name or a YAML path")
+            if info.field_name == "scenarios" and s.startswith(RANDOM_PREFIX) and not _RANDOM_RE.match(s):
+                raise ValueError(f"'{s}' is not a random mix; write random:<seed> with an integer seed, e.g. random:3")
+        return _unique(v, info.field_name)
+
+    @model_validator(mode="after")
+    def _random_ranges(self):
+        r = self.random
+        if not (1 <= r.n_tenants[0] <= r.n_tenants[1]):
+            raise ValueError(f"random.n_tenants: need 1 <= low <= high, got {list(r.n_tenants)}")
+        if not (1 <= r.models_per_tenant[0] <= r.models_per_tenant[1]):
+            raise ValueError(f"random.models_per_tenant: need 1 <= low <= high, got {list(r.models_per_tenant)}")
+        if not (0 <= r.target[0] <= r.target[1] <= 1):
+            raise ValueError(f"random.target: need 0 <= low <= high <= 1, got {list(r.target)}")
+        return self
+
+
+def _unique(v: list, what: str) -> list:
+    dup = sorted({str(x) for x in v if v.count(x) > 1})
+    if dup:
+        raise ValueError(f"duplicated {what} {dup}; list each once")
+    return v
+
+
+_FIELDS = list(SweepConfig.model_fields)
+_HINTS = {
+    "name": "write a short text",
+    "schedulers": "write a list of scheduler names ([edf, sla-aware]) or `all`",
+    "loads": "write a list of platform utilizations, e.g. [0.6, 0.85, 1.2]",
+    "scenarios": "write a list of shipped scenario names, YAML paths or random:<seed>",
+    "platforms": "write a list of shipped platform names or YAML paths",
+    "seeds": "write a seed count (seeds: 5) or a list of seeds ([0, 1, 2])",
+    "requests": "write a positive integer (requests per cell), e.g. 3000",
+    "costs": "write the path of a cost table CSV, relative to the sweep file",
+    "random": "write a mapping of random-mix options",
+}
+
+
+def _sweep_message(source: str, err: ValidationError) -> str:
+    """One clause per bad field: the field, what is wrong, how to fix it."""
+    clauses: dict[str, str] = {}
+    for e in err.errors():
+        # drop the union-branch parts pydantic adds to a location (``literal['all']``, ``list[str]``, ``int``)
+        loc = [str(x) for x in e.get("loc", ()) if not re.match(r"^(literal\[.*\]|\w+\[.*\]|int|str|float)$", str(x))]
+        where = ".".join(loc) or "(root)"
+        if where in clauses:
+            continue
+        typ, msg = e.get("type", ""), e.get("msg", "invalid")
+        if typ == "extra_forbidden":
+            allowed = list(RandomMixOptions.model_fields) if where.startswith("random.") else _FIELDS
+            msg = f"unknown field; allowed fields are {allowed}"
+        elif typ == "missing":
+            msg = f"required field is missing; {_HINTS.get(loc[-1], 'add it')}"
+        elif msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        else:
+            got = e.get("input")
+            shown = f" (got {got!r})" if not isinstance(got, dict) else ""
+            hint = _HINTS.get(loc[0]) if loc and len(loc) <= 2 else None
+            msg = f"{msg}{shown}" + (f"; {hint}" if hint else "")
+        clauses[where] = f"{where}: {msg}"
+    return f"{source}: " + "; ".join(clauses.values())
+
+
+def load_sweep(spec: str | Path | dict) -> tuple[SweepConfig, Path]:
+    """Parse a sweep: YAML path or dict. Returns (config, folder that relative paths refer to)."""
+    if isinstance(spec, SweepConfig):
+        return spec, Path.cwd()
+    if isinstance(spec, dict):
+        raw, where, base = spec, "sweep", Path.cwd()
+    else:
+        p = Path(spec)
+        raw, where, base = load_yaml(p, "sweep"), f"sweep '{p}'", p.parent
+    try:
+        return SweepConfig.model_validate(raw), base
+    except ValidationError as e:
+        raise InputError(_sweep_message(where, e)) from None
+
+
+# --------------------------------------------------------------------------------------------- grid
+
+
+@dataclass
+class Cell:
+    """One cell of the grid: labels for the tables plus everything needed to run it."""
+
+    scheduler: str
+    load: float
+    scenario: str
+    platform: str
+    seed: int
+    spec: Any  # CellSpec
+    objects: tuple  # (platform, costs, workload)
+
+
+@dataclass
+class Grid:
+    config: SweepConfig
+    base_dir: Path
+    schedulers: list[str]
+    cells: list[Cell] = field(default_factory=list)
+    scenarios: dict[str, dict] = field(default_factory=dict)  # label -> resolved scenario dict
+
+
+def _path_or_name(entry: str, base: Path) -> str:
+    """YAML paths are relative to the sweep file; shipped names stay names."""
+    p = Path(entry)
+    if p.suffix in (".yaml", ".yml") and not p.is_absolute():
+        return str(base / p)
+    return entry
+
+
+def expand(cfg: SweepConfig, base_dir: Path) -> Grid:
+    """Load every platform/scenario once and list the cells (scheduler-fastest order)."""
+    from fairsched.api import default_schedulers
+    from fairsched.costs.table import load_cost_table
+    from fairsched.experiments.cells import CellSpec, costs_fingerprint, platform_fingerprint
+    from fairsched.platform.config import load_platform
+    from fairsched.workload.generator import random_scenario
+    from fairsched.workload.scenario import load_scenario, resolve
+
+    names = default_schedulers() if cfg.schedulers == "all" else list(cfg.schedulers)
+    costs_path = None
+    if cfg.costs:
+        costs_path = Path(cfg.costs) if Path(cfg.costs).is_absolute() else base_dir / cfg.costs
+        if not costs_path.is_file():
+            raise InputError(f"sweep: costs: '{costs_path}' does not exist; give the path of a cost table CSV "
+                             "(relative to the sweep file), or drop `costs` to use the shipped table")
+    table = load_cost_table(costs_path)
+    fp = costs_fingerprint(table)
+    grid = Grid(cfg, base_dir, names)
+    plats = {}
+    for pl in cfg.platforms:
+        try:
+            plats[pl] = load_platform(_path_or_name(pl, base_dir))
+        except InputError as e:
+            raise InputError(f"sweep: platforms: '{pl}': {e}") from None
+    scen = {}
+    for sc in cfg.scenarios:
+        m = _RANDOM_RE.match(sc)
+        try:
+            if m:
+                r = cfg.random
+                models = r.models or table.models
+                raw = random_scenario(
+                    int(m.group(1)), models, n_tenants=r.n_tenants, models_per_tenant=r.models_per_tenant,
+                    target=r.target, share_sigma=r.share_sigma, requests=r.requests,
+                    warmup_fraction=r.warmup_fraction, name=f"random-{m.group(1)}",
+                )
+                scen[sc] = load_scenario(raw)
+            else:
+                scen[sc] = load_scenario(_path_or_name(sc, base_dir))
+        except InputError as e:
+            raise InputError(f"sweep: scenarios: '{sc}': {e}") from None
+        grid.scenarios[sc] = scen[sc][0].model_dump(mode="json")
+    for pl, plat in plats.items():
+        pfp = platform_fingerprint(plat)
+        for sc, (scfg, sbase) in scen.items():
+            dump = scfg.model_dump()
+            for load in cfg.loads:
+                try:
+                    wl = resolve(scfg, plat, table, load=load, requests=cfg.requests, base_dir=sbase)
+                except InputError as e:
+                    raise InputError(f"sweep: scenario '{sc}' on platform '{pl}': {e}") from None
+                for seed in cfg.seeds:
+                    for n in names:
+                        spec = CellSpec(n, dump, pfp, fp, wl.load, wl.requests, seed)
+                        grid.cells.append(Cell(n, float(load), sc, pl, seed, spec, (plat, table, wl)))
+    return grid
+
+
+# --------------------------------------------------------------------------------------------- run
+
+
+@dataclass
+class SweepResult:
+    summary: pd.DataFrame
+    tenants: pd.DataFrame
+    slos: pd.DataFrame
+    computed: int
+    cached: int
+    out: Path
+
+
+def run_sweep(
+    sweep: str | Path | dict | SweepConfig,
+    out: str | Path,
+    *,
+    backend: str = "local",
+    address: str | None = None,
+    jobs: int | None = None,
+    on_start: Callable[[Grid], None] | None = None,
+    on_done: Callable[[Cell, dict, bool], None] | None = None,
+) -> SweepResult:
+    """Run (or resume) a sweep into ``out``; returns the result tables and how many cells ran."""
+    from fairsched.experiments.runner import run_cells
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out: '{out}' exists and is not a folder; choose a folder path")
+    cfg, base = load_sweep(sweep)
+    grid = expand(cfg, base)
+    if on_start:
+        on_start(grid)
+    by_key = {}
+    counts = dict(computed=0, cached=0)
+
+    def done(spec, data, cached):
+        counts["cached" if cached else "computed"] += 1
+        if on_done:
+            on_done(by_key[spec.key()], data, cached)
+
+    for c in grid.cells:
+        by_key[c.spec.key()] = c
+    cells = run_cells([(c.spec, *c.objects) for c in grid.cells], out / "cells", jobs=jobs, on_done=done,
+                      backend=backend, address=address)
+    summary, tenants, slos = tables(grid, cells)
+    write_tables(out, summary, tenants, slos)
+    snapshot = dict(cfg.model_dump(mode="json"), resolved_schedulers=grid.schedulers,
+                    cells=len(grid.cells), resolved_scenarios=grid.scenarios)
+    atomic_write_text(out / "sweep.yaml", yaml.safe_dump(snapshot, sort_keys=False))
+    return SweepResult(summary, tenants, slos, counts["computed"], counts["cached"], out)
+
+
+def tables(grid: Grid, cells: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Flatten cell results into the three tables, each row tagged with its cell's labels."""
+    srows, trows, orows = [], [], []
+    for c, data in zip(grid.cells, cells):
+        tag = dict(cell=data["key"], scheduler=c.scheduler, load=c.load, scenario=c.scenario,
+                   platform=c.platform, seed=c.seed)
+        summ = {k: v for k, v in data["summary"].items() if k != "scheduler"}
+        srows.append({**tag, **summ})
+        trows += [{**tag, **{k: v for k, v in r.items() if k != "scheduler"}} for r in data["tenants"]]
+        orows += [{**tag, **{k: v for k, v in r.items() if k != "scheduler"}} for r in data["slos"]]
+    return pd.DataFrame(srows), pd.DataFrame(trows), pd.DataFrame(orows)
+
+
+def write_tables(out: Path, summary: pd.DataFrame, tenants: pd.DataFrame, slos: pd.DataFrame) -> None:
+    for name, df in (("summary", summary), ("tenants", tenants), ("slos", slos)):
+        atomic_write_with(out / f"{name}.parquet", lambda p, df=df: df.to_parquet(p, index=False))
+
+
+def read_tables(out: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Read a finished sweep's ``summary``, ``tenants`` and ``slos`` tables."""
+    out = Path(out)
+    missing = [n for n in ("summary", "tenants", "slos") if not (out / f"{n}.parquet").is_file()]
+    if missing:
+        raise InputError(f"'{out}' has no {', '.join(m + '.parquet' for m in missing)}; "
+                         "give the --out folder of a finished `fairsched sweep` run")
+    return tuple(pd.read_parquet(out / f"{n}.parquet") for n in ("summary", "tenants", "slos"))  # type: ignore
+
+
+# --------------------------------------------------------------------------------------------- figures
+
+
+def _load_tag(load: float) -> str:
+    return f"load{load:g}"
+
+
+def sweep_figures(out: str | Path, summary: pd.DataFrame | None = None,
+                  tenants: pd.DataFrame | None = None) -> list[Path]:
+    """Draw the sweep's figures into ``out/figures``; returns their paths.
+
+    * ``load_curve.png``: fraction of tenants upheld vs load, one line per scheduler, band across
+      seeds and tenant mixes (plus one panel per mix when there are several);
+    * per load, ``fig2_slo_achievement_<load>.png`` and ``fig3_slo_margin_<load>.png`` over the
+      tenants of every mix and seed at that load.
+    """
+    from fairsched.plots import fig2_slo_achievement, fig3_slo_margin, fig_load_curve
+
+    out = Path(out)
+    if summary is None or tenants is None:
+        summary, tenants, _ = read_tables(out)
+    if summary.empty:
+        raise InputError(f"'{out}': the sweep has no cells; nothing to plot")
+    figs = out / "figures"
+    paths = [figs / "load_curve.png"]
+    n_mix, n_seed = summary["scenario"].nunique(), summary["seed"].nunique()
+    fig_load_curve(summary, paths[0], f"Tenants with SLA upheld vs load ({n_mix} tenant mix(es) x {n_seed} "
+                                      "seed(s); line: mean, band: 10th-90th percentile)")
+    for load, g in tenants.groupby("load", sort=True):
+        what = f"load {load:g}, {n_mix} mix(es) x {n_seed} seed(s)"
+        p2 = figs / f"fig2_slo_achievement_{_load_tag(load)}.png"
+        p3 = figs / f"fig3_slo_margin_{_load_tag(load)}.png"
+        fig2_slo_achievement(g, p2, f"Fig. 2: SLO achievement across tenants ({what})")
+        fig3_slo_margin(g, p3, f"Fig. 3: actual - target SLO achievement ({what})")
+        paths += [p2, p3]
+    return paths

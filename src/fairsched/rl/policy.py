@@ -1,0 +1,81 @@
+"""Torch-free inference of an exported policy: an MLP in numpy, masked arg-max.
+
+An exported policy is two files side by side (:mod:`fairsched.rl.export` writes them):
+
+* ``<name>.npz``: the actor's weights ``W0, b0, W1, b1, ..., Wout, bout`` (``W`` as ``out x in``);
+* ``<name>.json``: ``feature_version``, ``K``, ``obs_dim``, ``activation``, ``tenant_aware``, the
+  training command and metadata.
+
+Inference is ``logits = Wout act(... act(W0 x + b0) ...) + bout``; masked-out actions get ``-inf`` and
+the arg-max is taken (deterministic, as ``predict(..., deterministic=True)`` in sb3).
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from fairsched.errors import InputError
+from fairsched.rl.features import FEATURE_VERSION, obs_dim
+
+POLICY_DIR = Path(str(resources.files("fairsched.rl") / "policies"))
+_ACT = {"tanh": np.tanh, "relu": lambda x: np.maximum(x, 0.0)}
+
+
+class NumpyPolicy:
+    """A deterministic masked MLP policy loaded from ``.npz`` + ``.json``."""
+
+    def __init__(self, weights: list[tuple[np.ndarray, np.ndarray]], meta: dict):
+        if meta.get("activation", "tanh") not in _ACT:
+            raise InputError(f"policy activation: unknown '{meta.get('activation')}'; use tanh or relu")
+        self.meta = meta
+        self.K = int(meta["K"])
+        self.tenant_aware = bool(meta.get("tenant_aware", True))
+        self.act_fn = _ACT[meta.get("activation", "tanh")]
+        # float64 keeps arg-max ties identical to torch float32 in all but degenerate cases
+        self.layers = [(np.ascontiguousarray(W, dtype=np.float64), np.asarray(b, dtype=np.float64)) for W, b in weights]
+
+    @classmethod
+    def load(cls, path: str | Path) -> "NumpyPolicy":
+        """Load ``path`` (``.npz``, ``.json`` or the common stem) and check its feature version."""
+        p = Path(path)
+        stem = p.with_suffix("") if p.suffix in (".npz", ".json") else p
+        npz, js = stem.with_suffix(".npz"), stem.with_suffix(".json")
+        for f in (npz, js):
+            if not f.is_file():
+                raise InputError(f"policy '{stem}': file '{f.name}' is missing; export it with `fairsched train` "
+                                 "or fairsched.rl.export")
+        meta = json.loads(js.read_text())
+        if meta.get("feature_version") != FEATURE_VERSION:
+            raise InputError(
+                f"policy '{stem}': feature_version {meta.get('feature_version')} does not match this fairsched "
+                f"({FEATURE_VERSION}); retrain or export it again"
+            )
+        if int(meta.get("obs_dim", -1)) != obs_dim(int(meta["K"])):
+            raise InputError(f"policy '{stem}': obs_dim {meta.get('obs_dim')} does not match K={meta['K']}")
+        with np.load(npz) as z:
+            n = int(z["n_layers"])
+            weights = [(z[f"W{i}"], z[f"b{i}"]) for i in range(n)]
+        return cls(weights, meta)
+
+    def logits(self, obs: np.ndarray) -> np.ndarray:
+        x = np.asarray(obs, dtype=np.float64)
+        last = len(self.layers) - 1
+        for i, (W, b) in enumerate(self.layers):
+            x = W @ x + b
+            if i < last:
+                x = self.act_fn(x)
+        return x
+
+    def act(self, obs: np.ndarray, mask: np.ndarray) -> int:
+        """The arg-max valid action."""
+        lg = self.logits(obs)
+        lg[~mask] = -np.inf
+        return int(np.argmax(lg))
+
+
+def shipped_policy_path(name: str) -> Path:
+    return POLICY_DIR / name

@@ -29,8 +29,9 @@ def make_platform(groups, bandwidth=1e30):
     return Platform.build([(t, n, 1.0, 0.0) for t, n in groups], bandwidth)
 
 
-def make_workload(platform, costs, slos, load=0.5, requests=100, warmup=0.0):
-    """``slos``: list of (tenant, model, deadline_s, target)."""
+def make_workload(platform, costs, slos, load=0.5, requests=100, warmup=0.0, allow_infeasible=False):
+    """``slos``: list of (tenant, model, deadline_s, target). ``allow_infeasible``: accept deadlines
+    shorter than any possible execution (to test aborts)."""
     tenants: dict[str, list] = {}
     for tenant, model, d, tau in slos:
         tenants.setdefault(tenant, []).append(dict(model=model, deadline_ms=d * 1e3, target=tau))
@@ -38,7 +39,7 @@ def make_workload(platform, costs, slos, load=0.5, requests=100, warmup=0.0):
         dict(load=load, requests=requests, warmup_fraction=warmup,
              tenants=[dict(name=n, slos=s) for n, s in tenants.items()])
     )
-    return resolve(cfg, platform, costs)
+    return resolve(cfg, platform, costs, allow_infeasible=allow_infeasible)
 
 
 @pytest.fixture

@@ -78,7 +78,7 @@ def test_drop_at_deadline_aborts_running_layer_and_frees_the_sub():
     # R0: one 5-s layer, D=3 -> aborted at 3. R1 (a=1, 1-s layer, D=10) waits, starts at 3, ends 4.
     costs = make_table({"long": {"x": [(5.0, 0.0)]}, "short": {"x": [(1.0, 0.0)]}})
     plat = make_platform([("x", 1)])
-    wl = make_workload(plat, costs, [("t0", "long", 3, 0.9), ("t1", "short", 10, 0.9)])
+    wl = make_workload(plat, costs, [("t0", "long", 3, 0.9), ("t1", "short", 10, 0.9)], allow_infeasible=True)
     sim, log = run(plat, costs, wl, [(0.0, 0), (1.0, 1)], shed_hopeless=False, scheduler="fcfs")
     assert log[0][7] is False and log[0][6] == 3.0
     assert (0.0, 3.0, 0, 0, 0, "aborted") in sim.layer_trace

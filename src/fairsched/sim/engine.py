@@ -98,7 +98,8 @@ def _make_arrival(slo, rate, rng, base_dir):
         return Bursty(rate, rng, a.mean_on_ms * 1e-3, a.mean_off_ms * 1e-3)
     if kind == "trace":
         path = a.path if a.path.startswith("/") else str(base_dir / a.path)
-        return TraceReplay(rate, rng, read_trace_gaps(path, a.column, f"SLO {slo.tenant_name}/{slo.model} arrival"))
+        gaps = read_trace_gaps(path, a.column, f"SLO {slo.tenant_name}/{slo.model} arrival")
+        return TraceReplay(rate, rng, gaps, a.rescale, {"s": 1.0, "ms": 1e-3, "us": 1e-6}[a.unit])
     raise InputError(f"arrival.kind: unknown '{kind}'; use poisson, periodic, bursty or trace")
 
 

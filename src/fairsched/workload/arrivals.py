@@ -94,11 +94,12 @@ class Bursty(ArrivalProcess):
 
 
 class TraceReplay(ArrivalProcess):
-    """Replay inter-arrival gaps from a CSV trace, rescaled to ``rate`` (shape kept), cycled."""
+    """Replay inter-arrival gaps from a CSV trace (cycled when exhausted); by default rescaled to
+    ``rate`` with the shape kept, else used as given (``unit_s`` seconds per trace unit)."""
 
-    def __init__(self, rate, rng, gaps: np.ndarray):
+    def __init__(self, rate, rng, gaps: np.ndarray, rescale: bool = True, unit_s: float = 1e-3):
         super().__init__(rate, rng)
-        self.gaps = gaps * (1.0 / rate) / gaps.mean()
+        self.gaps = gaps * (1.0 / rate) / gaps.mean() if rescale else gaps * unit_s
         self._i = 0
 
     def _gaps(self, n):

@@ -51,9 +51,15 @@ class BurstyArrival(_Strict):
 
 
 class TraceArrival(_Strict):
+    """Replay arrival times from a CSV column. With ``rescale`` (default) the gaps are scaled so the
+    stream's mean rate is the one the load asks for (shape kept); without it they are used as
+    given, in ``unit``, and this SLO's rate is the trace's own."""
+
     kind: Literal["trace"]
     path: str
     column: str = "arrival_ms"
+    unit: Literal["s", "ms", "us"] = "ms"
+    rescale: bool = True
 
 
 Arrival = Annotated[Union[PoissonArrival, PeriodicArrival, BurstyArrival, TraceArrival], Field(discriminator="kind")]
@@ -178,8 +184,12 @@ def resolve(
     load: float | None = None,
     requests: int | None = None,
     base_dir: Path | None = None,
+    allow_infeasible: bool = False,
 ) -> Workload:
-    """Turn a scenario into concrete SLOs (deadlines in s, rates in 1/s) for this platform."""
+    """Turn a scenario into concrete SLOs (deadlines in s, rates in 1/s) for this platform.
+
+    A deadline below :func:`min_latency` can never be met and is an :class:`InputError` unless
+    ``allow_infeasible`` (hand-built tests of deadline aborts)."""
     if load is not None and not (0 < load <= 10):
         raise InputError(f"load: must be > 0 and <= 10 (platform utilization, e.g. 0.7), got {load}")
     if requests is not None and requests < 1:
@@ -197,7 +207,7 @@ def resolve(
             iso = isolated_latency(costs, s.model, platform)
             deadline = s.deadline_ms * 1e-3 if s.deadline_ms is not None else s.deadline_x * float(iso.min())
             fastest = min_latency(costs, s.model, platform)
-            if deadline < fastest * (1 - 1e-9):
+            if deadline < fastest * (1 - 1e-9) and not allow_infeasible:
                 field_ = "deadline_ms" if s.deadline_ms is not None else "deadline_x"
                 raise InputError(
                     f"scenario: tenants.{ti}.slos.{si}.{field_}: tenant '{t.name}', model '{s.model}': deadline "

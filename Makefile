@@ -30,3 +30,8 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
+
+## the paper-style sweep (all schedulers x 3 loads x 3 tenant mixes x 5 seeds) -> out/paper + figures;
+## resumable: an interrupted run continues where it stopped (see docs/experiments.md)
+paper: $(STAMP)
+	$(VENV)/bin/fairsched sweep paper --out out/paper --jobs $(JOBS)

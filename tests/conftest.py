@@ -45,3 +45,20 @@ def make_workload(platform, costs, slos, load=0.5, requests=100, warmup=0.0, all
 @pytest.fixture
 def tiny():
     return make_table, make_platform, make_workload
+
+
+# --- hypothesis profiles (tests/sim/test_properties.py; docs/reliability.md) -----------------------
+# "ci" (default): a few dozen cases per property, the whole file in well under a minute on 2 cores.
+# "long": >= 10,000 cases per property, for the tests marked slow:
+#     HYPOTHESIS_PROFILE=long pytest -m slow          (make test-slow)
+import os as _os  # noqa: E402
+
+from hypothesis import HealthCheck as _HC  # noqa: E402
+from hypothesis import settings as _hyp_settings  # noqa: E402
+
+_HYP_COMMON = dict(deadline=None, print_blob=True,
+                   suppress_health_check=[_HC.too_slow, _HC.data_too_large, _HC.filter_too_much])
+_hyp_settings.register_profile("ci", max_examples=40, **_HYP_COMMON)
+_hyp_settings.register_profile("dev", max_examples=10, **_HYP_COMMON)
+_hyp_settings.register_profile("long", max_examples=10_000, **_HYP_COMMON)
+_hyp_settings.load_profile(_os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -32,13 +32,30 @@ def load_yaml(path: str | os.PathLike, what: str) -> dict[str, Any]:
     return data
 
 
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()  # read once: os.umask can only be read by setting it
+
+
+def _temp_beside(p: Path) -> str:
+    """A temp file next to ``p`` with the permissions a plain ``open`` would give (mkstemp makes 0600)."""
+    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    os.close(fd)
+    os.chmod(tmp, 0o666 & ~_UMASK)
+    return tmp
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (temp file + fsync + rename)."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    tmp = _temp_beside(p)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -59,8 +76,7 @@ def atomic_write_with(path: str | os.PathLike, writer: Callable[[Path], None]) -
     """Let ``writer`` write a temp path (e.g. ``df.to_parquet``), then rename it into place."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = _temp_beside(p)
     try:
         writer(Path(tmp))
         with open(tmp, "rb") as f:

@@ -46,7 +46,7 @@ def fig2_slo_achievement(tenants: pd.DataFrame, path: Path, title: str = "") -> 
 def _dot_size(tenants: pd.DataFrame, order: list, base: float = 4.5) -> float:
     """Smaller dots when a column holds many tenants (pooled seeds/mixes), so a swarm still fits."""
     per_col = max(1, len(tenants) // max(1, len(order)))
-    return float(min(base, max(1.2, base * (40 / per_col) ** 0.5)))
+    return float(min(base, max(1.2, base * (25 / per_col) ** 0.5)))
 
 
 def fig3_slo_margin(tenants: pd.DataFrame, path: Path, title: str = "") -> None:
@@ -65,7 +65,9 @@ def fig3_slo_margin(tenants: pd.DataFrame, path: Path, title: str = "") -> None:
     ax.tick_params(axis="x", rotation=30)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(loc="lower left", fontsize=8)
-    _save(fig, path)
+    with warnings.catch_warnings():  # swarm layout happens at draw time, inside savefig
+        warnings.simplefilter("ignore", UserWarning)
+        _save(fig, path)
 
 
 def fig_load_curve(summary: pd.DataFrame, path: Path, title: str = "", metric: str = "tenants_upheld") -> None:

@@ -30,7 +30,7 @@ def _root() -> None:
     """fairsched: simulate, compare, train and benchmark schedulers for multi-tenant DNN inference."""
 
 
-_COMMAND_MODULES = ("compare", "simulate", "sweep")
+_COMMAND_MODULES = ("compare", "simulate", "sweep", "costs", "bench", "bound")
 
 
 def _mount() -> None:
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     from fairsched.errors import pydantic_message
 
     try:
-        rv = app(args=argv, standalone_mode=False)
+        rv = app(args=argv, prog_name="fairsched", standalone_mode=False)
     except InputError as e:
         fail(str(e))
     except typer.TyperException as e:  # typer's (vendored click) usage errors: bad flags and values
@@ -87,6 +87,8 @@ def main(argv: list[str] | None = None) -> None:
         if os.environ.get("FAIRSCHED_DEBUG"):
             raise
         where = f" '{e.filename}'" if e.filename else ""
+        if isinstance(e, (FileExistsError, NotADirectoryError)):
+            fail(f"cannot create{where}: a file is in the way where a folder is needed; choose another path")
         fail(f"cannot access{where}: {e.strerror or e}; check the path and its permissions")
     except Exception as e:  # a bug, not bad input: still no wall of text unless asked for
         if os.environ.get("FAIRSCHED_DEBUG"):

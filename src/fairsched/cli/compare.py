@@ -75,6 +75,11 @@ def compare_cmd(
         raise InputError(f"--seed: must be >= 0, got {seed}")
     if out.exists() and not out.is_dir():
         raise InputError(f"--out: '{out}' exists and is not a folder; choose a folder path")
+    for parent in out.absolute().parents:  # fail now, not after the simulations
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"--out: '{parent}' is a file, so '{out}' cannot be created; choose a folder path")
+            break
     names = parse_schedulers(schedulers)
     if quick and requests is None:
         requests = QUICK_REQUESTS

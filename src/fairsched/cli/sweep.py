@@ -13,7 +13,8 @@ from fairsched.errors import InputError
 
 
 def sweep_cmd(
-    sweep: Path = typer.Argument(..., help="sweep YAML: schedulers x loads x scenarios x platforms x seeds"),
+    sweep: str = typer.Argument(..., help="sweep YAML (schedulers x loads x scenarios x platforms x seeds) "
+                                          "or a shipped sweep's name, e.g. paper"),
     out: Path = typer.Option(..., "--out", help="output folder (created; a rerun computes only missing cells)"),
     backend: str = typer.Option("local", help="local (process pool) or ray (one task per cell)"),
     address: Optional[str] = typer.Option(None, help="Ray cluster address (with --backend ray; default: start Ray here)"),
@@ -22,29 +23,34 @@ def sweep_cmd(
 ) -> None:
     """Run a sweep: one cell per (scheduler, load, scenario, platform, seed); Parquet tables and figures."""
     from fairsched.cli.compare import summary_table
-    from fairsched.experiments.sweep import run_sweep, sweep_figures
+    from fairsched.experiments.sweep import expand, load_sweep, run_sweep, sweep_figures
 
     if backend not in ("local", "ray"):
         raise InputError(f"--backend: '{backend}' is unknown; use local or ray")
+    if address and backend != "ray":
+        raise InputError("--address: only used with --backend ray; add --backend ray or drop --address")
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out: '{out}' exists and is not a folder; choose a folder path")
+    if backend == "ray":
+        from fairsched.experiments.runner import import_ray
+
+        import_ray()  # fail before any work if the extra is missing
+    grid = expand(*load_sweep(sweep))
+    c = grid.config
     console = Console(stderr=True)
+    console.print(f"[bold]sweep '{c.name}'[/]: {len(grid.schedulers)} schedulers x {len(c.loads)} loads x "
+                  f"{len(c.scenarios)} scenarios x {len(c.platforms)} platforms x {len(c.seeds)} seeds "
+                  f"= {len(grid.cells)} cells; backend {backend}")
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TimeRemainingColumn(), console=console, transient=False) as prog:
-        state = {}
+        task = prog.add_task("cells", total=len(grid.cells))
+        cached = [0]
 
-        def start(grid):
-            c = grid.config
-            console.print(f"[bold]sweep '{c.name}'[/]: {len(grid.schedulers)} schedulers x {len(c.loads)} loads x "
-                          f"{len(c.scenarios)} scenarios x {len(c.platforms)} platforms x {len(c.seeds)} seeds "
-                          f"= {len(grid.cells)} cells; backend {backend}")
-            state["task"] = prog.add_task("cells", total=len(grid.cells))
-            state["cached"] = 0
+        def done(cell, data, was_cached):
+            cached[0] += was_cached
+            prog.update(task, advance=1, description=f"cells ({cached[0]} cached)" if cached[0] else "cells")
 
-        def done(cell, data, cached):
-            state["cached"] += cached
-            prog.update(state["task"], advance=1,
-                        description=f"cells ({state['cached']} cached)" if state["cached"] else "cells")
-
-        res = run_sweep(sweep, out, backend=backend, address=address, jobs=jobs, on_start=start, on_done=done)
+        res = run_sweep(grid, out, backend=backend, address=address, jobs=jobs, on_done=done)
     console.print(f"{res.computed} cells computed, {res.cached} reused from {out}/cells")
     mean = (res.summary.groupby(["scheduler", "load"], sort=False)
             .mean(numeric_only=True).reset_index())

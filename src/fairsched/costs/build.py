@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import pandas as pd
+import yaml
 
 from fairsched.costs.table import COLUMNS, SHIPPED, validate_cost_frame
 from fairsched.errors import InputError
@@ -41,11 +42,9 @@ class TypeFiles:
     mapping: Path
 
     def digest(self) -> str:
-        h = hashlib.sha256()
-        h.update(self.hardware.read_bytes())
-        h.update(b"\0")
-        h.update(self.mapping.read_bytes())
-        return h.hexdigest()[:16]
+        """Hash of the parsed hardware and mapping (comments and layout do not count)."""
+        content = [yaml.safe_load(self.hardware.read_text()), yaml.safe_load(self.mapping.read_text())]
+        return hashlib.sha256(json.dumps(content, sort_keys=False).encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -106,6 +105,19 @@ def _append_cache(path: Path, rec: dict[str, Any]) -> None:
         os.fsync(f.fileno())
 
 
+def _worker_init(parent_pid: int) -> None:
+    """Exit the worker when the builder dies (a killed parent must not leave zigzag searches behind)."""
+    import threading
+
+    def watch() -> None:
+        while True:
+            time.sleep(2.0)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def _run_job(job: Job, opt: str, lpf_limit: int) -> dict[str, Any]:
     from fairsched.costs.zigzag_adapter import run_layer
 
@@ -140,20 +152,32 @@ def build_cost_table(
     opt: str = "EDP",
     lpf_limit: int = 6,
     on_progress: Callable[[int, int, str], None] | None = None,
+    zoo: dict[str, list[LayerShape]] | None = None,
 ) -> dict[str, Any]:
-    """Build (or finish) the cost table; return the meta dict that is written beside the CSV."""
+    """Build (or finish) the cost table; return the meta dict that is written beside the CSV.
+
+    ``zoo`` replaces the shipped model zoo (name -> layers), e.g. to cost your own layer list.
+    ``jobs == 1`` runs in this process (no pool).
+    """
     from fairsched.costs.zigzag_adapter import DEFAULT_LPF_LIMIT  # noqa: F401  (fails early without zigzag)
 
     if jobs < 1:
         raise InputError("--jobs: must be >= 1")
-    models, types = _check_names(models, types)
+    if zoo is not None:
+        models = list(models) if models else list(zoo)
+        _, types = _check_names(None, types)
+        unknown = [m for m in models if m not in zoo]
+        if unknown:
+            raise InputError(f"--models: {unknown} not in the given zoo {list(zoo)}")
+    else:
+        models, types = _check_names(models, types)
     out = Path(out) if out else SHIPPED
     cache_path = out.with_name(out.stem + CACHE_SUFFIX)
     zz = zigzag_version()
     files = {t: type_files(t) for t in types}
     digests = {t: f.digest() for t, f in files.items()}
 
-    layers = {m: get_model(m) for m in models}
+    layers = {m: (zoo[m] if zoo is not None else get_model(m)) for m in models}
     todo: dict[str, Job] = {}
     for m in models:
         for layer in layers[m]:
@@ -170,9 +194,30 @@ def build_cost_table(
         on_progress(done, total, "cached")
 
     t0 = time.perf_counter()
-    if pending:
+
+    def finish(rec: dict[str, Any], j: Job) -> None:
+        nonlocal done
+        _append_cache(cache_path, rec)
+        cache[rec["key"]] = rec
+        done += 1
+        if on_progress:
+            on_progress(done, total, f"{j.accel_type} {j.layer.name}")
+
+    def failed(j: Job, e: BaseException) -> RuntimeError:  # a zigzag failure names the layer and type
+        return RuntimeError(f"zigzag-dse failed on layer '{j.layer.name}' {j.layer.shape_key()} of type "
+                            f"'{j.accel_type}': {type(e).__name__}: {e}")
+
+    if pending and jobs == 1:
+        for j in pending:
+            try:
+                rec = _run_job(j, opt, lpf_limit)
+            except Exception as e:
+                raise failed(j, e) from e
+            finish(rec, j)
+    elif pending:
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
+                                 initargs=(os.getpid(),)) as pool:
             futures = {pool.submit(_run_job, j, opt, lpf_limit): j for j in pending}
             remaining = set(futures)
             try:
@@ -182,16 +227,9 @@ def build_cost_table(
                         j = futures[fut]
                         try:
                             rec = fut.result()
-                        except Exception as e:  # a zigzag failure names the layer and type
-                            raise RuntimeError(
-                                f"zigzag-dse failed on layer '{j.layer.name}' {j.layer.shape_key()} "
-                                f"of type '{j.accel_type}': {type(e).__name__}: {e}"
-                            ) from e
-                        _append_cache(cache_path, rec)
-                        cache[rec["key"]] = rec
-                        done += 1
-                        if on_progress:
-                            on_progress(done, total, f"{j.accel_type} {j.layer.name}")
+                        except Exception as e:
+                            raise failed(j, e) from e
+                        finish(rec, j)
             except BaseException:
                 for fut in remaining:
                     fut.cancel()
@@ -216,7 +254,7 @@ def build_cost_table(
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "types": {t: {"zigzag_hardware": str(files[t].hardware.relative_to(ACCEL_DIR)),
                       "zigzag_mapping": str(files[t].mapping.relative_to(ACCEL_DIR)),
-                      "files_sha256_16": digests[t]} for t in types},
+                      "content_sha256_16": digests[t]} for t in types},
         "models": {m: {"layers": len(layers[m]), "macs": int(sum(x.macs for x in layers[m]))} for m in models},
         "build": {
             "opt": opt,

@@ -31,6 +31,7 @@ from fairsched.workload.zoo import LayerShape
 UNLIMITED_DRAM_BITS_PER_CYCLE = 1 << 24
 PRECISION = {"W": 8, "I": 8, "O": 16, "O_final": 8}
 DEFAULT_LPF_LIMIT = 6
+MAX_LPF_LIMIT = 8
 DEFAULT_OPT = "EDP"
 
 
@@ -110,6 +111,21 @@ def _evaluate(workload, accelerator, mapping_yaml: str, opt: str, lpf_limit: int
     return results[0][0]
 
 
+def _evaluate_with_fallback(layer: LayerShape, accelerator, mapping_path: str, opt: str, lpf_limit: int):
+    """A small LOMA limit merges loop factors coarsely, and then sometimes nothing fits the innermost
+    memories; retry with a finer search (limit + 2, up to :data:`MAX_LPF_LIMIT`) before giving up."""
+    from zigzag.opt.loma.engine import NoValidLoopOrderingFoundException
+
+    lpf = lpf_limit
+    while True:
+        try:
+            return _evaluate(layer_to_zigzag(layer), accelerator, mapping_path, opt, lpf), lpf
+        except NoValidLoopOrderingFoundException:
+            if lpf >= MAX_LPF_LIMIT:
+                raise
+            lpf = min(MAX_LPF_LIMIT, lpf + 2)
+
+
 def _dram_traffic_bits(cme) -> tuple[float, float, dict[str, float]]:
     """(bits read from DRAM, bits written to DRAM, bits per layer operand) of a cost model evaluation."""
     from zigzag.mapping.data_movement import DataDirection, DataMoveAttr
@@ -149,7 +165,7 @@ def run_layer(layer: LayerShape, hardware_yaml: str | Path, mapping_yaml: str | 
         os.chdir(tmp)  # anything zigzag might write lands here and is deleted
         try:
             accelerator = _build_accelerator(_widened(hw, dram))
-            cme = _evaluate(layer_to_zigzag(layer), accelerator, mapping_path, opt, lpf_limit)
+            cme, lpf_used = _evaluate_with_fallback(layer, accelerator, mapping_path, opt, lpf_limit)
         finally:
             os.chdir(old)
     read_bits, write_bits, per_op = _dram_traffic_bits(cme)
@@ -169,4 +185,5 @@ def run_layer(layer: LayerShape, hardware_yaml: str | Path, mapping_yaml: str | 
         "spatial_utilization": float(cme.mac_spatial_utilization),
         "dram_bytes_by_operand": {k: v / 8 for k, v in per_op.items()},
         "spatial_mapping": str(cme.layer.spatial_mapping),
+        "lpf_limit_used": lpf_used,
     }

@@ -1,12 +1,15 @@
 """One experiment cell = one simulation; cached on disk so reruns skip finished work.
 
 A cell's key hashes everything that determines its result (resolved scenario, platform, cost
-table content, load, request count, seed, scheduler, fairsched version). Results are written
-atomically as JSON; a rerun that finds a cell's file with the same key reuses it.
+table content, load, request count, seed, scheduler, fairsched version, and a fingerprint of the
+code and policy files that compute a result, so an edited simulator or a retrained policy never
+reuses stale cells). Results are written atomically as JSON; a rerun that finds a cell's file with
+the same key reuses it.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -30,11 +33,31 @@ class CellSpec:
 
     def key(self) -> str:
         blob = json.dumps(
-            dict(v=__version__, s=self.scheduler, sc=self.scenario, p=self.platform, c=self.costs,
+            dict(v=__version__, code=code_fingerprint(), s=self.scheduler, sc=self.scenario, p=self.platform, c=self.costs,
                  l=self.load, r=self.requests, seed=self.seed),
             sort_keys=True, default=str,
         )
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+#: package parts whose files decide a cell's result (plots, CLI and experiment plumbing do not)
+_RESULT_PARTS = ("sim", "schedulers", "rl", "workload", "platform", "costs/table.py", "metrics.py", "api.py")
+_RESULT_SUFFIXES = {".py", ".npz", ".json", ".yaml"}
+
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """Hash of the source and data files that compute a result (read once per process)."""
+    root = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256()
+    for part in _RESULT_PARTS:
+        p = root / part
+        files = sorted(p.rglob("*")) if p.is_dir() else [p]
+        for f in files:
+            if f.is_file() and f.suffix in _RESULT_SUFFIXES and "__pycache__" not in f.parts:
+                h.update(f.relative_to(root).as_posix().encode())
+                h.update(hashlib.sha256(f.read_bytes()).digest())
+    return h.hexdigest()[:16]
 
 
 def costs_fingerprint(table) -> str:

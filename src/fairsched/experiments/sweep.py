@@ -5,7 +5,7 @@ A sweep file (validated by :class:`SweepConfig`; relative paths are relative to 
     name: my-sweep
     schedulers: all                 # or a list: [edf, sla-aware, drl]
     loads: [0.6, 0.85, 1.2]         # platform utilization
-    scenarios: [default, random:1, random:2, my_tenants.yaml]
+    scenarios: [default, random:1, unseen:0, my_tenants.yaml]
     platforms: [default]            # shipped names or YAML paths
     seeds: 5                        # a count (0..4) or a list [0, 7, 11]
     requests: 3000                  # per cell (default: each scenario's own)
@@ -13,19 +13,23 @@ A sweep file (validated by :class:`SweepConfig`; relative paths are relative to 
     random: {n_tenants: [8, 12]}    # options of the random tenant mixes (random:<seed>)
 
 ``random:<seed>`` is a seeded random tenant mix drawn by
-:func:`fairsched.workload.generator.random_scenario` over the cost table's models.
+:func:`fairsched.workload.generator.random_scenario` over the cost table's models; ``unseen:<k>`` is
+the same with seed ``UNSEEN_SEED_BASE + k``, a mix the learned policies never saw in training.
+A shipped sweep (``src/fairsched/experiments/data/<name>.yaml``, e.g. ``paper``) may be named instead
+of a path.
 
 :func:`run_sweep` runs every cell through :func:`fairsched.experiments.runner.run_cells` (local
 process pool or Ray), so finished cells are cached under ``OUT/cells`` and a rerun computes only the
 missing ones. It then writes, atomically, ``summary.parquet`` (one row per cell), ``tenants.parquet``
 (one row per cell and tenant), ``slos.parquet`` (one row per cell and SLO) and ``sweep.yaml`` (the
-resolved grid). :mod:`fairsched.experiments.sweep_plots` draws the figures from those files.
+resolved grid). :func:`sweep_figures` draws the figures from those files.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Literal
 
@@ -40,8 +44,8 @@ from fairsched.io import atomic_write_text, atomic_write_with, load_yaml
 CELL_COLUMNS = ["cell", "scheduler", "load", "scenario", "platform", "seed"]
 #: summary columns measured in wall-clock time: they differ between runs of the same cell
 TIMING_COLUMNS = ["sim_wall_s", "decision_us_p50", "decision_us_p99"]
-RANDOM_PREFIX = "random:"
-_RANDOM_RE = re.compile(r"^random:(\d+)$")
+_RANDOM_RE = re.compile(r"^(random|unseen):(\d+)$")
+SWEEP_DIR = Path(str(resources.files("fairsched.experiments") / "data"))
 
 
 class _Strict(BaseModel):
@@ -94,7 +98,7 @@ class SweepConfig(_Strict):
     def _positive_loads(cls, v):
         bad = [x for x in v if not (0 < x <= 10)]
         if bad:
-            raise ValueError(f"loads must be platform utilizations in (0, 10], e.g. [0.6, 0.85, 1.2]; got {bad}")
+            raise ValueError(f"each load must be a platform utilization in (0, 10], e.g. [0.6, 0.85, 1.2]; got {bad}")
         return _unique(v, "loads")
 
     @field_validator("seeds")
@@ -116,8 +120,9 @@ class SweepConfig(_Strict):
         for s in v:
             if not s.strip():
                 raise ValueError(f"empty {info.field_name} entry; give a shipped name or a YAML path")
-            if info.field_name == "scenarios" and s.startswith(RANDOM_PREFIX) and not _RANDOM_RE.match(s):
-                raise ValueError(f"'{s}' is not a random mix; write random:<seed> with an integer seed, e.g. random:3")
+            if info.field_name == "scenarios" and s.split(":")[0] in ("random", "unseen") and not _RANDOM_RE.match(s):
+                raise ValueError(f"'{s}' is not a random mix; write random:<seed> or unseen:<k> with an integer, "
+                                 "e.g. random:3")
         return _unique(v, info.field_name)
 
     @model_validator(mode="after")
@@ -179,6 +184,10 @@ def _sweep_message(source: str, err: ValidationError) -> str:
     return f"{source}: " + "; ".join(clauses.values())
 
 
+def available_sweeps() -> list[str]:
+    return sorted(p.stem for p in SWEEP_DIR.glob("*.yaml"))
+
+
 def load_sweep(spec: str | Path | dict) -> tuple[SweepConfig, Path]:
     """Parse a sweep: YAML path or dict. Returns (config, folder that relative paths refer to)."""
     if isinstance(spec, SweepConfig):
@@ -187,6 +196,12 @@ def load_sweep(spec: str | Path | dict) -> tuple[SweepConfig, Path]:
         raw, where, base = spec, "sweep", Path.cwd()
     else:
         p = Path(spec)
+        if p.suffix not in (".yaml", ".yml") and not p.exists():
+            shipped = SWEEP_DIR / f"{spec}.yaml"
+            if not shipped.is_file():
+                raise InputError(f"sweep '{spec}' is unknown; give a sweep YAML path or one of the shipped "
+                                 f"sweeps {available_sweeps()}")
+            p = shipped
         raw, where, base = load_yaml(p, "sweep"), f"sweep '{p}'", p.parent
     try:
         return SweepConfig.model_validate(raw), base
@@ -233,7 +248,7 @@ def expand(cfg: SweepConfig, base_dir: Path) -> Grid:
     from fairsched.costs.table import load_cost_table
     from fairsched.experiments.cells import CellSpec, costs_fingerprint, platform_fingerprint
     from fairsched.platform.config import load_platform
-    from fairsched.workload.generator import random_scenario
+    from fairsched.workload.generator import UNSEEN_SEED_BASE, random_scenario
     from fairsched.workload.scenario import load_scenario, resolve
 
     names = default_schedulers() if cfg.schedulers == "all" else list(cfg.schedulers)
@@ -259,10 +274,11 @@ def expand(cfg: SweepConfig, base_dir: Path) -> Grid:
             if m:
                 r = cfg.random
                 models = r.models or table.models
+                seed = int(m.group(2)) + (UNSEEN_SEED_BASE if m.group(1) == "unseen" else 0)
                 raw = random_scenario(
-                    int(m.group(1)), models, n_tenants=r.n_tenants, models_per_tenant=r.models_per_tenant,
+                    seed, models, n_tenants=r.n_tenants, models_per_tenant=r.models_per_tenant,
                     target=r.target, share_sigma=r.share_sigma, requests=r.requests,
-                    warmup_fraction=r.warmup_fraction, name=f"random-{m.group(1)}",
+                    warmup_fraction=r.warmup_fraction, name=f"{m.group(1)}-{m.group(2)}",
                 )
                 scen[sc] = load_scenario(raw)
             else:
@@ -300,7 +316,7 @@ class SweepResult:
 
 
 def run_sweep(
-    sweep: str | Path | dict | SweepConfig,
+    sweep: str | Path | dict | SweepConfig | Grid,
     out: str | Path,
     *,
     backend: str = "local",
@@ -309,14 +325,17 @@ def run_sweep(
     on_start: Callable[[Grid], None] | None = None,
     on_done: Callable[[Cell, dict, bool], None] | None = None,
 ) -> SweepResult:
-    """Run (or resume) a sweep into ``out``; returns the result tables and how many cells ran."""
+    """Run (or resume) a sweep into ``out``; returns the result tables and how many cells ran.
+
+    ``sweep``: a YAML path, a dict, a :class:`SweepConfig` or an already expanded :class:`Grid`.
+    """
     from fairsched.experiments.runner import run_cells
 
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out: '{out}' exists and is not a folder; choose a folder path")
-    cfg, base = load_sweep(sweep)
-    grid = expand(cfg, base)
+    grid = sweep if isinstance(sweep, Grid) else expand(*load_sweep(sweep))
+    cfg = grid.config
     if on_start:
         on_start(grid)
     by_key = {}

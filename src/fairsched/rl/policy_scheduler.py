@@ -36,7 +36,7 @@ class PolicyScheduler(Scheduler):
     tenant_aware = True
 
     def __init__(self, policy: str | Path | NumpyPolicy | None = None):
-        if isinstance(policy, NumpyPolicy):
+        if hasattr(policy, "act"):  # a NumpyPolicy or anything with K, tenant_aware, act(obs, mask)
             self.policy = policy
         else:
             p = policy or shipped_policy_path(self.default_policy)

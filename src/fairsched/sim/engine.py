@@ -154,6 +154,11 @@ class Simulator:
             np.min([self.prof[p][mi].suffix for p in range(len(self.prof_keys))], axis=0).tolist()
             for mi in range(len(self.models))
         ]
+        # solo time of every (model, layer) on every sub, one row per layer: placement is a C-level min
+        self.sub_solo = [
+            [[self.prof[p][mi].solo[k] for p in self.sub_prof] for k in range(self.n_layers[mi])]
+            for mi in range(len(self.models))
+        ]
         self.slo_target = [s.target for s in workload.slos]
         self.slo_tenant = [s.tenant for s in workload.slos]
         self.slo_deadline = [s.deadline for s in workload.slos]
@@ -230,6 +235,10 @@ class Simulator:
     def layer_time(self, req: Request, sub: int) -> float:
         """Solo time (s) of ``req``'s next layer on sub-accelerator ``sub``."""
         return self.prof[self.sub_prof[sub]][req.mi].solo[req.next_layer]
+
+    def fastest_idle(self, req: Request, idle: list[int]) -> int:
+        """The sub in ``idle`` where ``req``'s next layer runs fastest alone (the first one on ties)."""
+        return min(idle, key=self.sub_solo[req.mi][req.next_layer].__getitem__)
 
     def remaining(self, req: Request, sub: int) -> float:
         """Solo time (s) of all of ``req``'s remaining layers on ``sub``'s type."""
@@ -313,9 +322,12 @@ class Simulator:
             while self._wake and self._wake[0] <= t:
                 heapq.heappop(self._wake)
             if self.n_idle and self.ready:
-                self._shed()
-                if self.ready:
-                    return True
+                lst = self._lst
+                if lst and lst[0][0] < t:
+                    self._shed()
+                    if not self.ready:
+                        continue
+                return True
 
     def apply(self, decision: Decision | None) -> None:
         """Carry out a scheduler's decision at the current instant."""
@@ -326,12 +338,13 @@ class Simulator:
                 raise SchedulerError(f"drop of {req!r}, which has already ended")
             self._drop(req)
         n = 0
+        running, M, start = self.running, self.M, self._start_layer
         for req, sub in decision.assign:
             if req.state != READY:
                 raise SchedulerError(f"assignment of {req!r}, which is not ready")
-            if not (0 <= sub < self.M) or self.running[sub] is not None:
+            if not (0 <= sub < M) or running[sub] is not None:
                 raise SchedulerError(f"assignment to sub-accelerator {sub}, which is not idle")
-            self._start_layer(req, sub)
+            start(req, sub)
             n += 1
         self.decisions += 1
         if decision.wake_at is not None and decision.wake_at > self.now:
@@ -453,12 +466,11 @@ class Simulator:
     def _reallocate(self) -> None:
         self._alloc_dirty = False
         self._t_alloc = self.now
-        run = self.running
-        act = [i for i in range(self.M) if run[i] is not None]
+        act = [i for i, r in enumerate(self.running) if r is not None]
         if not act:
             return
-        C, D, w, now = self._C, self._D, self._w, self.now
-        dem = [self._dem[i] for i in act]
+        C, D, w, now, dm = self._C, self._D, self._w, self.now, self._dem
+        dem = [dm[i] for i in act]
         used = 0.0
         if sum(dem) <= self.B:
             # no contention (every sharing rule grants full demand when it fits): compute speed
@@ -467,7 +479,7 @@ class Simulator:
                 r = rate[i] = r0[i]
                 wi = w[i]
                 fin[i] = now + (wi if wi > 0.0 else 0.0) / r
-                used += self._dem[i]
+                used += dm[i]
             if used > self.peak_bw:
                 self.peak_bw = used
             return

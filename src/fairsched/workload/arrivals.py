@@ -68,29 +68,26 @@ class Periodic(ArrivalProcess):
 
 class Bursty(ArrivalProcess):
     """On/off (2-state MMPP): Poisson at a high rate during exponentially long ON periods,
-    silent during OFF periods; the long-run mean rate equals ``rate``."""
+    silent during OFF periods; the long-run mean rate equals ``rate``. Starts in an ON period.
+
+    Drawn without a per-period loop (cost independent of how many ON/OFF periods pass between
+    arrivals): by memorylessness, the ON time between two arrivals is ``x ~ Exp(peak)``, the ON
+    periods that end within it are ``K ~ Poisson(x / mean_on)``, and each is followed by an OFF
+    period, ``Exp(mean_off)``, so the gap is ``x + Gamma(K, mean_off)``."""
 
     def __init__(self, rate, rng, mean_on_s: float, mean_off_s: float):
         super().__init__(rate, rng)
         self.on, self.off = mean_on_s, mean_off_s
         self.peak = rate * (mean_on_s + mean_off_s) / mean_on_s
-        self._on_left = rng.exponential(mean_on_s)
 
     def _gaps(self, n):
-        out = np.empty(n)
         rng = self.rng
-        for i in range(n):  # chunked, so the Python loop runs once per 2048 arrivals
-            gap = 0.0
-            while True:
-                x = rng.exponential(1.0 / self.peak)
-                if x <= self._on_left:
-                    self._on_left -= x
-                    gap += x
-                    break
-                gap += self._on_left + rng.exponential(self.off)
-                self._on_left = rng.exponential(self.on)
-            out[i] = gap
-        return out
+        x = rng.exponential(1.0 / self.peak, n)
+        k = rng.poisson(x / self.on)
+        off = np.zeros(n)
+        m = k > 0
+        off[m] = rng.gamma(k[m], self.off)
+        return x + off
 
 
 class TraceReplay(ArrivalProcess):

@@ -28,7 +28,7 @@ from fairsched.errors import InputError
 UNSEEN_SEED_BASE = 2**31
 
 #: (low, high) ``deadline_x`` bands: tight, medium, loose.
-DEFAULT_BANDS: tuple[tuple[float, float], ...] = ((2.0, 4.0), (4.0, 8.0), (8.0, 16.0))
+DEFAULT_BANDS: tuple[tuple[float, float], ...] = ((1.5, 3.0), (3.0, 6.0), (6.0, 12.0))
 
 
 def random_scenario(

@@ -212,8 +212,8 @@ def resolve(
                 raise InputError(
                     f"scenario: tenants.{ti}.slos.{si}.{field_}: tenant '{t.name}', model '{s.model}': deadline "
                     f"{deadline * 1e3:.6g} ms can never be met; the fastest possible execution on platform "
-                    f"'{platform.name}' takes {fastest * 1e3:.6g} ms; use deadline_ms >= {fastest * 1e3:.6g} "
-                    f"(or deadline_x >= {fastest / float(iso.min()):.4g})"
+                    f"'{platform.name}' takes {fastest * 1e3:.6g} ms; use deadline_ms >= {fastest * 1e3 * (1 + 1e-5):.6g} "
+                    f"(or deadline_x >= {fastest / float(iso.min()) * (1 + 1e-3):.4g})"
                 )
             if getattr(s.arrival, "kind", "poisson") == "trace":  # check the file now, not mid-run
                 tp = Path(s.arrival.path)

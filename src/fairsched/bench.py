@@ -1,0 +1,279 @@
+"""Performance benchmarks, measured side by side in one run (``fairsched bench``).
+
+What is measured, on one scenario (the shipped default unless told otherwise):
+
+* ``sim_layer_events_per_s``: simulator throughput (completed layers per wall-clock second of
+  :meth:`Simulator.run`) with ``edf``; ``sim_layer_events_per_s_drl`` with ``drl`` when installed.
+* ``simpy_speedup``: the same arrivals run by the simulator and by the plain SimPy reference in
+  ``benchmarks/simpy_reference.py`` (present in a source checkout only); the ratio of their
+  layer-event rates. ``simpy_hits_equal`` says whether both produced the same hits per SLO.
+* ``env_steps_per_s``: Gymnasium env steps per second with random valid actions (needs ``[rl]``).
+* ``decision_us_p50`` / ``decision_us_p99`` and ``predict_speedup``: from
+  ``fairsched.rl.bench.decision_latency()`` when that exists (numpy policy vs sb3 ``predict``);
+  otherwise p50/p99 of the ``drl`` scheduler's decisions in the simulator and no speedup.
+* ``rss_mb_small`` / ``rss_mb_large``: peak resident memory of a fresh process that runs ``edf``
+  on ``rss_requests_small`` and ``rss_requests_large`` requests (10^4 and 10^6; ``--quick``:
+  10^4 and 3*10^4). Equal figures mean memory does not grow with the horizon.
+
+Wall-clock figures depend on the machine and on what else runs on it: compare ratios measured in
+the same run, and read ``loadavg`` (the 1-minute load when the run started).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import platform as _platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from fairsched.sim.engine import Decision, SimConfig, Simulator
+
+KEYS = (
+    "sim_layer_events_per_s", "simpy_speedup", "env_steps_per_s", "decision_us_p50", "decision_us_p99",
+    "predict_speedup", "rss_mb_small", "rss_mb_large",
+)
+REFERENCE = Path(__file__).resolve().parents[2] / "benchmarks" / "simpy_reference.py"
+
+
+class _DropAll:
+    """Drops every ready request at once: the cheapest way to draw a run's arrivals."""
+
+    def reset(self, sim, seed):
+        pass
+
+    def decide(self, sim):
+        return Decision(drop=list(sim.ready.values()))
+
+
+def draw_arrivals(platform, costs, workload, seed: int = 0) -> list[tuple[float, int]]:
+    """The ``(time, slo_index)`` arrivals a run with ``seed`` sees (for fixed-arrival runs)."""
+    sim = Simulator(platform, costs, workload, SimConfig(seed=seed, log_requests=True, time_decisions=False))
+    sim.run(_DropAll())
+    return [(r[4], r[2]) for r in sorted(sim.request_log)]
+
+
+def load_reference():
+    """The SimPy reference module, or None outside a source checkout (or without simpy)."""
+    if not REFERENCE.is_file() or importlib.util.find_spec("simpy") is None:
+        return None
+    spec = importlib.util.spec_from_file_location("fairsched_simpy_reference", REFERENCE)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def time_scheduler(platform, costs, workload, scheduler: str, seed: int = 0, arrivals=None, repeat: int = 1):
+    """Best-of-``repeat`` layer events per second of one scheduler; returns (rate, simulator)."""
+    from fairsched.schedulers.registry import make
+
+    best, sim = 0.0, None
+    for _ in range(repeat):
+        sim = Simulator(platform, costs, workload, SimConfig(seed=seed), arrivals=arrivals)
+        t0 = time.perf_counter()
+        sim.run(make(scheduler))
+        dt = time.perf_counter() - t0
+        best = max(best, sim.layer_events / dt)
+    return best, sim
+
+
+def simpy_side_by_side(platform, costs, workload, seed: int = 0, repeat: int = 1) -> dict:
+    """Simulator (edf) and SimPy reference on the same arrivals; alternated, best of ``repeat``."""
+    ref_mod = load_reference()
+    if ref_mod is None:
+        return dict(simpy_speedup=None, simpy_layer_events_per_s=None, simpy_hits_equal=None)
+    arr = draw_arrivals(platform, costs, workload, seed)
+    best_sim = best_ref = 0.0
+    equal = True
+    for _ in range(repeat):
+        rate, sim = time_scheduler(platform, costs, workload, "edf", seed, arrivals=arr)
+        t0 = time.perf_counter()
+        ref = ref_mod.run_reference(platform, costs, workload, arr)
+        dt = time.perf_counter() - t0
+        best_sim, best_ref = max(best_sim, rate), max(best_ref, ref.layer_events / dt)
+        equal = equal and list(ref.slo_hits) == list(sim.slo_hits)
+    return dict(simpy_speedup=best_sim / best_ref, simpy_layer_events_per_s=best_ref,
+                sim_layer_events_per_s_fixed=best_sim, simpy_hits_equal=equal)
+
+
+def env_steps(scenario, platform, costs, seconds: float = 3.0, requests: int = 1500) -> float | None:
+    """Env steps per second with random valid actions, or None without the RL extra."""
+    try:
+        from fairsched.rl.env import FairSchedEnv
+    except ImportError:
+        return None
+    env = FairSchedEnv(scenario=scenario, platform=platform, costs=costs, randomize=False, requests=requests)
+    rng = np.random.default_rng(0)
+    env.reset(seed=0)
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        valid = np.flatnonzero(env.action_masks())
+        _, _, term, trunc, _ = env.step(int(rng.choice(valid)))
+        n += 1
+        if term or trunc:
+            env.reset()
+    return n / (time.perf_counter() - t0)
+
+
+def decision_latency(platform, costs, workload, quick: bool) -> dict:
+    """p50/p99 decision time (µs) and numpy-vs-sb3 speedup, from the RL package when present."""
+    out = dict(decision_us_p50=None, decision_us_p99=None, predict_speedup=None, decision_source=None)
+    try:
+        rb = importlib.import_module("fairsched.rl.bench")
+    except ImportError:
+        rb = None
+    if rb is not None and hasattr(rb, "decision_latency"):
+        d = rb.decision_latency(quick=quick) if "quick" in rb.decision_latency.__code__.co_varnames else rb.decision_latency()
+        d = dict(d)
+        out["decision_latency"] = d
+        out["decision_source"] = "fairsched.rl.bench.decision_latency"
+        out["decision_us_p50"] = _first(d, "decision_us_p50", "numpy_us_p50", "numpy_p50_us", "p50_us", "numpy_p50")
+        out["decision_us_p99"] = _first(d, "decision_us_p99", "numpy_us_p99", "numpy_p99_us", "p99_us", "numpy_p99")
+        sp = _first(d, "predict_speedup", "speedup")
+        if sp is None:
+            sb3 = _first(d, "sb3_us_p50", "sb3_p50_us", "sb3_p50", "predict_us_p50")
+            if sb3 is not None and out["decision_us_p50"]:
+                sp = sb3 / out["decision_us_p50"]
+        out["predict_speedup"] = sp
+        return out
+    from fairsched.schedulers.registry import available
+
+    if "drl" in available():
+        _, sim = time_scheduler(platform, costs, workload, "drl")
+        out.update(decision_us_p50=sim.decision_us(0.5), decision_us_p99=sim.decision_us(0.99),
+                   decision_source="drl scheduler in the simulator")
+    return out
+
+
+def _first(d: dict, *names):
+    for n in names:
+        if d.get(n) is not None:
+            return float(d[n])
+    return None
+
+
+_RSS_CHILD = """
+import json, resource, sys, time
+from fairsched import api
+from fairsched.sim.engine import SimConfig, Simulator
+from fairsched.schedulers.registry import make
+a = json.loads(sys.argv[1])
+plat, costs, wl = api.build(scenario=a["scenario"], platform=a["platform"], costs=a["costs"], requests=a["n"])
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+sim = Simulator(plat, costs, wl, SimConfig(seed=0, time_decisions=False))
+t0 = time.perf_counter()
+sim.run(make("edf"))
+print(json.dumps(dict(rss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, rss_kb_before=base,
+                      layer_events=sim.layer_events, wall_s=time.perf_counter() - t0)))
+"""
+
+
+def peak_rss(n: int, scenario, platform, costs) -> dict:
+    """Peak RSS (MB) of a fresh process running edf on ``n`` requests (and before the run)."""
+    arg = json.dumps(dict(n=int(n), scenario=str(scenario), platform=str(platform),
+                          costs=None if costs is None else str(costs)))
+    r = subprocess.run([sys.executable, "-c", _RSS_CHILD, arg], capture_output=True, text=True, check=False)
+    if r.returncode != 0:
+        raise RuntimeError(f"RSS child for {n} requests failed: {r.stderr.strip()[-500:]}")
+    d = json.loads(r.stdout.strip().splitlines()[-1])
+    return dict(rss_mb=d["rss_kb"] / 1024, rss_mb_before_run=d["rss_kb_before"] / 1024,
+                layer_events=d["layer_events"], wall_s=d["wall_s"])
+
+
+def machine() -> dict:
+    cpu = _platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return dict(cpu=cpu, cores=os.cpu_count(), python=_platform.python_version(), numpy=np.__version__,
+                loadavg=os.getloadavg()[0] if hasattr(os, "getloadavg") else None)
+
+
+def run_bench(
+    *,
+    scenario="default",
+    platform="default",
+    costs=None,
+    quick: bool = False,
+    requests: int | None = None,
+    rss_requests: tuple[int, int] | None = None,
+    env_seconds: float | None = None,
+    rl: bool = True,
+    log: Callable[[str], None] = lambda s: None,
+) -> dict:
+    """Run every measurement; returns a flat dict (``KEYS`` always present, None where unavailable).
+
+    ``env_seconds=0`` skips the env measurement and ``rl=False`` the decision latency (tests)."""
+    from fairsched.api import build
+    from fairsched.schedulers.registry import available
+
+    n = requests or (2000 if quick else 10000)
+    n_ref = max(200, n // (4 if quick else 5))
+    small, large = rss_requests or ((10_000, 30_000) if quick else (10_000, 1_000_000))
+    repeat = 1 if quick else 3
+    res: dict = dict.fromkeys(KEYS)
+    res.update(machine=machine(), quick=quick, scenario=str(scenario), platform=str(platform), requests=n)
+    plat, table, wl = build(scenario=scenario, platform=platform, costs=costs, requests=n)
+
+    log(f"simulator, edf, {n} requests ...")
+    rate, sim = time_scheduler(plat, table, wl, "edf", repeat=repeat)
+    res.update(sim_layer_events_per_s=rate, layer_events=sim.layer_events, decisions=sim.decisions)
+    if "drl" in available():
+        log("simulator, drl ...")
+        res["sim_layer_events_per_s_drl"], _ = time_scheduler(plat, table, wl, "drl")
+
+    log(f"SimPy reference side by side, {n_ref} requests ...")
+    _, _, wl_ref = build(scenario=scenario, platform=plat, costs=table, requests=n_ref)
+    res.update(simpy_side_by_side(plat, table, wl_ref, repeat=repeat), simpy_requests=n_ref)
+
+    secs = (2.0 if quick else 5.0) if env_seconds is None else env_seconds
+    if secs > 0:
+        log("env steps ...")
+        res["env_steps_per_s"] = env_steps(scenario, plat, table, seconds=secs)
+    if rl:
+        log("decision latency ...")
+        res.update(decision_latency(plat, table, wl, quick))
+
+    for tag, m in (("small", small), ("large", large)):
+        log(f"peak RSS, {m} requests (fresh process) ...")
+        d = peak_rss(m, scenario, platform, costs)
+        res[f"rss_mb_{tag}"] = d["rss_mb"]
+        res[f"rss_requests_{tag}"] = m
+        res[f"rss_mb_before_run_{tag}"] = d["rss_mb_before_run"]
+        res[f"rss_layer_events_per_s_{tag}"] = d["layer_events"] / d["wall_s"]
+    return res
+
+
+def format_table(res: dict) -> str:
+    """The figures as a Markdown table (what docs/performance.md shows)."""
+
+    def f(v, fmt):
+        return "n/a" if v is None else fmt.format(v)
+
+    rows = [
+        ("simulator, edf (layer events/s)", f(res.get("sim_layer_events_per_s"), "{:,.0f}")),
+        ("simulator, drl (layer events/s)", f(res.get("sim_layer_events_per_s_drl"), "{:,.0f}")),
+        ("SimPy reference (layer events/s)", f(res.get("simpy_layer_events_per_s"), "{:,.0f}")),
+        ("speed-up over SimPy (same arrivals)", f(res.get("simpy_speedup"), "{:.1f}x")),
+        ("same hits per SLO as SimPy", f(res.get("simpy_hits_equal"), "{}")),
+        ("env steps/s", f(res.get("env_steps_per_s"), "{:,.0f}")),
+        ("decision latency p50 / p99 (µs)",
+         f"{f(res.get('decision_us_p50'), '{:.1f}')} / {f(res.get('decision_us_p99'), '{:.1f}')}"),
+        ("numpy policy vs sb3 predict", f(res.get("predict_speedup"), "{:.1f}x")),
+        (f"peak RSS, {f(res.get('rss_requests_small'), '{:,}')} requests (MB)", f(res.get("rss_mb_small"), "{:.0f}")),
+        (f"peak RSS, {f(res.get('rss_requests_large'), '{:,}')} requests (MB)", f(res.get("rss_mb_large"), "{:.0f}")),
+    ]
+    out = ["| measure | value |", "|---|---|"] + [f"| {a} | {b} |" for a, b in rows]
+    return "\n".join(out)

@@ -1,0 +1,185 @@
+"""``fairsched costs``: build the cost table with zigzag-dse, show it, import a user's table."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from fairsched.errors import InputError
+
+app = typer.Typer(
+    help="Per-layer cost tables: build with zigzag-dse, show per (model, type), import your own CSV.",
+    no_args_is_help=True,
+)
+
+
+def _split(values: Optional[list[str]]) -> list[str] | None:
+    if not values:
+        return None
+    out = [v.strip() for item in values for v in item.split(",") if v.strip()]
+    return out or None
+
+
+@app.command()
+def build(
+    models: Optional[list[str]] = typer.Option(None, "--models", help="models to cost (comma-separated or repeated); default: the whole zoo"),
+    types: Optional[list[str]] = typer.Option(None, "--types", help="accelerator types (comma-separated or repeated); default: eyeriss_like, simba_like, tpu_like"),
+    jobs: int = typer.Option(os.cpu_count() or 1, "--jobs", "-j", min=1, help="parallel zigzag-dse workers"),
+    out: Optional[Path] = typer.Option(None, "--out", help="CSV to write (meta JSON and resume cache go beside it); default: the shipped table"),
+    lpf_limit: int = typer.Option(6, "--lpf-limit", min=1, help="zigzag LOMA loop-prime-factor limit (search size)"),
+    opt: str = typer.Option("EDP", "--opt", help="zigzag mapping criterion: EDP, energy or latency"),
+) -> None:
+    """Run zigzag-dse for every unique (layer shape, type) and write the cost table. Resumes after interruption."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from fairsched.costs.build import build_cost_table
+
+    try:
+        import zigzag  # noqa: F401
+    except ImportError:
+        raise InputError("costs build: zigzag-dse is not installed; install the extra: pip install 'fairsched[costmodel]'") from None
+    if opt not in ("EDP", "energy", "latency"):
+        raise InputError(f"--opt: '{opt}' is not one of EDP, energy, latency")
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TimeRemainingColumn(), transient=False) as progress:
+        task = progress.add_task("zigzag-dse", total=None)
+
+        def on_progress(done: int, total: int, what: str) -> None:
+            progress.update(task, completed=done, total=total, description=f"zigzag-dse {what[:40]:<40}")
+
+        meta = build_cost_table(_split(models), _split(types), jobs=jobs, out=out, opt=opt, lpf_limit=lpf_limit,
+                                on_progress=on_progress)
+    b = meta["build"]
+    typer.echo(f"cost table: {len(meta['models'])} models x {len(meta['types'])} types, {b['unique_jobs']} unique "
+               f"(shape, type) jobs, {b['jobs_run_this_time']} run now in {b['wall_seconds_this_run']:.0f} s "
+               f"with {b['workers']} workers")
+
+
+def summarize(table, platform) -> list[dict]:
+    """Per (model, type): layers, MACs, isolated latency (unlimited and platform bandwidth), energy, traffic."""
+    import numpy as np
+
+    from fairsched.platform.config import load_accelerator_type
+
+    clocks: dict[str, float] = {}
+    for s in platform.subs:
+        clocks.setdefault(s.type, s.clock_hz)
+    rows = []
+    for t in table.accel_types:
+        if t not in clocks:
+            clocks[t] = load_accelerator_type(t).clock_mhz * 1e6
+        for m in table.models:
+            c = table.get(m, t)
+            compute = c.cycles / clocks[t]
+            memory = c.dram_bytes / platform.bandwidth
+            rows.append({
+                "model": m,
+                "accel_type": t,
+                "layers": int(len(c.cycles)),
+                "macs": int(c.macs.sum()),
+                "latency_ms": float(np.maximum(compute, memory).sum() * 1e3),
+                "latency_unlimited_ms": float(compute.sum() * 1e3),
+                "energy_mj": float(c.energy_pj.sum() * 1e-9),
+                "dram_mb": float(c.dram_bytes.sum() / 1e6),
+                "bandwidth_bound_layers": int((memory > compute).sum()),
+                "clock_mhz": clocks[t] / 1e6,
+            })
+    return rows
+
+
+@app.command()
+def show(
+    as_json: bool = typer.Option(False, "--json", help="print a JSON list, one object per (model, type)"),
+    platform: str = typer.Option("default", "--platform", help="platform name or YAML path (gives the bandwidth and clocks)"),
+    table: Optional[Path] = typer.Option(None, "--table", help="cost table CSV; default: the shipped table"),
+) -> None:
+    """Per (model, type): layers, MACs, isolated latency (unlimited / platform bandwidth), energy."""
+    from fairsched.costs.table import load_cost_table
+    from fairsched.platform.config import load_platform
+
+    plat = load_platform(platform)
+    rows = summarize(load_cost_table(table), plat)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"isolated cost per inference ({plat.describe()})")
+    for col in ("model", "type", "layers", "GMACs", "ms B=inf", "ms at B", "BW-bound", "mJ", "DRAM MB"):
+        t.add_column(col, justify="left" if col in ("model", "type") else "right", no_wrap=True)
+    for r in rows:
+        t.add_row(r["model"], r["accel_type"], str(r["layers"]), f"{r['macs'] / 1e9:.2f}",
+                  f"{r['latency_unlimited_ms']:.2f}", f"{r['latency_ms']:.2f}", str(r["bandwidth_bound_layers"]),
+                  f"{r['energy_mj']:.2f}", f"{r['dram_mb']:.1f}")
+    Console(width=max(Console().width, 110)).print(t)  # never truncate model/type names
+
+
+def check_user_table(table, allow_new_models: bool = False) -> list[str]:
+    """Check a user's table against the known types and the zoo; return warnings, raise InputError on errors."""
+    from fairsched.platform.config import available_accelerator_types
+    from fairsched.workload.zoo import MODEL_NAMES, get_model
+
+    known_types = available_accelerator_types()
+    for t in table.accel_types:
+        if t not in known_types:
+            raise InputError(
+                f"accel_type: unknown accelerator type '{t}'; use one of {known_types} "
+                "(or add a type YAML for it, see docs/costs.md)"
+            )
+    warnings = []
+    for m in table.models:
+        if m not in MODEL_NAMES:
+            if allow_new_models:
+                warnings.append(f"model '{m}' is not in the zoo; its layer shapes are taken on trust")
+                continue
+            raise InputError(
+                f"model: unknown model '{m}'; use one of {list(MODEL_NAMES)} (or pass --allow-new-models)"
+            )
+        zoo = get_model(m)
+        n = table.n_layers(m)
+        if n != len(zoo):
+            raise InputError(f"model '{m}': the table has {n} layers, the zoo has {len(zoo)}; "
+                             "give one row per MAC layer, in the zoo's order (see `fairsched costs show`)")
+        macs = table.get(m, table.accel_types[0]).macs
+        zoo_macs = [x.macs for x in zoo]
+        bad = [i for i, (a, b) in enumerate(zip(macs, zoo_macs)) if abs(a - b) > 0.01 * b]
+        if bad:
+            warnings.append(f"model '{m}': MACs of layer(s) {bad[:5]} differ from the zoo by > 1%")
+    return warnings
+
+
+@app.command("import")
+def import_(
+    csv: Path = typer.Argument(..., help="your cost table CSV (columns: model, layer_index, layer_name, kind, accel_type, macs, cycles, dram_bytes, energy_pj)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="write the validated table here (with a meta JSON beside it)"),
+    allow_new_models: bool = typer.Option(False, "--allow-new-models", help="accept models that are not in the zoo"),
+) -> None:
+    """Validate a cost table made with another tool (MAESTRO, Timeloop, measurements) and optionally store it."""
+    from datetime import datetime, timezone
+
+    from fairsched.costs.build import FORMAT_VERSION
+    from fairsched.costs.table import load_cost_table
+    from fairsched.io import atomic_write_text
+
+    table = load_cost_table(csv)
+    for w in check_user_table(table, allow_new_models):
+        typer.echo(f"warning: {w}", err=True)
+    typer.echo(f"{csv}: valid cost table, {len(table.frame)} rows, models {table.models}, types {table.accel_types}")
+    if out is not None:
+        atomic_write_text(out, table.frame.to_csv(index=False))
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "generator": "fairsched costs import",
+            "cost_model": "user-provided",
+            "imported_from": Path(csv).name,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "types": table.accel_types,
+            "models": {m: {"layers": table.n_layers(m)} for m in table.models},
+        }
+        atomic_write_text(out.with_name(out.stem + ".meta.json"), json.dumps(meta, indent=2) + "\n")
+        typer.echo(f"written: {out}")

@@ -1,0 +1,244 @@
+"""Training of the learned schedulers with sb3-contrib MaskablePPO (imports torch).
+
+``fairsched train --scheduler drl|relmas --timesteps N --out DIR`` calls :func:`train`. Two
+vectorised envs (subprocesses, one per core), a progress bar, periodic evaluation on the base
+scenario at a fixed load (``DIR/eval``), checkpoints (``DIR/checkpoints``), resume from a checkpoint
+(``--resume``), an optional wall-clock limit, and at the end the exported torch-free policy
+``DIR/<scheduler>.npz`` + ``.json`` plus the sb3 model ``DIR/<scheduler>_final.zip``.
+
+``drl``: tenant-aware features and candidates, need-weighted reward. ``relmas``: same env and
+algorithm, tenant features off, least-laxity candidates, reward = hits.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from fairsched.errors import InputError
+from fairsched.rl.features import DEFAULT_K
+
+VARIANTS = {
+    "drl": dict(tenant_aware=True, reward="tenant"),
+    "relmas": dict(tenant_aware=False, reward="hits"),
+}
+
+
+def _make_env(env_kwargs: dict, rank: int, seed: int):
+    def thunk():
+        from stable_baselines3.common.monitor import Monitor
+
+        from fairsched.rl.env import FairSchedEnv
+
+        env = Monitor(FairSchedEnv(**env_kwargs), info_keywords=())
+        env.reset(seed=seed + 1000 * rank)
+        return env
+
+    return thunk
+
+
+def collect_teacher(env_kwargs: dict, teacher, steps: int, seed: int, gamma: float):
+    """Roll out ``teacher`` in a fresh env for ``steps`` decisions: obs, masks, actions, returns."""
+    import numpy as np
+
+    from fairsched.rl.env import FairSchedEnv
+
+    env = FairSchedEnv(**env_kwargs)
+    obs_l, mask_l, act_l, rew_l, ends = [], [], [], [], []
+    obs, _ = env.reset(seed=seed)
+    for _ in range(steps):
+        mask = env.action_masks()
+        a = teacher.act(obs, mask)
+        obs_l.append(obs)
+        mask_l.append(mask)
+        act_l.append(a)
+        obs, r, term, trunc, _ = env.step(a)
+        rew_l.append(r)
+        ends.append(term or trunc)
+        if term or trunc:
+            obs, _ = env.reset()
+    ret = np.zeros(len(rew_l), dtype=np.float32)
+    g = 0.0
+    for i in range(len(rew_l) - 1, -1, -1):
+        g = rew_l[i] + (0.0 if ends[i] else gamma * g)
+        ret[i] = g
+    return np.array(obs_l, dtype=np.float32), np.array(mask_l), np.array(act_l), ret
+
+
+def behaviour_clone(model, data, epochs: int = 4, batch: int = 512, lr: float = 1e-3, seed: int = 0) -> dict:
+    """Fit the actor to the teacher's actions (masked cross-entropy) and the critic to its returns."""
+    import numpy as np
+    import torch
+
+    obs, masks, acts, rets = data
+    pol = model.policy
+    opt = torch.optim.Adam(pol.parameters(), lr=lr)
+    rng = np.random.default_rng(seed)
+    n = len(acts)
+    stats = {}
+    for ep in range(epochs):
+        perm = rng.permutation(n)
+        tot_ce = tot_v = hit = 0.0
+        for i in range(0, n, batch):
+            idx = perm[i:i + batch]
+            o = torch.as_tensor(obs[idx])
+            a = torch.as_tensor(acts[idx])
+            values, logp, _ = pol.evaluate_actions(o, a, action_masks=masks[idx])
+            ce = -logp.mean()
+            v = torch.nn.functional.mse_loss(values.flatten(), torch.as_tensor(rets[idx]))
+            loss = ce + 0.5 * v
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(pol.parameters(), 0.5)
+            opt.step()
+            tot_ce += float(ce) * len(idx)
+            tot_v += float(v) * len(idx)
+        stats = dict(epoch=ep, ce=tot_ce / n, value_mse=tot_v / n)
+    with torch.no_grad():
+        lg = []
+        for i in range(0, n, 4096):
+            d = pol.get_distribution(torch.as_tensor(obs[i:i + 4096]), action_masks=masks[i:i + 4096])
+            lg.append(d.distribution.probs.argmax(-1).numpy())
+        hit = float((np.concatenate(lg) == acts).mean())
+    stats["agreement"] = hit
+    return stats
+
+
+def _time_limit_callback(deadline: float):
+    """Stop learning at ``deadline`` (``time.monotonic()`` clock): the budget covers cloning too."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class TimeLimit(BaseCallback):
+        def _on_step(self) -> bool:
+            return time.monotonic() < deadline
+
+    return TimeLimit()
+
+
+def train(
+    *,
+    scheduler: str = "drl",
+    timesteps: int = 500_000,
+    out: str | Path,
+    scenario: str | Path | dict | None = "default",
+    platform: str | Path | dict = "default",
+    costs: str | Path | None = None,
+    seed: int = 0,
+    resume: str | Path | None = None,
+    n_envs: int = 2,
+    K: int = DEFAULT_K,
+    requests: int = 1500,
+    load_range: tuple[float, float] = (0.6, 1.5),
+    p_base: float = 0.5,
+    eval_load: float = 1.0,
+    eval_requests: int = 400,
+    eval_freq: int = 100_000,
+    checkpoint_freq: int = 100_000,
+    n_steps: int = 1024,
+    batch_size: int = 512,
+    n_epochs: int = 5,
+    learning_rate: float = 3e-4,
+    gamma: float = 0.99,
+    ent_coef: float = 0.01,
+    net_arch: tuple[int, ...] = (128, 128),
+    time_limit_min: float | None = None,
+    bc_steps: int = 60_000,
+    bc_epochs: int = 6,
+    teacher_theta: float = 0.9,
+    progress: bool = True,
+    vec: str = "subproc",
+    verbose: int = 0,
+) -> Path:
+    """Train (or resume) a policy; returns the stem of the exported ``.npz``/``.json``."""
+    t0 = time.monotonic()
+    if scheduler not in VARIANTS:
+        raise InputError(f"scheduler: '{scheduler}' cannot be trained; use one of {sorted(VARIANTS)}")
+    if timesteps < 1:
+        raise InputError(f"timesteps: must be >= 1, got {timesteps}")
+    if n_envs < 1:
+        raise InputError(f"n_envs: must be >= 1, got {n_envs}")
+    if resume is not None and not Path(resume).is_file():
+        raise InputError(f"resume: checkpoint '{resume}' does not exist; give a .zip written by a previous run")
+    try:
+        import torch
+        from sb3_contrib import MaskablePPO
+        from sb3_contrib.common.maskable.callbacks import MaskableEvalCallback
+        from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
+        from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+    except ModuleNotFoundError as e:  # pragma: no cover - depends on the install
+        raise InputError(f"training needs the rl extra ({e.name} is missing); pip install 'fairsched[rl]'") from None
+
+    from fairsched.rl.env import FairSchedEnv
+    from fairsched.rl.export import export_policy
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    variant = VARIANTS[scheduler]
+    env_kwargs = dict(
+        scenario=scenario, platform=platform, costs=costs, K=K, requests=requests, load_range=tuple(load_range),
+        p_base=p_base, **variant,
+    )
+    # fail fast (InputError) on a bad scenario/platform/cost table before forking workers
+    probe = FairSchedEnv(**env_kwargs)
+    eval_kwargs = dict(env_kwargs, randomize=False, load=eval_load, requests=eval_requests, sim_seed=12345)
+    if probe.base is None:
+        eval_kwargs.update(randomize=True, scenario=None)
+    del probe
+
+    torch.set_num_threads(1)
+    thunks = [_make_env(env_kwargs, i, seed) for i in range(n_envs)]
+    venv = SubprocVecEnv(thunks) if (vec == "subproc" and n_envs > 1) else DummyVecEnv(thunks)
+    eval_env = DummyVecEnv([_make_env(eval_kwargs, 99, seed + 7)])
+
+    if resume is not None:
+        model = MaskablePPO.load(str(resume), env=venv, device="cpu")
+        done = model.num_timesteps
+    else:
+        model = MaskablePPO(
+            "MlpPolicy", venv, n_steps=n_steps, batch_size=batch_size, n_epochs=n_epochs,
+            learning_rate=learning_rate, gamma=gamma, gae_lambda=0.95, ent_coef=ent_coef, clip_range=0.2,
+            policy_kwargs=dict(net_arch=dict(pi=list(net_arch), vf=list(net_arch))), seed=seed, device="cpu",
+            verbose=verbose,
+        )
+        done = 0
+        if bc_steps > 0:
+            from fairsched.rl.teacher import TeacherPolicy
+
+            teacher = TeacherPolicy("triage" if variant["tenant_aware"] else "urgent", K, teacher_theta)
+            tb = time.monotonic()
+            data = collect_teacher(env_kwargs, teacher, bc_steps, seed + 555, gamma)
+            bc_stats = behaviour_clone(model, data, epochs=bc_epochs, seed=seed)
+            bc_stats["wall_s"] = round(time.monotonic() - tb, 1)
+            (out / "bc.json").write_text(json.dumps(bc_stats, indent=2) + "\n")
+            if verbose:
+                print(f"behaviour cloning: {bc_stats}")
+    per_env = lambda f: max(1, f // n_envs)  # noqa: E731 - callbacks count vectorised steps
+    callbacks = [
+        CheckpointCallback(per_env(checkpoint_freq), str(out / "checkpoints"), name_prefix=scheduler),
+        MaskableEvalCallback(eval_env, n_eval_episodes=1, eval_freq=per_env(eval_freq),
+                             log_path=str(out / "eval"), best_model_save_path=str(out / "eval"),
+                             deterministic=True, verbose=verbose),
+    ]
+    if time_limit_min is not None:
+        callbacks.append(_time_limit_callback(t0 + time_limit_min * 60.0))
+    model.learn(total_timesteps=max(0, timesteps - done), callback=CallbackList(callbacks),
+                progress_bar=progress, reset_num_timesteps=resume is None)
+    wall = time.monotonic() - t0
+    model.save(str(out / f"{scheduler}_final"))
+    venv.close()
+    eval_env.close()
+    meta = dict(
+        scheduler=scheduler, timesteps=int(model.num_timesteps), train_wall_s=round(wall, 1), seed=seed,
+        command="fairsched train " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if "train" in sys.argv[1:2] else "",
+        env={k: (Path(v).name if k in ("scenario", "platform", "costs") and isinstance(v, (str, Path)) else v)
+             for k, v in env_kwargs.items() if isinstance(v, (int, float, str, Path, bool, tuple, list, type(None)))},
+        bc=dict(steps=bc_steps, epochs=bc_epochs, teacher_theta=teacher_theta) if resume is None else None,
+        ppo=dict(n_steps=n_steps, batch_size=batch_size, n_epochs=n_epochs, learning_rate=learning_rate,
+                 gamma=gamma, ent_coef=ent_coef, net_arch=list(net_arch), n_envs=n_envs),
+    )
+    stem = export_policy(model, out / scheduler, K=K, tenant_aware=variant["tenant_aware"], extra=meta)
+    (out / "train_summary.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
+    return stem

@@ -108,3 +108,14 @@ def test_shipped_paper_sweep():
     assert len(cfg.loads) >= 3 and len(cfg.scenarios) >= 3
     with pytest.raises(InputError, match="shipped sweeps \\['paper'"):
         load_sweep("no-such-sweep")
+
+
+def test_ray_backend_without_ray_says_how_to_install(sweep_file, tmp_path, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
+    with pytest.raises(SystemExit) as e:
+        main(["sweep", str(sweep_file()), "--out", str(tmp_path / "o"), "--backend", "ray"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "pip install 'fairsched[ray]'" in err and not (tmp_path / "o").exists()

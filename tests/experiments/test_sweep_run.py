@@ -96,3 +96,15 @@ def test_result_files_are_readable_by_others(tmp_path):
     os.umask(mask)
     for name in ("a.txt", "b.parquet"):
         assert (tmp_path / name).stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_cell_keys_follow_the_code(sweep_file, monkeypatch):
+    """A changed simulator/scheduler/policy file changes every key: stale cells are never reused."""
+    from fairsched.experiments import cells
+    from fairsched.experiments.sweep import expand, load_sweep
+
+    grid = expand(*load_sweep(sweep_file()))
+    before = [c.spec.key() for c in grid.cells]
+    monkeypatch.setattr(cells, "code_fingerprint", lambda: "edited")
+    after = [c.spec.key() for c in grid.cells]
+    assert not set(before) & set(after)

@@ -26,7 +26,7 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, note
+from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
 from fairsched.costs.table import from_frame
@@ -316,6 +316,7 @@ def test_invariants_long(trace_dir, data):
 
 
 @pytest.mark.slow
+@settings(max_examples=max(10, settings.default.max_examples // len(HEURISTICS)))  # ~ as many runs as above
 @given(data=st.data())
 def test_every_heuristic_long(trace_dir, data):
     plat, costs, wl, cfg, _ = data.draw(instances(trace_dir, max_requests=60, max_tenants=5))

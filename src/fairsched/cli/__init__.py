@@ -30,7 +30,7 @@ def _root() -> None:
     """fairsched: simulate, compare, train and benchmark schedulers for multi-tenant DNN inference."""
 
 
-_COMMAND_MODULES = ("compare", "simulate", "sweep", "costs", "bench", "bound")
+_COMMAND_MODULES = ("compare", "simulate", "sweep", "costs", "bench", "bound", "train")
 
 
 def _mount() -> None:

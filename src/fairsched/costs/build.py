@@ -230,9 +230,10 @@ def build_cost_table(
                         except Exception as e:
                             raise failed(j, e) from e
                         finish(rec, j)
-            except BaseException:
-                for fut in remaining:
-                    fut.cancel()
+            except BaseException:  # Ctrl-C or a failed job: stop now, keep what is cached
+                pool.shutdown(wait=False, cancel_futures=True)
+                for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                    proc.terminate()
                 raise
     wall = time.perf_counter() - t0
 

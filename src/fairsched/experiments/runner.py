@@ -133,6 +133,11 @@ def _run_ray(jobs_in, todo, folder: Path, jobs: int | None, address: str | None,
             for r in ready:
                 i = refs[r]
                 cell = ray.get(r)
+                if cell["key"] != jobs_in[i][0].key():  # the key hashes the code that computed the cell
+                    raise InputError(
+                        "--backend ray: the Ray workers run different fairsched code than this driver "
+                        "(cell keys differ); install the same fairsched version and files on every node"
+                    )
                 write_cell(folder, jobs_in[i][0], cell)
                 finish(i, cell)
     finally:

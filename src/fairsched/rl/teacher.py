@@ -24,13 +24,14 @@ from fairsched.rl.features import N_CAND
 LOST, CUMSHARE, AFFINITY = 17, 16, 5
 
 
-def triage_action(obs: np.ndarray, mask: np.ndarray, theta: float = 0.9, max_slowdown: float = 1.5,
-                  wait: bool = True) -> int:
+def triage_action(obs: np.ndarray, mask: np.ndarray, theta: float = 0.9, max_slowdown: float | None = None,
+                  wait: bool = False) -> int:
     """Protected tenants first, then savable, then lost; within a class the least-laxity candidate
-    whose next layer runs at most ``max_slowdown`` x slower here than on its best type (affinity);
-    with ``wait`` the sub-accelerator stays idle rather than run a protected request that slow."""
+    whose next layer runs at most ``max_slowdown`` x slower here than on its best type (affinity, off
+    by default: it did not help on the shipped table); with ``wait`` the sub-accelerator stays idle
+    rather than run a request that slow."""
     K = len(mask) - 1
-    slow = float(np.log(max_slowdown))
+    slow = float(np.log(max_slowdown)) if max_slowdown else np.inf
     best, best_key = K, None
     for j in range(K):
         if not mask[j]:

@@ -68,8 +68,10 @@ def collect_teacher(env_kwargs: dict, teacher, steps: int, seed: int, gamma: flo
     return np.array(obs_l, dtype=np.float32), np.array(mask_l), np.array(act_l), ret
 
 
-def behaviour_clone(model, data, epochs: int = 4, batch: int = 512, lr: float = 1e-3, seed: int = 0) -> dict:
-    """Fit the actor to the teacher's actions (masked cross-entropy) and the critic to its returns."""
+def behaviour_clone(model, data, epochs: int = 4, batch: int = 512, lr: float = 1e-3, seed: int = 0,
+                    smoothing: float = 0.05) -> dict:
+    """Fit the actor to the teacher's actions (masked cross-entropy, label smoothing ``smoothing`` over
+    the valid actions so PPO still explores) and the critic to the teacher's discounted returns."""
     import numpy as np
     import torch
 
@@ -88,6 +90,11 @@ def behaviour_clone(model, data, epochs: int = 4, batch: int = 512, lr: float = 
             a = torch.as_tensor(acts[idx])
             values, logp, _ = pol.evaluate_actions(o, a, action_masks=masks[idx])
             ce = -logp.mean()
+            if smoothing > 0:
+                m = torch.as_tensor(masks[idx])
+                dist = pol.get_distribution(o, action_masks=masks[idx]).distribution
+                lp_all = torch.where(m, torch.log(dist.probs.clamp_min(1e-8)), torch.zeros(()))
+                ce = (1 - smoothing) * ce - smoothing * (lp_all.sum(-1) / m.sum(-1)).mean()
             v = torch.nn.functional.mse_loss(values.flatten(), torch.as_tensor(rets[idx]))
             loss = ce + 0.5 * v
             opt.zero_grad()
@@ -213,6 +220,8 @@ def train(
             bc_stats = behaviour_clone(model, data, epochs=bc_epochs, seed=seed)
             bc_stats["wall_s"] = round(time.monotonic() - tb, 1)
             (out / "bc.json").write_text(json.dumps(bc_stats, indent=2) + "\n")
+            export_policy(model, out / f"{scheduler}_bc", K=K, tenant_aware=variant["tenant_aware"],
+                          extra=dict(scheduler=scheduler, stage="behaviour cloning only"))
             if verbose:
                 print(f"behaviour cloning: {bc_stats}")
     per_env = lambda f: max(1, f // n_envs)  # noqa: E731 - callbacks count vectorised steps

@@ -1,0 +1,118 @@
+"""The acceptance table of issue 5: tenants upheld per scheduler, scenario and load.
+
+    python -m fairsched.rl.evaluate --requests 20000 --mixes 5 --jobs 2 --out results/rl_eval.csv
+
+Scenarios: the shipped ``default`` and ``--mixes`` random tenant mixes
+(:func:`fairsched.workload.generator.random_scenario`) with seeds ``UNSEEN_SEED_BASE + k`` -- a range the
+training never draws from (training draws seeds below ``2**31``). Loads (platform utilization):
+moderate 0.7, high 0.9, overload 1.2 (``--loads``). Every scheduler of a cell sees the same arrivals
+(same simulator seed). Printed: one row per (scenario, load) with the number of tenants upheld per
+scheduler, and whether ``drl`` wins (strictly more than every heuristic and ``relmas`` at high and
+overload, no fewer at moderate). numpy only (no torch).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+
+from fairsched.api import DEFAULT_SCHEDULERS
+
+LOADS = {"moderate": 0.7, "high": 0.9, "overload": 1.2}
+REFERENCE = ("teacher",)  # the rule the drl policy was cloned from (not a registered scheduler)
+
+
+def _cell(args):
+    scen_name, cfg, load, sched, requests, seed, costs, platform = args
+    from fairsched.api import build, run_one
+    from fairsched.schedulers import registry
+
+    if sched == "teacher":
+        from fairsched.rl.policy_scheduler import PolicyScheduler
+        from fairsched.rl.teacher import TeacherPolicy
+
+        registry._load()
+        registry._REGISTRY.setdefault("teacher", lambda: PolicyScheduler(TeacherPolicy("triage")))
+    plat, table, wl = build(scenario=cfg, platform=platform, costs=costs, load=load, requests=requests)
+    r = run_one(plat, table, wl, sched, seed=seed)
+    return dict(scenario=scen_name, load=load, scheduler=sched, tenants=len(r.tenants),
+                upheld=int(r.tenants["upheld"].sum()), slos_achieved=r.summary["slos_achieved"],
+                hit_rate=r.summary["hit_rate"], decision_us_p50=r.summary["decision_us_p50"],
+                decision_us_p99=r.summary["decision_us_p99"])
+
+
+def evaluate(*, requests: int = 20000, mixes: int = 5, loads: dict | None = None, schedulers=None,
+             reference: bool = True, seed: int = 0, jobs: int = 1, costs=None, platform="default") -> pd.DataFrame:
+    """Long table: one row per (scenario, load, scheduler)."""
+    from fairsched.schedulers.registry import available
+    from fairsched.workload.generator import UNSEEN_SEED_BASE, random_scenario
+    from fairsched.workload.scenario import load_scenario
+
+    loads = loads or LOADS
+    names = list(schedulers) if schedulers else list(DEFAULT_SCHEDULERS) + [n for n in ("relmas", "drl") if n in available()]
+    if reference:
+        names += list(REFERENCE)
+    base, _ = load_scenario("default")
+    models = sorted({s.model for t in base.tenants for s in t.slos})
+    scen = [("default", base.model_dump())]
+    scen += [(f"mix-{UNSEEN_SEED_BASE + k}", random_scenario(UNSEEN_SEED_BASE + k, models)) for k in range(mixes)]
+    tasks = [(sn, cfg, ld, s, requests, seed, costs, platform) for sn, cfg in scen for ld in loads.values() for s in names]
+    if jobs > 1:
+        with ProcessPoolExecutor(jobs) as ex:
+            rows = list(ex.map(_cell, tasks))
+    else:
+        rows = [_cell(t) for t in tasks]
+    return pd.DataFrame(rows)
+
+
+def wide(df: pd.DataFrame) -> pd.DataFrame:
+    """(scenario, load) x scheduler table of tenants upheld, plus the verdict for drl."""
+    names = list(dict.fromkeys(df["scheduler"]))
+    w = df.pivot_table(index=["scenario", "load"], columns="scheduler", values="upheld", sort=False)[names]
+    w.insert(0, "tenants", df.groupby(["scenario", "load"], sort=False)["tenants"].first())
+    if "drl" in names:
+        rivals = [n for n in names if n not in ("drl", *REFERENCE)]
+        best = w[rivals].max(axis=1)
+        moderate = min(LOADS.values())
+        w["drl_wins"] = [
+            (d >= b) if ld <= moderate else (d > b) for (_, ld), d, b in zip(w.index, w["drl"], best)
+        ]
+    return w
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m fairsched.rl.evaluate", description=__doc__.splitlines()[0])
+    ap.add_argument("--requests", type=int, default=20000)
+    ap.add_argument("--mixes", type=int, default=5)
+    ap.add_argument("--loads", default=",".join(str(v) for v in LOADS.values()), help="moderate,high,overload")
+    ap.add_argument("--schedulers", default=None, help="comma list (default: heuristics + relmas + drl)")
+    ap.add_argument("--no-reference", action="store_true", help="leave out the teacher rule")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--out", type=Path, default=None, help="write the long table as CSV")
+    a = ap.parse_args(argv)
+    vals = [float(x) for x in a.loads.split(",")]
+    if len(vals) != 3:
+        ap.error("--loads: give three loads: moderate,high,overload")
+    loads = dict(zip(LOADS, vals))
+    LOADS.update(loads)
+    df = evaluate(requests=a.requests, mixes=a.mixes, loads=loads,
+                  schedulers=a.schedulers.split(",") if a.schedulers else None, reference=not a.no_reference,
+                  seed=a.seed, jobs=a.jobs)
+    if a.out:
+        a.out.parent.mkdir(parents=True, exist_ok=True)
+        df.to_csv(a.out, index=False)
+    w = wide(df)
+    with pd.option_context("display.width", 250, "display.max_columns", 40):
+        print(w.to_string())
+    if "drl_wins" in w:
+        print(f"\ndrl wins {int(w['drl_wins'].sum())} of {len(w)} cells")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

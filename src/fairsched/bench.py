@@ -2,8 +2,8 @@
 
 What is measured, on one scenario (the shipped default unless told otherwise):
 
-* ``sim_layer_events_per_s``: simulator throughput (completed layers per wall-clock second of
-  :meth:`Simulator.run`) with ``edf``; ``sim_layer_events_per_s_drl`` with ``drl`` when installed.
+* ``sim_layer_events_per_s``: simulator throughput (completed layers per CPU second of
+  :meth:`Simulator.run`, one core) with ``edf``; ``sim_layer_events_per_s_drl`` with ``drl``.
 * ``simpy_speedup``: the same arrivals run by the simulator and by the plain SimPy reference in
   ``benchmarks/simpy_reference.py`` (present in a source checkout only); the ratio of their
   layer-event rates. ``simpy_hits_equal`` says whether both produced the same hits per SLO.
@@ -15,8 +15,9 @@ What is measured, on one scenario (the shipped default unless told otherwise):
   on ``rss_requests_small`` and ``rss_requests_large`` requests (10^4 and 10^6; ``--quick``:
   10^4 and 3*10^4). Equal figures mean memory does not grow with the horizon.
 
-Wall-clock figures depend on the machine and on what else runs on it: compare ratios measured in
-the same run, and read ``loadavg`` (the 1-minute load when the run started).
+Rates are per CPU second of this process (``time.process_time``), so other processes on a shared
+machine disturb them less than wall time would; they still depend on the machine (caches, clock):
+compare ratios measured in the same run, and read ``loadavg`` (the 1-minute load at the start).
 """
 
 from __future__ import annotations
@@ -72,15 +73,18 @@ def load_reference():
 
 
 def time_scheduler(platform, costs, workload, scheduler: str, seed: int = 0, arrivals=None, repeat: int = 1):
-    """Best-of-``repeat`` layer events per second of one scheduler; returns (rate, simulator)."""
+    """Best-of-``repeat`` layer events per CPU second of one scheduler; returns (rate, simulator).
+
+    CPU time of this process (one core), not wall time: on a shared machine wall time also counts
+    the time other processes hold the core."""
     from fairsched.schedulers.registry import make
 
     best, sim = 0.0, None
     for _ in range(repeat):
         sim = Simulator(platform, costs, workload, SimConfig(seed=seed), arrivals=arrivals)
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         sim.run(make(scheduler))
-        dt = time.perf_counter() - t0
+        dt = max(time.process_time() - t0, 1e-9)
         best = max(best, sim.layer_events / dt)
     return best, sim
 
@@ -95,9 +99,9 @@ def simpy_side_by_side(platform, costs, workload, seed: int = 0, repeat: int = 1
     equal = True
     for _ in range(repeat):
         rate, sim = time_scheduler(platform, costs, workload, "edf", seed, arrivals=arr)
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         ref = ref_mod.run_reference(platform, costs, workload, arr)
-        dt = time.perf_counter() - t0
+        dt = max(time.process_time() - t0, 1e-9)
         best_sim, best_ref = max(best_sim, rate), max(best_ref, ref.layer_events / dt)
         equal = equal and list(ref.slo_hits) == list(sim.slo_hits)
     return dict(simpy_speedup=best_sim / best_ref, simpy_layer_events_per_s=best_ref,
@@ -113,51 +117,48 @@ def env_steps(scenario, platform, costs, seconds: float = 3.0, requests: int = 1
     env = FairSchedEnv(scenario=scenario, platform=platform, costs=costs, randomize=False, requests=requests)
     rng = np.random.default_rng(0)
     env.reset(seed=0)
-    n, t0 = 0, time.perf_counter()
+    n, t0, c0 = 0, time.perf_counter(), time.process_time()
     while time.perf_counter() - t0 < seconds:
         valid = np.flatnonzero(env.action_masks())
         _, _, term, trunc, _ = env.step(int(rng.choice(valid)))
         n += 1
         if term or trunc:
             env.reset()
-    return n / (time.perf_counter() - t0)
+    return n / max(time.process_time() - c0, 1e-9)
 
 
 def decision_latency(platform, costs, workload, quick: bool) -> dict:
     """p50/p99 decision time (µs) and numpy-vs-sb3 speedup, from the RL package when present."""
+    """``decision_us_*``: the numpy policy's forward pass (``fairsched.rl.bench``), with
+    ``predict_speedup`` = sb3 predict p50 / numpy p50 on the same observations; falls back to the
+    ``drl`` scheduler's whole ``decide`` (features + policy) timed in the simulator."""
     out = dict(decision_us_p50=None, decision_us_p99=None, predict_speedup=None, decision_source=None)
+    from fairsched.schedulers.registry import available
+
+    if "drl" in available():  # the whole decide() of the learned scheduler, timed by the simulator
+        _, sim = time_scheduler(platform, costs, workload, "drl")
+        out.update(drl_decide_us_p50=sim.decision_us(0.5), drl_decide_us_p99=sim.decision_us(0.99),
+                   decision_us_p50=sim.decision_us(0.5), decision_us_p99=sim.decision_us(0.99),
+                   decision_source="drl scheduler decide() in the simulator")
     try:
         rb = importlib.import_module("fairsched.rl.bench")
     except ImportError:
-        rb = None
-    if rb is not None and hasattr(rb, "decision_latency"):
-        d = rb.decision_latency(quick=quick) if "quick" in rb.decision_latency.__code__.co_varnames else rb.decision_latency()
-        d = dict(d)
-        out["decision_latency"] = d
-        out["decision_source"] = "fairsched.rl.bench.decision_latency"
-        out["decision_us_p50"] = _first(d, "decision_us_p50", "numpy_us_p50", "numpy_p50_us", "p50_us", "numpy_p50")
-        out["decision_us_p99"] = _first(d, "decision_us_p99", "numpy_us_p99", "numpy_p99_us", "p99_us", "numpy_p99")
-        sp = _first(d, "predict_speedup", "speedup")
-        if sp is None:
-            sb3 = _first(d, "sb3_us_p50", "sb3_p50_us", "sb3_p50", "predict_us_p50")
-            if sb3 is not None and out["decision_us_p50"]:
-                sp = sb3 / out["decision_us_p50"]
-        out["predict_speedup"] = sp
         return out
-    from fairsched.schedulers.registry import available
-
-    if "drl" in available():
-        _, sim = time_scheduler(platform, costs, workload, "drl")
-        out.update(decision_us_p50=sim.decision_us(0.5), decision_us_p99=sim.decision_us(0.99),
-                   decision_source="drl scheduler in the simulator")
+    if not hasattr(rb, "decision_latency"):
+        return out
+    try:
+        d = rb.decision_latency(n_obs=500 if quick else 2000)
+    except Exception as e:  # noqa: BLE001 - a broken optional measurement must not sink the bench
+        out["decision_error"] = f"{type(e).__name__}: {e}"
+        return out
+    out["decision_latency"] = d
+    npy = d.get("numpy") or {}
+    if npy.get("p50_us") is not None:
+        out.update(decision_us_p50=float(npy["p50_us"]), decision_us_p99=float(npy["p99_us"]),
+                   decision_source="numpy policy forward pass (fairsched.rl.bench)")
+    if d.get("speedup_p50") is not None:
+        out["predict_speedup"] = float(d["speedup_p50"])
     return out
-
-
-def _first(d: dict, *names):
-    for n in names:
-        if d.get(n) is not None:
-            return float(d[n])
-    return None
 
 
 _RSS_CHILD = """
@@ -169,10 +170,10 @@ a = json.loads(sys.argv[1])
 plat, costs, wl = api.build(scenario=a["scenario"], platform=a["platform"], costs=a["costs"], requests=a["n"])
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 sim = Simulator(plat, costs, wl, SimConfig(seed=0, time_decisions=False))
-t0 = time.perf_counter()
+t0 = time.process_time()
 sim.run(make("edf"))
 print(json.dumps(dict(rss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, rss_kb_before=base,
-                      layer_events=sim.layer_events, wall_s=time.perf_counter() - t0)))
+                      layer_events=sim.layer_events, cpu_s=time.process_time() - t0)))
 """
 
 
@@ -185,7 +186,7 @@ def peak_rss(n: int, scenario, platform, costs) -> dict:
         raise RuntimeError(f"RSS child for {n} requests failed: {r.stderr.strip()[-500:]}")
     d = json.loads(r.stdout.strip().splitlines()[-1])
     return dict(rss_mb=d["rss_kb"] / 1024, rss_mb_before_run=d["rss_kb_before"] / 1024,
-                layer_events=d["layer_events"], wall_s=d["wall_s"])
+                layer_events=d["layer_events"], cpu_s=d["cpu_s"])
 
 
 def machine() -> dict:
@@ -252,7 +253,7 @@ def run_bench(
         res[f"rss_mb_{tag}"] = d["rss_mb"]
         res[f"rss_requests_{tag}"] = m
         res[f"rss_mb_before_run_{tag}"] = d["rss_mb_before_run"]
-        res[f"rss_layer_events_per_s_{tag}"] = d["layer_events"] / d["wall_s"]
+        res[f"rss_layer_events_per_s_{tag}"] = d["layer_events"] / max(d["cpu_s"], 1e-9)
     return res
 
 

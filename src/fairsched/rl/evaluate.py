@@ -94,7 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--out", type=Path, default=None, help="write the long table as CSV")
+    ap.add_argument("--from-csv", type=Path, nargs="+", default=None,
+                    help="print the table from long CSVs written by --out (e.g. heuristics and RL run apart)")
     a = ap.parse_args(argv)
+    if a.from_csv:
+        _print(pd.concat([pd.read_csv(p) for p in a.from_csv], ignore_index=True))
+        return 0
     vals = [float(x) for x in a.loads.split(",")]
     if len(vals) != 3:
         ap.error("--loads: give three loads: moderate,high,overload")
@@ -106,12 +111,16 @@ def main(argv: list[str] | None = None) -> int:
     if a.out:
         a.out.parent.mkdir(parents=True, exist_ok=True)
         df.to_csv(a.out, index=False)
+    _print(df)
+    return 0
+
+
+def _print(df: pd.DataFrame) -> None:
     w = wide(df)
     with pd.option_context("display.width", 250, "display.max_columns", 40):
         print(w.to_string())
     if "drl_wins" in w:
         print(f"\ndrl wins {int(w['drl_wins'].sum())} of {len(w)} cells")
-    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -101,12 +101,16 @@ class FeatureBuilder:
         self.load = float(wl.load)
         self.n_types = len(sim.prof)
         self.inv_B = 1.0 / sim.B
+        # best solo time of each (model, layer) over the types
+        self.best_layer = [
+            [min(p[mi].solo[k] for p in sim.prof) for k in range(sim.n_layers[mi])] for mi in range(len(sim.models))
+        ]
         self._tkey = None
 
     # ------------------------------------------------------------- tenant state
     def _tenant_state(self, sim):
         """Per-SLO margin/need and per-tenant margin/need/cumulative share (cached per event)."""
-        key = (sim.now, sim.layer_events, sim.n_arrived, sum(sim.slo_done_all))
+        key = sum(sim.slo_done_all)  # margins and needs change only when a request ends
         if key == self._tkey:
             return self._tstate
         hits, drop = sim.slo_hits, sim.slo_dropped
@@ -196,7 +200,7 @@ class FeatureBuilder:
             D = Dl[s]
             best = best_suffix[mi][k]
             lt = prof_sub[mi].solo[k]
-            lt_best = min(p[mi].solo[k] for p in sim.prof)
+            lt_best = self.best_layer[mi][k]
             ps = prof_sub[mi]
             b = j * N_CAND
             obs[b] = 1.0

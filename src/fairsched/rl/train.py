@@ -101,8 +101,8 @@ def behaviour_clone(model, data, epochs: int = 4, batch: int = 512, lr: float = 
             loss.backward()
             torch.nn.utils.clip_grad_norm_(pol.parameters(), 0.5)
             opt.step()
-            tot_ce += float(ce) * len(idx)
-            tot_v += float(v) * len(idx)
+            tot_ce += ce.item() * len(idx)
+            tot_v += v.item() * len(idx)
         stats = dict(epoch=ep, ce=tot_ce / n, value_mse=tot_v / n)
     with torch.no_grad():
         lg = []

@@ -484,10 +484,11 @@ class Simulator:
                 self.peak_bw = used
             return
         grants = self._share(dem, self.B)
+        rate, fin, r0 = self._rate, self._fin, self._r0
         for i, d, g in zip(act, dem, grants):
-            r = 1.0 / C[i] if g >= d else g / D[i]
-            self._rate[i] = r
-            self._fin[i] = self.now + max(w[i], 0.0) / r
+            r = rate[i] = r0[i] if g >= d else g / D[i]  # r0 = 1/C: full demand granted
+            wi = w[i]
+            fin[i] = now + (wi if wi > 0.0 else 0.0) / r
             used += g
         if used > self.peak_bw:
             self.peak_bw = used

@@ -125,6 +125,13 @@ def _time_limit_callback(deadline: float):
     return TimeLimit()
 
 
+def _command() -> str:
+    """The CLI command line that ran this training, with absolute paths cut to their last part."""
+    if sys.argv[1:2] != ["train"]:
+        return ""
+    return "fairsched train " + " ".join(shlex.quote(Path(a).name if a.startswith("/") else a) for a in sys.argv[2:])
+
+
 def train(
     *,
     scheduler: str = "drl",
@@ -241,7 +248,7 @@ def train(
     eval_env.close()
     meta = dict(
         scheduler=scheduler, timesteps=int(model.num_timesteps), train_wall_s=round(wall, 1), seed=seed,
-        command="fairsched train " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if "train" in sys.argv[1:2] else "",
+        command=_command(),
         env={k: (Path(v).name if k in ("scenario", "platform", "costs") and isinstance(v, (str, Path)) else v)
              for k, v in env_kwargs.items() if isinstance(v, (int, float, str, Path, bool, tuple, list, type(None)))},
         bc=dict(steps=bc_steps, epochs=bc_epochs, teacher_theta=teacher_theta) if resume is None else None,

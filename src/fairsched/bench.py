@@ -127,7 +127,7 @@ def env_steps(scenario, platform, costs, seconds: float = 3.0, requests: int = 1
     return n / max(time.process_time() - c0, 1e-9)
 
 
-def decision_latency(platform, costs, workload, quick: bool) -> dict:
+def decision_latency(platform, costs, workload, quick: bool, drl_sim=None) -> dict:
     """p50/p99 decision time (µs) and numpy-vs-sb3 speedup, from the RL package when present."""
     """``decision_us_*``: the numpy policy's forward pass (``fairsched.rl.bench``), with
     ``predict_speedup`` = sb3 predict p50 / numpy p50 on the same observations; falls back to the
@@ -136,7 +136,7 @@ def decision_latency(platform, costs, workload, quick: bool) -> dict:
     from fairsched.schedulers.registry import available
 
     if "drl" in available():  # the whole decide() of the learned scheduler, timed by the simulator
-        _, sim = time_scheduler(platform, costs, workload, "drl")
+        sim = drl_sim if drl_sim is not None else time_scheduler(platform, costs, workload, "drl")[1]
         out.update(drl_decide_us_p50=sim.decision_us(0.5), drl_decide_us_p99=sim.decision_us(0.99),
                    decision_us_p50=sim.decision_us(0.5), decision_us_p99=sim.decision_us(0.99),
                    decision_source="drl scheduler decide() in the simulator")
@@ -161,19 +161,33 @@ def decision_latency(platform, costs, workload, quick: bool) -> dict:
     return out
 
 
+# Peak RSS from /proc/self/status VmHWM: the high-water mark of this process's own memory map.
+# (ru_maxrss is not used where VmHWM exists: on Linux it keeps the high-water mark of the forked
+# parent across exec, so a child of a big bench process would report the parent's size.)
 _RSS_CHILD = """
 import json, resource, sys, time
+
+def peak_kb():
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
 from fairsched import api
 from fairsched.sim.engine import SimConfig, Simulator
 from fairsched.schedulers.registry import make
 a = json.loads(sys.argv[1])
 plat, costs, wl = api.build(scenario=a["scenario"], platform=a["platform"], costs=a["costs"], requests=a["n"])
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+sched = make("edf")
+base = peak_kb()
 sim = Simulator(plat, costs, wl, SimConfig(seed=0, time_decisions=False))
 t0 = time.process_time()
-sim.run(make("edf"))
-print(json.dumps(dict(rss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, rss_kb_before=base,
-                      layer_events=sim.layer_events, cpu_s=time.process_time() - t0)))
+sim.run(sched)
+print(json.dumps(dict(rss_kb=peak_kb(), rss_kb_before=base, layer_events=sim.layer_events,
+                      cpu_s=time.process_time() - t0)))
 """
 
 
@@ -231,9 +245,10 @@ def run_bench(
     log(f"simulator, edf, {n} requests ...")
     rate, sim = time_scheduler(plat, table, wl, "edf", repeat=repeat)
     res.update(sim_layer_events_per_s=rate, layer_events=sim.layer_events, decisions=sim.decisions)
+    drl_sim = None
     if "drl" in available():
         log("simulator, drl ...")
-        res["sim_layer_events_per_s_drl"], _ = time_scheduler(plat, table, wl, "drl")
+        res["sim_layer_events_per_s_drl"], drl_sim = time_scheduler(plat, table, wl, "drl")
 
     log(f"SimPy reference side by side, {n_ref} requests ...")
     _, _, wl_ref = build(scenario=scenario, platform=plat, costs=table, requests=n_ref)
@@ -245,7 +260,7 @@ def run_bench(
         res["env_steps_per_s"] = env_steps(scenario, plat, table, seconds=secs)
     if rl:
         log("decision latency ...")
-        res.update(decision_latency(plat, table, wl, quick))
+        res.update(decision_latency(plat, table, wl, quick, drl_sim))
 
     for tag, m in (("small", small), ("large", large)):
         log(f"peak RSS, {m} requests (fresh process) ...")
@@ -273,6 +288,8 @@ def format_table(res: dict) -> str:
         ("decision latency p50 / p99 (µs)",
          f"{f(res.get('decision_us_p50'), '{:.1f}')} / {f(res.get('decision_us_p99'), '{:.1f}')}"),
         ("numpy policy vs sb3 predict", f(res.get("predict_speedup"), "{:.1f}x")),
+        ("drl whole decide() in the simulator, p50 / p99 (µs)",
+         f"{f(res.get('drl_decide_us_p50'), '{:.1f}')} / {f(res.get('drl_decide_us_p99'), '{:.1f}')}"),
         (f"peak RSS, {f(res.get('rss_requests_small'), '{:,}')} requests (MB)", f(res.get("rss_mb_small"), "{:.0f}")),
         (f"peak RSS, {f(res.get('rss_requests_large'), '{:,}')} requests (MB)", f(res.get("rss_mb_large"), "{:.0f}")),
     ]

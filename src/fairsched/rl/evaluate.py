@@ -31,6 +31,11 @@ def _cell(args):
     from fairsched.api import build, run_one
     from fairsched.schedulers import registry
 
+    if sched.startswith("policy:"):  # an exported policy that is not shipped: policy:PATH_STEM
+        from fairsched.rl.policy_scheduler import PolicyScheduler
+
+        registry._load()
+        registry._REGISTRY.setdefault(sched, lambda: PolicyScheduler(sched[len("policy:"):]))
     if sched == "teacher":
         from fairsched.rl.policy_scheduler import PolicyScheduler
         from fairsched.rl.teacher import TeacherPolicy
@@ -39,6 +44,8 @@ def _cell(args):
         registry._REGISTRY.setdefault("teacher", lambda: PolicyScheduler(TeacherPolicy("triage")))
     plat, table, wl = build(scenario=cfg, platform=platform, costs=costs, load=load, requests=requests)
     r = run_one(plat, table, wl, sched, seed=seed)
+    if sched.startswith("policy:"):
+        sched = Path(sched).name
     return dict(scenario=scen_name, load=load, scheduler=sched, tenants=len(r.tenants),
                 upheld=int(r.tenants["upheld"].sum()), slos_achieved=r.summary["slos_achieved"],
                 hit_rate=r.summary["hit_rate"], decision_us_p50=r.summary["decision_us_p50"],

@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
     @app.command("train")
     def train_cmd(
         scheduler: str = typer.Option("drl", "--scheduler", help="drl (tenant-aware) or relmas (tenant-agnostic)"),
-        timesteps: int = typer.Option(500_000, "--timesteps", help="total env decisions (PPO timesteps)"),
+        timesteps: int = typer.Option(500_000, "--timesteps", help="total env decisions (PPO timesteps; 0: cloning only)"),
         out: Path = typer.Option(..., "--out", help="output folder: policy .npz/.json, checkpoints, eval logs"),
         scenario: str = typer.Option("default", "--scenario", help="base scenario (shipped name or YAML path)"),
         platform: str = typer.Option("default", "--platform", help="platform (shipped name or YAML path)"),
@@ -28,6 +28,7 @@ def register(app: typer.Typer) -> None:
         requests: int = typer.Option(1000, "--requests", help="requests per training episode"),
         time_limit_min: Optional[float] = typer.Option(None, "--time-limit-min", help="stop after this wall time"),
         bc_steps: int = typer.Option(60_000, "--bc-steps", help="teacher decisions for behaviour cloning (0: off)"),
+        dagger_rounds: int = typer.Option(0, "--dagger-rounds", help="DAgger rounds after cloning (student rolls out, teacher labels)"),
         learning_rate: float = typer.Option(1e-4, "--learning-rate"),
         eval_freq: int = typer.Option(200_000, "--eval-freq", help="timesteps between evaluations"),
         checkpoint_freq: int = typer.Option(200_000, "--checkpoint-freq", help="timesteps between checkpoints"),
@@ -41,7 +42,7 @@ def register(app: typer.Typer) -> None:
         stem = train(
             scheduler=scheduler, timesteps=timesteps, out=out, scenario=scenario, platform=platform,
             costs=costs, seed=seed, resume=resume, n_envs=n_envs, requests=requests,
-            time_limit_min=time_limit_min, bc_steps=bc_steps, learning_rate=learning_rate,
+            time_limit_min=time_limit_min, bc_steps=bc_steps, dagger_rounds=dagger_rounds, learning_rate=learning_rate,
             eval_freq=eval_freq, checkpoint_freq=checkpoint_freq, progress=progress,
         )
         typer.echo(f"policy written to {stem}.npz / {stem}.json")

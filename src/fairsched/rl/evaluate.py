@@ -35,7 +35,7 @@ def _cell(args):
         from fairsched.rl.policy_scheduler import PolicyScheduler
 
         registry._load()
-        registry._REGISTRY.setdefault(sched, lambda: PolicyScheduler(sched[len("policy:"):]))
+        registry._REGISTRY.setdefault(sched, lambda path=sched[len("policy:"):]: PolicyScheduler(path))
     if sched == "teacher":
         from fairsched.rl.policy_scheduler import PolicyScheduler
         from fairsched.rl.teacher import TeacherPolicy
@@ -82,7 +82,7 @@ def wide(df: pd.DataFrame) -> pd.DataFrame:
     w = df.pivot_table(index=["scenario", "load"], columns="scheduler", values="upheld", sort=False)[names]
     w.insert(0, "tenants", df.groupby(["scenario", "load"], sort=False)["tenants"].first())
     if "drl" in names:
-        rivals = [n for n in names if n not in ("drl", *REFERENCE)]
+        rivals = [n for n in names if n in (*DEFAULT_SCHEDULERS, "relmas")]  # heuristics and relmas
         best = w[rivals].max(axis=1)
         moderate = min(LOADS.values())
         w["drl_wins"] = [

@@ -35,8 +35,10 @@ class NumpyPolicy:
         self.K = int(meta["K"])
         self.tenant_aware = bool(meta.get("tenant_aware", True))
         self.act_fn = _ACT[meta.get("activation", "tanh")]
-        # float64 keeps arg-max ties identical to torch float32 in all but degenerate cases
-        self.layers = [(np.ascontiguousarray(W, dtype=np.float64), np.asarray(b, dtype=np.float64)) for W, b in weights]
+        # float32 like torch, so the arg-max agrees with sb3's predict
+        self.layers = [(np.ascontiguousarray(W, dtype=np.float32), np.asarray(b, dtype=np.float32)) for W, b in weights]
+        self._hidden = self.layers[:-1]
+        self._out = self.layers[-1]
 
     @classmethod
     def load(cls, path: str | Path) -> "NumpyPolicy":
@@ -62,19 +64,18 @@ class NumpyPolicy:
         return cls(weights, meta)
 
     def logits(self, obs: np.ndarray) -> np.ndarray:
-        x = np.asarray(obs, dtype=np.float64)
-        last = len(self.layers) - 1
-        for i, (W, b) in enumerate(self.layers):
-            x = W @ x + b
-            if i < last:
-                x = self.act_fn(x)
-        return x
+        x = np.asarray(obs, dtype=np.float32)
+        f = self.act_fn
+        for W, b in self._hidden:
+            x = f(W @ x + b)
+        W, b = self._out
+        return W @ x + b
 
     def act(self, obs: np.ndarray, mask: np.ndarray) -> int:
         """The arg-max valid action."""
         lg = self.logits(obs)
         lg[~mask] = -np.inf
-        return int(np.argmax(lg))
+        return int(lg.argmax())
 
 
 def shipped_policy_path(name: str) -> Path:

@@ -40,8 +40,11 @@ def _make_env(env_kwargs: dict, rank: int, seed: int):
     return thunk
 
 
-def collect_teacher(env_kwargs: dict, teacher, steps: int, seed: int, gamma: float):
-    """Roll out ``teacher`` in a fresh env for ``steps`` decisions: obs, masks, actions, returns."""
+def collect_teacher(env_kwargs: dict, teacher, steps: int, seed: int, gamma: float, actor=None):
+    """Roll out ``teacher`` in a fresh env for ``steps`` decisions: obs, masks, actions, returns.
+
+    With ``actor`` (``(obs, mask) -> action``, e.g. the student) the env follows the actor while the
+    labels stay the teacher's (DAgger: the student sees the states its own mistakes lead to)."""
     import numpy as np
 
     from fairsched.rl.env import FairSchedEnv
@@ -55,7 +58,7 @@ def collect_teacher(env_kwargs: dict, teacher, steps: int, seed: int, gamma: flo
         obs_l.append(obs)
         mask_l.append(mask)
         act_l.append(a)
-        obs, r, term, trunc, _ = env.step(a)
+        obs, r, term, trunc, _ = env.step(a if actor is None else actor(obs, mask))
         rew_l.append(r)
         ends.append(term or trunc)
         if term or trunc:
@@ -161,6 +164,7 @@ def train(
     time_limit_min: float | None = None,
     bc_steps: int = 60_000,
     bc_epochs: int = 6,
+    dagger_rounds: int = 0,
     teacher_theta: float = 0.9,
     progress: bool = True,
     vec: str = "subproc",
@@ -170,8 +174,8 @@ def train(
     t0 = time.monotonic()
     if scheduler not in VARIANTS:
         raise InputError(f"scheduler: '{scheduler}' cannot be trained; use one of {sorted(VARIANTS)}")
-    if timesteps < 1:
-        raise InputError(f"timesteps: must be >= 1, got {timesteps}")
+    if timesteps < 0:
+        raise InputError(f"timesteps: must be >= 0 (0: cloning only, no PPO), got {timesteps}")
     if n_envs < 1:
         raise InputError(f"n_envs: must be >= 1, got {n_envs}")
     if resume is not None and not Path(resume).is_file():
@@ -225,6 +229,16 @@ def train(
             tb = time.monotonic()
             data = collect_teacher(env_kwargs, teacher, bc_steps, seed + 555, gamma)
             bc_stats = behaviour_clone(model, data, epochs=bc_epochs, seed=seed)
+            import numpy as np
+
+            for r in range(dagger_rounds):
+                def student(o, m):
+                    return int(model.predict(o, action_masks=m, deterministic=True)[0])
+
+                more = collect_teacher(env_kwargs, teacher, bc_steps, seed + 556 + r, gamma, actor=student)
+                data = tuple(np.concatenate([a, b]) for a, b in zip(data, more))
+                bc_stats = behaviour_clone(model, data, epochs=max(2, bc_epochs // 2), seed=seed + r + 1)
+                bc_stats["dagger_round"] = r + 1
             bc_stats["wall_s"] = round(time.monotonic() - tb, 1)
             (out / "bc.json").write_text(json.dumps(bc_stats, indent=2) + "\n")
             export_policy(model, out / f"{scheduler}_bc", K=K, tenant_aware=variant["tenant_aware"],
@@ -240,8 +254,9 @@ def train(
     ]
     if time_limit_min is not None:
         callbacks.append(_time_limit_callback(t0 + time_limit_min * 60.0))
-    model.learn(total_timesteps=max(0, timesteps - done), callback=CallbackList(callbacks),
-                progress_bar=progress, reset_num_timesteps=resume is None)
+    if timesteps > done:
+        model.learn(total_timesteps=timesteps - done, callback=CallbackList(callbacks),
+                    progress_bar=progress, reset_num_timesteps=resume is None)
     wall = time.monotonic() - t0
     model.save(str(out / f"{scheduler}_final"))
     venv.close()
@@ -251,7 +266,8 @@ def train(
         command=_command(),
         env={k: (Path(v).name if k in ("scenario", "platform", "costs") and isinstance(v, (str, Path)) else v)
              for k, v in env_kwargs.items() if isinstance(v, (int, float, str, Path, bool, tuple, list, type(None)))},
-        bc=dict(steps=bc_steps, epochs=bc_epochs, teacher_theta=teacher_theta) if resume is None else None,
+        bc=dict(steps=bc_steps, epochs=bc_epochs, dagger_rounds=dagger_rounds, teacher_theta=teacher_theta)
+        if resume is None else None,
         ppo=dict(n_steps=n_steps, batch_size=batch_size, n_epochs=n_epochs, learning_rate=learning_rate,
                  gamma=gamma, ent_coef=ent_coef, net_arch=list(net_arch), n_envs=n_envs),
     )

@@ -83,12 +83,12 @@ class Reference:
             self.C.append(c)
             self.D.append(d)
             self.solo.append(so)
-        # shedding test, as the simulator's ``best_suffix``: the least solo time of layers k.. when
-        # all of them run on one sub-accelerator (the best one for this request)
+        # shedding test, as the simulator's ``best_suffix``: the least time layers k.. need, each
+        # layer alone on its best sub-accelerator (requests may migrate between layers)
         self.best_suffix = []
         for mi in range(len(self.models)):
-            suffix = [np.concatenate([np.cumsum(np.asarray(self.solo[i][mi])[::-1])[::-1], [0.0]]) for i in range(self.M)]
-            self.best_suffix.append(np.min(suffix, axis=0).tolist())
+            best = np.min([np.asarray(self.solo[i][mi]) for i in range(self.M)], axis=0)
+            self.best_suffix.append(np.concatenate([np.cumsum(best[::-1])[::-1], [0.0]]).tolist())
         self.slo_mi = [mi_of[s.model] for s in workload.slos]
         self.arrivals = sorted((float(t), int(s)) for t, s in arrivals)
         self.warmup_n = int(workload.warmup_fraction * len(self.arrivals))

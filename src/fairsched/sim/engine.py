@@ -11,9 +11,9 @@ Semantics (docs/semantics.md, DESIGN section 3):
   (completions are handled before deadlines at the same instant, and arrivals last).
 * Decision points: after all events of an instant, if a sub-accelerator is idle and a request is
   ready. A scheduler may assign, leave sub-accelerators idle, drop requests, or ask to be woken.
-* With ``shed_hopeless`` (default) a ready request that can no longer finish even alone on its
-  best sub-accelerator is dropped at once (it is a certain miss, and keeping it only misleads
-  schedulers).
+* With ``shed_hopeless`` (default) a ready request that can no longer finish even if each of its
+  remaining layers ran alone on its best type is dropped at once (it is a certain miss, and
+  keeping it only misleads schedulers).
 
 The loop is split SimPy-style into :meth:`Simulator.advance` (process events until the next
 decision point) and :meth:`Simulator.apply` (carry out a decision), so the evaluation runner
@@ -149,11 +149,12 @@ class Simulator:
             [_Profile(*self._arrays(m, t), clk, B) for m in self.models] for (t, clk) in self.prof_keys
         ]
         self.n_layers = [self.costs.n_layers(m) for m in self.models]
-        # best remaining time from layer k over all profiles (lower bound on finishing)
-        self.best_suffix = [
-            np.min([self.prof[p][mi].suffix for p in range(len(self.prof_keys))], axis=0).tolist()
-            for mi in range(len(self.models))
-        ]
+        # lower bound on the time still needed from layer k: each remaining layer alone on its best
+        # type (requests may migrate between layers, so the bound takes the per-layer minimum)
+        self.best_suffix = []
+        for mi in range(len(self.models)):
+            best = np.min([self.prof[p][mi].solo for p in range(len(self.prof_keys))], axis=0)
+            self.best_suffix.append(np.concatenate([np.cumsum(best[::-1])[::-1], [0.0]]).tolist())
         # solo time of every (model, layer) on every sub, one row per layer: placement is a C-level min
         self.sub_solo = [
             [[self.prof[p][mi].solo[k] for p in self.sub_prof] for k in range(self.n_layers[mi])]

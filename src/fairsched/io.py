@@ -49,6 +49,22 @@ def _temp_beside(p: Path) -> str:
     return tmp
 
 
+def shipped_or_path(spec: str | os.PathLike, folder: Path, what: str, *, any_existing: bool = False) -> Path:
+    """The YAML file a config spec names: a shipped name (``folder/<name>.yaml``) or a path.
+
+    A spec ending in ``.yaml``/``.yml`` (or, with ``any_existing``, any existing file) is a path;
+    anything else must be a shipped name, else :class:`InputError` lists the shipped ones.
+    """
+    p = Path(spec)
+    if p.suffix in (".yaml", ".yml") or (any_existing and p.exists()):
+        return p
+    shipped = folder / f"{spec}.yaml"
+    if not shipped.is_file():
+        names = sorted(x.stem for x in folder.glob("*.yaml"))
+        raise InputError(f"{what} '{spec}' is unknown; use one of the shipped {what}s {names} or the path of a {what} YAML file")
+    return shipped
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (temp file + fsync + rename)."""
     p = Path(path)

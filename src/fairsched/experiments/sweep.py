@@ -38,7 +38,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from fairsched.errors import InputError
-from fairsched.io import atomic_write_text, atomic_write_with, load_yaml
+from fairsched.io import atomic_write_text, atomic_write_with, load_yaml, shipped_or_path
 
 #: columns that identify a cell in every output table
 CELL_COLUMNS = ["cell", "scheduler", "load", "scenario", "platform", "seed"]
@@ -195,13 +195,7 @@ def load_sweep(spec: str | Path | dict) -> tuple[SweepConfig, Path]:
     if isinstance(spec, dict):
         raw, where, base = spec, "sweep", Path.cwd()
     else:
-        p = Path(spec)
-        if p.suffix not in (".yaml", ".yml") and not p.exists():
-            shipped = SWEEP_DIR / f"{spec}.yaml"
-            if not shipped.is_file():
-                raise InputError(f"sweep '{spec}' is unknown; give a sweep YAML path or one of the shipped "
-                                 f"sweeps {available_sweeps()}")
-            p = shipped
+        p = shipped_or_path(spec, SWEEP_DIR, "sweep", any_existing=True)
         raw, where, base = load_yaml(p, "sweep"), f"sweep '{p}'", p.parent
     try:
         return SweepConfig.model_validate(raw), base

@@ -15,7 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from fairsched.errors import InputError, pydantic_message
-from fairsched.io import load_yaml
+from fairsched.io import load_yaml, shipped_or_path
 
 DATA = Path(str(resources.files("fairsched.platform") / "data"))
 ACCEL_DIR = DATA / "accelerators"
@@ -114,14 +114,7 @@ def available_accelerator_types() -> list[str]:
 
 def load_accelerator_type(name_or_path: str | Path) -> AcceleratorType:
     """Load a type by shipped name (``eyeriss_like``) or by YAML path."""
-    p = Path(name_or_path)
-    if p.suffix not in (".yaml", ".yml"):
-        p = ACCEL_DIR / f"{name_or_path}.yaml"
-        if not p.is_file():
-            raise InputError(
-                f"accelerator type '{name_or_path}' is unknown; use one of {available_accelerator_types()} "
-                "or the path of a type YAML file"
-            )
+    p = shipped_or_path(name_or_path, ACCEL_DIR, "accelerator type")
     raw = load_yaml(p, "accelerator type")
     try:
         t = AcceleratorType.model_validate(raw)
@@ -135,13 +128,7 @@ def load_platform(spec: str | Path | dict = "default") -> Platform:
     if isinstance(spec, dict):
         raw, where = spec, "platform"
     else:
-        p = Path(spec)
-        if p.suffix not in (".yaml", ".yml"):
-            shipped = PLATFORM_DIR / f"{spec}.yaml"
-            if not shipped.is_file():
-                names = sorted(x.stem for x in PLATFORM_DIR.glob("*.yaml"))
-                raise InputError(f"platform '{spec}' is unknown; use one of {names} or the path of a platform YAML file")
-            p = shipped
+        p = shipped_or_path(spec, PLATFORM_DIR, "platform")
         raw, where = load_yaml(p, "platform"), f"platform '{p}'"
     try:
         cfg = PlatformConfig.model_validate(raw)

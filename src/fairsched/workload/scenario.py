@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from fairsched.costs.table import CostTable
 from fairsched.errors import InputError, pydantic_message
-from fairsched.io import load_yaml
+from fairsched.io import load_yaml, shipped_or_path
 from fairsched.platform.config import Platform
 from fairsched.workload.arrivals import read_trace_gaps
 
@@ -142,12 +142,7 @@ def load_scenario(spec: str | Path | dict = "default") -> tuple[ScenarioConfig, 
     if isinstance(spec, dict):
         raw, where, base = spec, "scenario", Path.cwd()
     else:
-        p = Path(spec)
-        if p.suffix not in (".yaml", ".yml"):
-            shipped = SCENARIO_DIR / f"{spec}.yaml"
-            if not shipped.is_file():
-                raise InputError(f"scenario '{spec}' is unknown; use one of {available_scenarios()} or a YAML path")
-            p = shipped
+        p = shipped_or_path(spec, SCENARIO_DIR, "scenario")
         raw, where, base = load_yaml(p, "scenario"), f"scenario '{p}'", p.parent
     try:
         return ScenarioConfig.model_validate(raw), base

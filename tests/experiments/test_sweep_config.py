@@ -119,3 +119,11 @@ def test_ray_backend_without_ray_says_how_to_install(sweep_file, tmp_path, capsy
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert "pip install 'fairsched[ray]'" in err and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("address, needle", [("127.0.0.1:1", "cannot reach"), ("nohostport", "not host:port")])
+def test_unreachable_ray_address_fails_fast(address, needle):
+    from fairsched.experiments.runner import check_ray_address
+
+    with pytest.raises(InputError, match=needle):
+        check_ray_address(address, timeout_s=2.0)

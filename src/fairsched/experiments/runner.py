@@ -16,6 +16,7 @@ Backends:
 from __future__ import annotations
 
 import os
+import socket
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable, Sequence
@@ -99,7 +100,26 @@ def run_cells(
     return out  # type: ignore[return-value]
 
 
+def check_ray_address(address: str, timeout_s: float = 5.0) -> None:
+    """Fail fast on an unreachable ``host:port`` (Ray itself retries for minutes before giving up).
+
+    ``auto`` and ``ray://`` client addresses are left to Ray.
+    """
+    if address == "auto" or "://" in address:
+        return
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise InputError(f"--address: '{address}' is not host:port (e.g. 10.0.0.5:6379, or `auto`); fix the address")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as e:
+        raise InputError(f"--address: cannot reach a Ray cluster at '{address}' ({e.strerror or e}); "
+                         "start one with `ray start --head` or drop --address to run Ray locally") from None
+
+
 def _run_ray(jobs_in, todo, folder: Path, jobs: int | None, address: str | None, finish) -> None:
+    if address:
+        check_ray_address(address)
     ray = import_ray()
     started = False
     if not ray.is_initialized():

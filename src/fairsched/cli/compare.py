@@ -21,15 +21,14 @@ QUICK_REQUESTS = 3000
 
 def parse_schedulers(text: str | None) -> list[str]:
     from fairsched.api import default_schedulers
-    from fairsched.schedulers.registry import available
+    from fairsched.schedulers.registry import unknown
 
     if not text:
         return default_schedulers()
     names = [s.strip() for s in text.split(",") if s.strip()]
     if not names:
         raise InputError("--schedulers: empty list; give names separated by commas, e.g. edf,sla-aware")
-    known = available()
-    bad = [n for n in names if n not in known]
+    bad, known = unknown(names)
     if bad:
         raise InputError(f"--schedulers: unknown {bad}; use any of {', '.join(known)}")
     return list(dict.fromkeys(names))

@@ -83,12 +83,11 @@ class SweepConfig(_Strict):
     def _known_schedulers(cls, v):
         if v == "all":
             return v
-        from fairsched.schedulers.registry import available
+        from fairsched.schedulers.registry import unknown
 
         if not v:
             raise ValueError("empty list; list scheduler names, or write `schedulers: all`")
-        known = available()
-        bad = [n for n in v if n not in known]
+        bad, known = unknown(v)
         if bad:
             raise ValueError(f"unknown scheduler(s) {bad}; use any of {known}, or `all`")
         return _unique(v, "schedulers")

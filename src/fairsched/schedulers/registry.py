@@ -46,6 +46,12 @@ def available() -> list[str]:
     return list(_REGISTRY)
 
 
+def unknown(names) -> tuple[list[str], list[str]]:
+    """``(names that are not registered, all registered names)``: one check for every caller."""
+    known = available()
+    return [n for n in names if n not in known], known
+
+
 def make(name: str, **kwargs):
     """Instantiate a scheduler by registered name."""
     _load()

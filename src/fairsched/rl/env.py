@@ -18,8 +18,9 @@ Observation space
 
 Decision points
     At each instant with idle sub-accelerators and ready requests the env asks once per idle
-    sub-accelerator (lowest index first); a sub-accelerator with no candidate that can still meet
-    its deadline there is left idle without asking. After an assignment the simulator re-checks
+    sub-accelerator (lowest index first); a sub-accelerator with no feasible candidate (one that can
+    still meet its deadline there, by a safe margin when a faster type would give it one; see
+    :mod:`fairsched.rl.features`) is left idle without asking. After an assignment the simulator re-checks
     at the same instant (more idle subs + ready requests); once every idle sub-accelerator was
     assigned or left idle, time moves to the next event.
 
@@ -37,7 +38,7 @@ Per-episode randomisation
     ``randomize=False`` runs the base scenario at ``load`` with ``sim_seed`` every episode.
 
 Version history
-    v0: feature version 1 (:data:`fairsched.rl.features.FEATURE_VERSION`).
+    v0: feature version 1, then 2 (risky placements masked; :data:`fairsched.rl.features.FEATURE_VERSION`).
 """
 
 from __future__ import annotations

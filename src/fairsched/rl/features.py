@@ -8,13 +8,20 @@ One decision = which ready request runs next on one idle sub-accelerator ``sub``
   :data:`N_GLOBAL` platform/tenant features, and ``mask`` (``K + 1`` booleans; the last one is
   "leave ``sub`` idle", always allowed).
 
-Candidates (tenant-aware, ``drl``): for every SLO the ready request with the least laxity that can
-still finish on ``sub`` (laxity = deadline - now - remaining solo time on ``sub``'s type). Among these
+A ready request is *feasible* on ``sub`` when it can still finish there (laxity = deadline - now -
+remaining solo time on ``sub``'s type >= 0) and the placement is not *risky*: laxity here below
+``RISKY[0]`` of its deadline while on its best types it would keep at least ``RISKY[1]``. A risky
+placement misses on the first bit of bandwidth contention, and the request has a better option (wait
+for a faster type), so it is masked out of the action space (version 2; version 1 allowed it, and the
+cloned policy then lost the tightest tenant of the default scenario at moderate load, docs/rl.md).
+
+Candidates (tenant-aware, ``drl``): for every SLO the feasible ready request with the least laxity on
+``sub``. Among these
 SLO heads, half the slots go to the most urgent (least laxity) and the rest to the heads of the
 tenants that need hits most but can still make their SLA (largest required future hit rate
 ``q_t <= 1``), so that a behind-but-savable tenant is always on the menu even when others are more
 urgent. Slots are then ordered by laxity. Candidates (tenant-agnostic, ``relmas``): the ``K``
-feasible requests with the least laxity, whatever their SLO.
+feasible requests with the least laxity, whatever their SLO (the same feasibility rule: one env).
 
 Tenant features (``drl`` only; zero for ``relmas``): the SLO's target ``tau``, its hit-rate margin
 ``h - tau`` and the tenant's (min over its SLOs), the hit rate the SLO/tenant still needs on its
@@ -32,7 +39,8 @@ import math
 
 import numpy as np
 
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
+RISKY = (0.10, 0.15)  # (laxity on sub, laxity on best types) as fractions of the deadline
 DEFAULT_K = 8
 N_CAND = 18
 N_GLOBAL = 14
@@ -149,10 +157,15 @@ class FeatureBuilder:
         prof_sub = sim.prof[sim.sub_prof[sub]]
         best_suffix = sim.best_suffix
         feas = []  # (laxity on sub, slo, req, remaining on sub)
+        Dl = self.D
+        lo, hi = RISKY
         for r in sim.ready.values():
             rem = prof_sub[r.mi].suffix[r.next_layer]
             lax = r.deadline - now - rem
             if lax >= 0.0:
+                D = Dl[r.slo]
+                if lax < lo * D and r.deadline - now - best_suffix[r.mi][r.next_layer] >= hi * D:
+                    continue  # risky here: wait for a faster type
                 feas.append((lax, r.id, r, rem))
         obs = np.zeros(self.dim, dtype=np.float32)
         mask = np.zeros(K + 1, dtype=bool)

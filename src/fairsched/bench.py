@@ -3,17 +3,25 @@
 What is measured, on one scenario (the shipped default unless told otherwise):
 
 * ``sim_layer_events_per_s``: simulator throughput (completed layers per CPU second of
-  :meth:`Simulator.run`, one core) with ``edf``; ``sim_layer_events_per_s_drl`` with ``drl``.
-* ``simpy_speedup``: the same arrivals run by the simulator and by the plain SimPy reference in
-  ``benchmarks/simpy_reference.py`` (present in a source checkout only); the ratio of their
-  layer-event rates. ``simpy_hits_equal`` says whether both produced the same hits per SLO.
+  :meth:`Simulator.run`, one core) with ``edf`` on the core ``core="auto"`` picks for it (the
+  compiled one, ``sim/compiled.py``); ``sim_layer_events_per_s_python``: the same runs on the
+  Python core, alternated with them; ``compiled_speedup``: their ratio.
+  ``sim_layer_events_per_s_drl``: the ``drl`` scheduler (Python core).
+* ``jit_compile_s`` / ``jit_cache_load_s``: the compiled core's first call in a fresh process
+  with an empty numba cache (compiles), then in another with that cache (loads). Rates never
+  include either: each process warms the core up first.
+* ``simpy_speedup``: the same arrivals run by the simulator (``edf``, compiled core) and by the
+  plain SimPy reference in ``benchmarks/simpy_reference.py`` (present in a source checkout only);
+  the ratio of their layer-event rates. ``simpy_hits_equal`` says whether both produced the same
+  hits per SLO.
 * ``env_steps_per_s``: Gymnasium env steps per second with random valid actions (needs ``[rl]``).
 * ``decision_us_p50`` / ``decision_us_p99`` and ``predict_speedup``: from
   ``fairsched.rl.bench.decision_latency()`` when that exists (numpy policy vs sb3 ``predict``);
   otherwise p50/p99 of the ``drl`` scheduler's decisions in the simulator and no speedup.
 * ``rss_mb_small`` / ``rss_mb_large``: peak resident memory of a fresh process that runs ``edf``
-  on ``rss_requests_small`` and ``rss_requests_large`` requests (10^4 and 10^6; ``--quick``:
-  10^4 and 3*10^4). Equal figures mean memory does not grow with the horizon.
+  (compiled core) on ``rss_requests_small`` and ``rss_requests_large`` requests (10^4 and 10^6;
+  ``--quick``: 10^4 and 3*10^4; ``--rss-large 10000000`` for 10^7). Equal figures mean memory
+  does not grow with the horizon.
 
 Rates are per CPU second of this process (``time.process_time``), so other processes on a shared
 machine disturb them less than wall time would; they still depend on the machine (caches, clock):
@@ -35,10 +43,12 @@ from typing import Callable
 
 import numpy as np
 
+from fairsched.errors import InputError
 from fairsched.sim.engine import Decision, SimConfig, Simulator
 
 KEYS = (
-    "sim_layer_events_per_s", "simpy_speedup", "env_steps_per_s", "decision_us_p50", "decision_us_p99",
+    "sim_layer_events_per_s", "sim_layer_events_per_s_python", "compiled_speedup", "jit_compile_s",
+    "simpy_speedup", "env_steps_per_s", "decision_us_p50", "decision_us_p99",
     "predict_speedup", "rss_mb_small", "rss_mb_large",
 )
 REFERENCE = Path(__file__).resolve().parents[2] / "benchmarks" / "simpy_reference.py"
@@ -72,16 +82,17 @@ def load_reference():
     return mod
 
 
-def time_scheduler(platform, costs, workload, scheduler: str, seed: int = 0, arrivals=None, repeat: int = 1):
+def time_scheduler(platform, costs, workload, scheduler: str, seed: int = 0, arrivals=None, repeat: int = 1,
+                   core: str = "auto"):
     """Best-of-``repeat`` layer events per CPU second of one scheduler; returns (rate, simulator).
 
     CPU time of this process (one core), not wall time: on a shared machine wall time also counts
-    the time other processes hold the core."""
+    the time other processes hold the core. The compiled core must be warm (:func:`warm_up`)."""
     from fairsched.schedulers.registry import make
 
     best, sim = 0.0, None
     for _ in range(repeat):
-        sim = Simulator(platform, costs, workload, SimConfig(seed=seed), arrivals=arrivals)
+        sim = Simulator(platform, costs, workload, SimConfig(seed=seed, core=core), arrivals=arrivals)
         t0 = time.process_time()
         sim.run(make(scheduler))
         dt = max(time.process_time() - t0, 1e-9)
@@ -89,8 +100,61 @@ def time_scheduler(platform, costs, workload, scheduler: str, seed: int = 0, arr
     return best, sim
 
 
+def warm_up(platform, costs, workload) -> float:
+    """Load (or compile) the compiled core in this process, so that rates exclude it; wall seconds."""
+    from fairsched.schedulers.registry import make
+
+    sim = Simulator(platform, costs, workload, SimConfig(core="compiled"), arrivals=[(0.0, 0)])
+    t0 = time.perf_counter()
+    sim.run(make("edf"))
+    return time.perf_counter() - t0
+
+
+def side_by_side(platform, costs, workload, scheduler: str = "edf", repeat: int = 1) -> dict:
+    """The core ``auto`` picks and the Python core, alternated, best of ``repeat`` each."""
+    best_auto = best_py = 0.0
+    sim = None
+    for _ in range(repeat):
+        rate, sim = time_scheduler(platform, costs, workload, scheduler)
+        best_auto = max(best_auto, rate)
+        best_py = max(best_py, time_scheduler(platform, costs, workload, scheduler, core="python")[0])
+    return dict(sim_layer_events_per_s=best_auto, sim_layer_events_per_s_python=best_py,
+                compiled_speedup=best_auto / best_py, core_auto=sim.core_used,
+                layer_events=sim.layer_events, decisions=sim.decisions)
+
+
+_JIT_CHILD = """
+import json, sys, time
+from fairsched.api import build
+from fairsched.schedulers.registry import make
+from fairsched.sim.engine import SimConfig, Simulator
+plat, costs, wl = build(requests=20)
+sim = Simulator(plat, costs, wl, SimConfig(core="compiled"))
+t0 = time.perf_counter()
+sim.run(make("edf"))
+print(json.dumps(dict(first_call_s=time.perf_counter() - t0)))
+"""
+
+
+def jit_times() -> dict:
+    """The compiled core's first call in two fresh processes sharing a new, empty numba cache
+    (``NUMBA_CACHE_DIR``): the first compiles and writes it, the second loads it."""
+    import tempfile
+
+    out = {}
+    with tempfile.TemporaryDirectory() as d:
+        env = dict(os.environ, NUMBA_CACHE_DIR=d)
+        for key in ("jit_compile_s", "jit_cache_load_s"):
+            r = subprocess.run([sys.executable, "-c", _JIT_CHILD], capture_output=True, text=True, check=False, env=env)
+            if r.returncode != 0:
+                raise RuntimeError(f"JIT child failed: {r.stderr.strip()[-500:]}")
+            out[key] = json.loads(r.stdout.strip().splitlines()[-1])["first_call_s"]
+    return out
+
+
 def simpy_side_by_side(platform, costs, workload, seed: int = 0, repeat: int = 1) -> dict:
-    """Simulator (edf) and SimPy reference on the same arrivals; alternated, best of ``repeat``."""
+    """Simulator (edf, the core ``auto`` picks: compiled) and SimPy reference on the same
+    arrivals; alternated, best of ``repeat``."""
     ref_mod = load_reference()
     if ref_mod is None:
         return dict(simpy_speedup=None, simpy_layer_events_per_s=None, simpy_hits_equal=None)
@@ -135,8 +199,8 @@ def decision_latency(platform, costs, workload, quick: bool, drl_sim=None) -> di
     out = dict(decision_us_p50=None, decision_us_p99=None, predict_speedup=None, decision_source=None)
     from fairsched.schedulers.registry import available
 
-    if "drl" in available():  # the whole decide() of the learned scheduler, timed by the simulator
-        sim = drl_sim if drl_sim is not None else time_scheduler(platform, costs, workload, "drl")[1]
+    if "drl" in available() and drl_sim is not None:  # the learned scheduler's decide(), timed by the simulator
+        sim = drl_sim
         out.update(drl_decide_us_p50=sim.decision_us(0.5), drl_decide_us_p99=sim.decision_us(0.99),
                    decision_us_p50=sim.decision_us(0.5), decision_us_p99=sim.decision_us(0.99),
                    decision_source="drl scheduler decide() in the simulator")
@@ -181,18 +245,19 @@ from fairsched.sim.engine import SimConfig, Simulator
 from fairsched.schedulers.registry import make
 a = json.loads(sys.argv[1])
 plat, costs, wl = api.build(scenario=a["scenario"], platform=a["platform"], costs=a["costs"], requests=a["n"])
-sched = make("edf")
+Simulator(plat, costs, wl, SimConfig(), arrivals=[(0.0, 0)]).run(make("edf"))  # load the compiled core
 base = peak_kb()
 sim = Simulator(plat, costs, wl, SimConfig(seed=0, time_decisions=False))
 t0 = time.process_time()
-sim.run(sched)
+sim.run(make("edf"))
 print(json.dumps(dict(rss_kb=peak_kb(), rss_kb_before=base, layer_events=sim.layer_events,
-                      cpu_s=time.process_time() - t0)))
+                      cpu_s=time.process_time() - t0, core=sim.core_used)))
 """
 
 
 def peak_rss(n: int, scenario, platform, costs) -> dict:
-    """Peak RSS (MB) of a fresh process running edf on ``n`` requests (and before the run)."""
+    """Peak RSS (MB) of a fresh process running edf on ``n`` requests (and before the run, with
+    everything loaded, the compiled core included)."""
     arg = json.dumps(dict(n=int(n), scenario=str(scenario), platform=str(platform),
                           costs=None if costs is None else str(costs)))
     r = subprocess.run([sys.executable, "-c", _RSS_CHILD, arg], capture_output=True, text=True, check=False)
@@ -200,7 +265,7 @@ def peak_rss(n: int, scenario, platform, costs) -> dict:
         raise RuntimeError(f"RSS child for {n} requests failed: {r.stderr.strip()[-500:]}")
     d = json.loads(r.stdout.strip().splitlines()[-1])
     return dict(rss_mb=d["rss_kb"] / 1024, rss_mb_before_run=d["rss_kb_before"] / 1024,
-                layer_events=d["layer_events"], cpu_s=d["cpu_s"])
+                layer_events=d["layer_events"], cpu_s=d["cpu_s"], core=d["core"])
 
 
 def machine() -> dict:
@@ -226,11 +291,13 @@ def run_bench(
     rss_requests: tuple[int, int] | None = None,
     env_seconds: float | None = None,
     rl: bool = True,
+    jit: bool = True,
     log: Callable[[str], None] = lambda s: None,
 ) -> dict:
     """Run every measurement; returns a flat dict (``KEYS`` always present, None where unavailable).
 
-    ``env_seconds=0`` skips the env measurement and ``rl=False`` the decision latency (tests)."""
+    ``env_seconds=0`` skips the env measurement, ``rl=False`` the decision latency and
+    ``jit=False`` the compile-time measurement in fresh processes (tests)."""
     from fairsched.api import build
     from fairsched.schedulers.registry import available
 
@@ -242,13 +309,20 @@ def run_bench(
     res.update(machine=machine(), quick=quick, scenario=str(scenario), platform=str(platform), requests=n)
     plat, table, wl = build(scenario=scenario, platform=platform, costs=costs, requests=n)
 
-    log(f"simulator, edf, {n} requests ...")
-    rate, sim = time_scheduler(plat, table, wl, "edf", repeat=repeat)
-    res.update(sim_layer_events_per_s=rate, layer_events=sim.layer_events, decisions=sim.decisions)
+    if jit:
+        log("compiled core: first call in fresh processes (compile, then cached) ...")
+        res.update(jit_times())
+    res["jit_warmup_s"] = warm_up(plat, table, wl)
+    log(f"simulator, edf, {n} requests, compiled and Python cores alternated ...")
+    res.update(side_by_side(plat, table, wl, "edf", repeat=repeat))
     drl_sim = None
     if "drl" in available():
         log("simulator, drl ...")
-        res["sim_layer_events_per_s_drl"], drl_sim = time_scheduler(plat, table, wl, "drl")
+        try:
+            res["sim_layer_events_per_s_drl"], drl_sim = time_scheduler(plat, table, wl, "drl")
+        except InputError as e:  # e.g. a policy file out of date: report it, measure the rest
+            res["drl_error"] = str(e)
+            log(f"  drl skipped: {e}")
 
     log(f"SimPy reference side by side, {n_ref} requests ...")
     _, _, wl_ref = build(scenario=scenario, platform=plat, costs=table, requests=n_ref)
@@ -269,6 +343,8 @@ def run_bench(
         res[f"rss_requests_{tag}"] = m
         res[f"rss_mb_before_run_{tag}"] = d["rss_mb_before_run"]
         res[f"rss_layer_events_per_s_{tag}"] = d["layer_events"] / max(d["cpu_s"], 1e-9)
+        res[f"rss_cpu_s_{tag}"] = d["cpu_s"]
+        res[f"rss_core_{tag}"] = d["core"]
     return res
 
 
@@ -279,7 +355,11 @@ def format_table(res: dict) -> str:
         return "n/a" if v is None else fmt.format(v)
 
     rows = [
-        ("simulator, edf (layer events/s)", f(res.get("sim_layer_events_per_s"), "{:,.0f}")),
+        ("simulator, edf, compiled core (layer events/s)", f(res.get("sim_layer_events_per_s"), "{:,.0f}")),
+        ("simulator, edf, Python core (layer events/s)", f(res.get("sim_layer_events_per_s_python"), "{:,.0f}")),
+        ("compiled vs Python core", f(res.get("compiled_speedup"), "{:.1f}x")),
+        ("compiled core first call: compile / from cache (s)",
+         f"{f(res.get('jit_compile_s'), '{:.2f}')} / {f(res.get('jit_cache_load_s'), '{:.2f}')}"),
         ("simulator, drl (layer events/s)", f(res.get("sim_layer_events_per_s_drl"), "{:,.0f}")),
         ("SimPy reference (layer events/s)", f(res.get("simpy_layer_events_per_s"), "{:,.0f}")),
         ("speed-up over SimPy (same arrivals)", f(res.get("simpy_speedup"), "{:.1f}x")),

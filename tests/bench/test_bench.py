@@ -35,9 +35,12 @@ def test_draw_arrivals_are_the_runs_arrivals(small_inputs):
 def test_run_bench_reports_every_key(small_inputs):
     costs, scen, plat = small_inputs
     res = run_bench(scenario=scen, platform=plat, costs=costs, quick=True, requests=150,
-                    rss_requests=(100, 300), env_seconds=0, rl=False)
+                    rss_requests=(100, 300), env_seconds=0, rl=False, jit=False)
     assert set(KEYS) <= set(res)
     assert res["sim_layer_events_per_s"] > 0 and res["layer_events"] > 0
+    assert res["core_auto"] == "compiled" and res["sim_layer_events_per_s_python"] > 0
+    assert res["compiled_speedup"] == res["sim_layer_events_per_s"] / res["sim_layer_events_per_s_python"]
+    assert res["rss_core_small"] == res["rss_core_large"] == "compiled"
     if res["simpy_speedup"] is not None:
         assert res["simpy_speedup"] > 0 and res["simpy_hits_equal"] is True
     assert res["rss_mb_small"] > 0 and res["rss_mb_large"] > 0

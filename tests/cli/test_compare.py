@@ -70,6 +70,8 @@ def test_compare_writes_all_outputs_and_reuses_cells(inputs, tmp_path, capsys):
         (["--schedulers", "edf,bogus"], "--schedulers"),
         (["--load", "-1"], "--load"),
         (["--scenario", "missing.yaml"], "does not exist"),
+        (["--core", "fast"], "--core: unknown 'fast'"),
+        (["--schedulers", "edf,rr", "--core", "compiled"], "--core: scheduler 'rr' has no compiled core"),
     ],
 )
 def test_bad_input_exits_2_with_one_message(inputs, tmp_path, capsys, extra, needle):
@@ -79,3 +81,21 @@ def test_bad_input_exits_2_with_one_message(inputs, tmp_path, capsys, extra, nee
     assert code == 2
     assert needle in err and "Traceback" not in err
     assert not (tmp_path / "o" / "summary.csv").exists()
+
+
+def test_simulate_core_option(inputs, capsys):
+    """Same summary from either event loop (timings aside); a bad or impossible --core: exit 2."""
+    import json
+
+    costs, scen = inputs
+    base = ["simulate", "--scenario", str(scen), "--costs", str(costs), "--scheduler", "llf", "--json"]
+    res = {}
+    for core in ("python", "compiled"):
+        code, out, err = run_cli(base + ["--core", core], capsys)
+        assert code == 0, err
+        res[core] = {k: v for k, v in json.loads(out).items() if not k.startswith(("sim_wall", "decision_us"))}
+    assert res["python"] == res["compiled"]
+    for bad, needle in ((["--core", "numba"], "--core: unknown 'numba'"),
+                        (["--core", "compiled", "--scheduler", "sla-aware"], "--core: scheduler 'sla-aware'")):
+        code, _, err = run_cli(base + bad, capsys)
+        assert code == 2 and needle in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

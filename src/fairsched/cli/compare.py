@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from fairsched.cli.simulate import CORE_HELP, check_core
 from fairsched.errors import InputError
 from fairsched.io import atomic_write_text
 
@@ -58,6 +59,7 @@ def compare_cmd(
     costs: Optional[Path] = typer.Option(None, help="cost table CSV (default: the shipped table)"),
     quick: bool = typer.Option(False, "--quick", help=f"{QUICK_REQUESTS} requests: a result in under a minute"),
     jobs: Optional[int] = typer.Option(None, min=1, help="parallel worker processes (default: all cores)"),
+    core: str = typer.Option("auto", help=CORE_HELP),
 ) -> None:
     """Compare schedulers on one scenario: summary table, per-tenant CSVs, Fig. 2 and Fig. 3."""
     from fairsched.api import build
@@ -80,6 +82,7 @@ def compare_cmd(
                 raise InputError(f"--out: '{parent}' is a file, so '{out}' cannot be created; choose a folder path")
             break
     names = parse_schedulers(schedulers)
+    check_core(core, names)
     if quick and requests is None:
         requests = QUICK_REQUESTS
     plat, table, wl = build(scenario=scenario, platform=platform, costs=costs, load=load, requests=requests)
@@ -100,7 +103,7 @@ def compare_cmd(
             prog.console.print(f"  {spec.scheduler:<13} {'(cached)' if cached else 'done'}: "
                                f"tenants upheld {cell['summary']['tenants_upheld']:.0%}")
 
-        cells = run_cells([(s, plat, table, wl) for s in specs], out / "cells", jobs=jobs, on_done=done)
+        cells = run_cells([(s, plat, table, wl) for s in specs], out / "cells", jobs=jobs, on_done=done, core=core)
     summary = pd.DataFrame([c["summary"] for c in cells])
     tenants = pd.DataFrame([r for c in cells for r in c["tenants"]])
     slos = pd.DataFrame([r for c in cells for r in c["slos"]])

@@ -12,6 +12,23 @@ from rich.console import Console
 from fairsched.errors import InputError
 
 
+CORE_HELP = ("event loop: auto (compiled for edf, fcfs, sjf, llf; else python), python (also times "
+             "each decision) or compiled; same results")
+
+
+def check_core(core: str, schedulers: list[str]) -> None:
+    """``--core``: a known value, and ``compiled`` only for schedulers that have a compiled core."""
+    from fairsched.schedulers.registry import scheduler_class
+    from fairsched.sim.engine import CORES
+
+    if core not in CORES:
+        raise InputError(f"--core: unknown '{core}'; use one of {', '.join(CORES)}")
+    for name in schedulers:
+        if core == "compiled" and getattr(scheduler_class(name), "compiled_key", None) is None:
+            raise InputError(f"--core: scheduler '{name}' has no compiled core (edf, fcfs, sjf and llf have one); "
+                             "use --core auto or --core python")
+
+
 def simulate_cmd(
     scheduler: str = typer.Option("edf", help="scheduler name (see `fairsched schedulers`)"),
     scenario: str = typer.Option("default", help="shipped scenario name or YAML path"),
@@ -22,6 +39,7 @@ def simulate_cmd(
     costs: Optional[Path] = typer.Option(None, help="cost table CSV (default: the shipped table)"),
     log: Optional[Path] = typer.Option(None, help="write the per-request log to this CSV"),
     as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
+    core: str = typer.Option("auto", help=CORE_HELP),
 ) -> None:
     """Run one scheduler and print its summary (and per-tenant table)."""
     from fairsched.api import simulate
@@ -29,10 +47,11 @@ def simulate_cmd(
     from fairsched.schedulers.registry import make
 
     make(scheduler)
+    check_core(core, [scheduler])
     if load is not None and load <= 0:
         raise InputError(f"--load: must be > 0 (platform utilization, e.g. 0.8), got {load}")
     res = simulate(scheduler=scheduler, scenario=scenario, platform=platform, costs=costs, load=load,
-                   requests=requests, seed=seed, log_requests=log is not None)
+                   requests=requests, seed=seed, log_requests=log is not None, core=core)
     if log is not None:
         atomic_write_text(log, res.requests.to_csv(index=False))
     if as_json:

@@ -28,12 +28,12 @@ from fairsched.experiments.cells import CellSpec, cell_data, load_cell, save_cel
 BACKENDS = ("local", "ray")
 
 
-def _compute(platform, costs, workload, spec: CellSpec) -> dict:
-    return cell_data(spec, run_one(platform, costs, workload, spec.scheduler, seed=spec.seed))
+def _compute(platform, costs, workload, spec: CellSpec, core: str = "auto") -> dict:
+    return cell_data(spec, run_one(platform, costs, workload, spec.scheduler, seed=spec.seed, core=core))
 
 
-def _run(platform, costs, workload, spec: CellSpec, folder: Path) -> dict:
-    res = run_one(platform, costs, workload, spec.scheduler, seed=spec.seed)
+def _run(platform, costs, workload, spec: CellSpec, folder: Path, core: str = "auto") -> dict:
+    res = run_one(platform, costs, workload, spec.scheduler, seed=spec.seed, core=core)
     return save_cell(folder, spec, res)
 
 
@@ -57,10 +57,13 @@ def run_cells(
     on_done: Callable[[CellSpec, dict, bool], None] | None = None,
     backend: str = "local",
     address: str | None = None,
+    core: str = "auto",
 ) -> list[dict]:
     """``jobs_in``: (spec, platform, costs, workload) tuples. Returns cell dicts in input order.
 
     ``on_done(spec, cell, cached)`` is called as each cell finishes (for progress bars).
+    ``core``: the simulator's event loop (``SimConfig.core``); results do not depend on it, so
+    it is not part of a cell's key.
     """
     if backend not in BACKENDS:
         raise InputError(f"--backend: '{backend}' is unknown; use one of {', '.join(BACKENDS)}")
@@ -85,16 +88,16 @@ def run_cells(
 
     if backend == "ray":
         if todo:
-            _run_ray(jobs_in, todo, folder, jobs, address, finish)
+            _run_ray(jobs_in, todo, folder, jobs, address, finish, core)
         return out  # type: ignore[return-value]
     n = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
     if n == 1:
         for i in todo:
             spec, plat, costs, wl = jobs_in[i]
-            finish(i, _run(plat, costs, wl, spec, folder))
+            finish(i, _run(plat, costs, wl, spec, folder, core))
     elif todo:
         with ProcessPoolExecutor(max_workers=n) as ex:
-            futs = {ex.submit(_run, *jobs_in[i][1:], jobs_in[i][0], folder): i for i in todo}
+            futs = {ex.submit(_run, *jobs_in[i][1:], jobs_in[i][0], folder, core): i for i in todo}
             for f in as_completed(futs):
                 finish(futs[f], f.result())
     return out  # type: ignore[return-value]
@@ -117,7 +120,7 @@ def check_ray_address(address: str, timeout_s: float = 5.0) -> None:
                          "start one with `ray start --head` or drop --address to run Ray locally") from None
 
 
-def _run_ray(jobs_in, todo, folder: Path, jobs: int | None, address: str | None, finish) -> None:
+def _run_ray(jobs_in, todo, folder: Path, jobs: int | None, address: str | None, finish, core: str = "auto") -> None:
     if address:
         check_ray_address(address)
     ray = import_ray()
@@ -146,7 +149,7 @@ def _run_ray(jobs_in, todo, folder: Path, jobs: int | None, address: str | None,
         refs = {}
         for i in todo:
             spec, plat, costs, wl = jobs_in[i]
-            refs[task.remote(put(plat), put(costs), put(wl), spec)] = i
+            refs[task.remote(put(plat), put(costs), put(wl), spec, core)] = i
         pending = list(refs)
         while pending:
             ready, pending = ray.wait(pending, num_returns=1)

@@ -32,11 +32,20 @@ class PriorityScheduler(Scheduler):
     the thing that distinguishes them.
     """
 
+    #: The key in the compiled core's terms, for a ``key`` that is static per (request, next
+    #: layer): "deadline", "arrival", "best_remaining" (``sim.best_remaining``) or "laxity"
+    #: (deadline - best_remaining), each with ties broken by id. None: the Python core only.
+    #: With it, ``Simulator.run`` uses ``sim/compiled.py`` (``SimConfig.core``).
+    compiled_key: str | None = None
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         # a subclass that redefines ``key`` must not inherit a fast getter of its parent's key
         if "key" in cls.__dict__ and "req_key" not in cls.__dict__:
             cls.req_key = PriorityScheduler.req_key
+        # nor the parent's compiled core, if it changes what a decision does
+        if any(m in cls.__dict__ for m in ("key", "req_key", "place", "decide")) and "compiled_key" not in cls.__dict__:
+            cls.compiled_key = None
 
     def key(self, sim, req):  # smaller = first
         raise NotImplementedError

@@ -10,6 +10,8 @@ _DEADLINE_ID = attrgetter("deadline", "id")
 
 @register("edf")
 class EDF(PriorityScheduler):
+    compiled_key = "deadline"  # same order as ``key``: sim/compiled.py runs it
+
     def key(self, sim, req):
         return req.deadline, req.id
 

@@ -6,5 +6,7 @@ from fairsched.schedulers.registry import register
 
 @register("fcfs")
 class FCFS(PriorityScheduler):
+    compiled_key = "arrival"  # same order as ``key``: sim/compiled.py runs it
+
     def key(self, sim, req):
         return req.arrival, req.id

@@ -9,5 +9,7 @@ from fairsched.schedulers.registry import register
 
 @register("llf")
 class LLF(PriorityScheduler):
+    compiled_key = "laxity"  # same order as ``key``: sim/compiled.py runs it
+
     def key(self, sim, req):
         return req.deadline - sim.best_remaining(req), req.id

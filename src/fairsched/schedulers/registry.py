@@ -52,10 +52,15 @@ def unknown(names) -> tuple[list[str], list[str]]:
     return [n for n in names if n not in known], known
 
 
-def make(name: str, **kwargs):
-    """Instantiate a scheduler by registered name."""
+def scheduler_class(name: str) -> type:
+    """The class registered under ``name`` (class attributes, without building a scheduler)."""
     _load()
     cls = _REGISTRY.get(name)
     if cls is None:
         raise InputError(f"scheduler '{name}' is unknown; use one of {', '.join(_REGISTRY)}")
-    return cls(**kwargs)
+    return cls
+
+
+def make(name: str, **kwargs):
+    """Instantiate a scheduler by registered name."""
+    return scheduler_class(name)(**kwargs)

@@ -17,7 +17,9 @@ Semantics (docs/semantics.md, DESIGN section 3):
 
 The loop is split SimPy-style into :meth:`Simulator.advance` (process events until the next
 decision point) and :meth:`Simulator.apply` (carry out a decision), so the evaluation runner
-and the RL environment drive the same code. Metrics are streamed into counters: memory does not
+and the RL environment drive the same code. This file is the reference; for the static-key
+priority schedulers (edf, fcfs, sjf, llf) :meth:`Simulator.run` hands the whole run to a compiled
+copy of this loop (:mod:`.compiled`, ``SimConfig.core``) that gives the same results, bit for bit. Metrics are streamed into counters: memory does not
 grow with finished requests unless a per-request log is asked for.
 """
 
@@ -70,6 +72,11 @@ class SimConfig:
     log_requests: bool = False
     trace_layers: bool = False  # record every layer execution (tests, debugging)
     time_decisions: bool = True
+    # event loop of run(): "compiled" (sim/compiled.py, numba) for the schedulers that declare a
+    # ``compiled_key`` (edf, fcfs, sjf, llf), "python" (this file), or "auto": compiled where it
+    # can, else python. Same results either way; compiled runs do not time decisions (decision_us
+    # is NaN): use "python" to measure them.
+    core: Literal["auto", "python", "compiled"] = "auto"
 
 
 class _Profile:
@@ -132,6 +139,8 @@ class Simulator:
             raise InputError(f"seed: must be a whole number >= 0, got {seed!r}")
         if self.cfg.sharing not in SHARING:
             raise InputError(f"sharing: unknown '{self.cfg.sharing}'; use one of {sorted(SHARING)}")
+        if self.cfg.core not in CORES:
+            raise InputError(f"core: unknown '{self.cfg.core}'; use one of {', '.join(CORES)}")
         self._share = SHARING[self.cfg.sharing]
         B = platform.bandwidth
         self.B = B
@@ -226,6 +235,7 @@ class Simulator:
         self.layer_trace: list[tuple] | None = [] if self.cfg.trace_layers else None
         self._redecide = False
         self.finished = False
+        self.core_used: str | None = None  # set by run(): "python" or "compiled"
 
     # ------------------------------------------------------------ view helpers
     @property
@@ -256,7 +266,16 @@ class Simulator:
 
     # --------------------------------------------------------------- running
     def run(self, scheduler) -> "Simulator":
+        """Run to the end with ``scheduler``; ``core_used`` says which event loop did it."""
+        key = self._compiled_key(scheduler)
         scheduler.reset(self, self.cfg.seed)
+        if key is not None:
+            from fairsched.sim.compiled import run_compiled
+
+            self.core_used = "compiled"
+            run_compiled(self, key)
+            return self
+        self.core_used = "python"
         advance, apply, decide = self.advance, self.apply, scheduler.decide
         if not self.cfg.time_decisions:
             while advance():
@@ -274,6 +293,38 @@ class Simulator:
             apply(d)
         self._flush_decisions()
         return self
+
+    def _compiled_key(self, scheduler) -> str | None:
+        """The scheduler's ``compiled_key`` if :meth:`run` uses the compiled core, else None.
+
+        ``core="compiled"`` where the compiled core cannot reproduce the run raises InputError."""
+        if self.cfg.core == "python":
+            return None
+        key = getattr(scheduler, "compiled_key", None)
+        why = None
+        if key is None:
+            name = getattr(scheduler, "name", type(scheduler).__name__)
+            why = f"scheduler '{name}' (only edf, fcfs, sjf and llf have it)"
+        elif not _default_placement(scheduler):
+            why = f"scheduler '{scheduler.name}' with its own placement"
+        elif self.cfg.trace_layers:
+            why = "with trace_layers=True (per-layer traces come from the Python core)"
+        elif self.now != 0.0 or self.n_arrived or self.decisions or self._redecide or self.finished:
+            why = "a simulator that was already stepped (it runs whole runs from the start)"
+        else:
+            try:
+                from fairsched.sim.compiled import KEYS
+            except ImportError:  # numba missing
+                why = "without numba installed"
+            else:
+                if key not in KEYS:  # a bug in the scheduler class, not bad input
+                    raise ValueError(f"{type(scheduler).__name__}.compiled_key: unknown {key!r}; "
+                                     f"use one of {list(KEYS)}")
+        if why is None:
+            return key
+        if self.cfg.core == "compiled":
+            raise InputError(f"core: the compiled core cannot run {why}; use core='auto' or core='python'")
+        return None
 
     def _flush_decisions(self) -> None:
         """Bin buffered decision times into ``dec_hist`` (constant memory, numpy speed)."""
@@ -507,6 +558,19 @@ class Simulator:
     def decision_us(self, q: float) -> float:
         self._flush_decisions()
         return _hist_quantile(self.dec_hist, q)
+
+
+CORES = ("auto", "python", "compiled")
+
+
+def _default_placement(scheduler) -> bool:
+    """The scheduler places like ``PriorityScheduler`` (fastest idle sub-accelerator) and decides
+    with its ``decide``: what the compiled core reproduces."""
+    from fairsched.schedulers.base import PriorityScheduler
+
+    cls = type(scheduler)
+    return (isinstance(scheduler, PriorityScheduler) and cls.place is PriorityScheduler.place
+            and cls.decide is PriorityScheduler.decide)
 
 
 # decision-time histogram: log-spaced bins from 10 ns to 10 s, constant memory

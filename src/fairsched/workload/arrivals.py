@@ -30,15 +30,29 @@ class ArrivalProcess:
     def _gaps(self, n: int) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _draw(self) -> np.ndarray:
+        """The next ``CHUNK`` arrival times (always this size: the float sums depend on it)."""
+        times = self.t + np.cumsum(self._gaps(CHUNK))
+        self.t = float(times[-1])
+        return times
+
     def next(self) -> float:
         if self._pos >= len(self._buf):
-            times = self.t + np.cumsum(self._gaps(CHUNK))
-            self.t = float(times[-1])
-            self._buf = times.tolist()
+            self._buf = self._draw().tolist()
             self._pos = 0
         v = self._buf[self._pos]
         self._pos += 1
         return v
+
+    def block(self) -> np.ndarray:
+        """The arrival times :meth:`next` would return next, as one array of at least one value:
+        the rest of the current chunk, else a new chunk. The compiled core (``sim.compiled``)
+        takes arrivals this way, a chunk per call instead of a call per request."""
+        if self._pos < len(self._buf):
+            rest = np.array(self._buf[self._pos:], dtype=np.float64)
+            self._pos = len(self._buf)
+            return rest
+        return self._draw()
 
 
 class Poisson(ArrivalProcess):

@@ -1,0 +1,658 @@
+"""A compiled (numba) event loop for the static-key priority schedulers: ``edf``, ``fcfs``, ``sjf``, ``llf``.
+
+Why it exists: simulator speed is the product (sweeps run thousands of simulations), and the
+pure-Python engine stops near 10^5 layer events per second: every event is a Python call to the
+scheduler, a bandwidth re-allocation and a progress update, spread over a dozen small functions.
+This kernel does the same work on arrays, about 50x faster (docs/performance.md).
+
+What stays in Python: :mod:`fairsched.sim.engine` is the readable reference and the only core for
+schedulers that decide dynamically (``rr``, ``prema``, ``sla-aware``, ``affinity-edf``, learned
+policies), for the RL environment (which steps the simulator one decision at a time), for
+per-layer traces and for timing decisions (compiled runs leave ``dec_hist`` empty).
+
+Exactness: the kernel reproduces :meth:`Simulator.run` bit for bit (request log, counters, floats):
+every floating-point operation of ``engine.py`` is done on the same values in the same order
+(comments name the engine method mirrored), and no fast-math is enabled, so no operation is
+fused or reordered. ``tests/sim/test_compiled.py`` checks the identity.
+
+Why a priority scheduler fits: its key is static per (request, next layer) and its placement is
+``Simulator.fastest_idle``, so a decision is "pop requests from a heap in key order, each to the
+fastest idle sub-accelerator", with no scheduler code to call. After such a decision either no
+sub-accelerator is idle or no request is ready, so the engine's "decide again at the same
+instant" path never fires and is left out.
+
+Layout:
+
+* Request state lives in slot arrays (``reqf``/``reqi``, one column per live request) with a free
+  list; a slot is freed when its request ends, so memory follows the live requests, not the run.
+* Three binary heaps of ``(float key, id, layer)`` with lazy deletion (an entry is stale when its
+  slot no longer holds that request, or the request moved on): deadlines, latest starts
+  (shedding) and ready requests in scheduler-key order.
+* Arrivals come in chunks, merged from the same seeded processes in the engine's order; the
+  kernel returns when it needs the next chunk, or more room (Python grows an array and resumes).
+  The kernel only returns at the top of its loop, before touching the next instant, so resuming
+  is exact.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from fairsched.sim.request import DONE, READY, RUNNING
+
+INF = np.inf
+
+# kernel exit codes
+FINISHED, NEED_ARRIVALS, NEED_ROOM = 0, 1, 2
+
+# scheduler keys: scheduler attribute ``compiled_key`` -> code
+KEYS = {"deadline": 0, "arrival": 1, "best_remaining": 2, "laxity": 3}
+K_DEADLINE, K_ARRIVAL, K_BEST, K_LAXITY = 0, 1, 2, 3
+SHARINGS = {"maxmin": 0, "proportional": 1}
+S_MAXMIN = 0
+
+# fs: float scalars
+NOW, T_ALLOC, ENERGY, PEAK_BW, BW, DEC_COST = range(6)
+N_FS = 6
+# st: int scalars (counts, flags, sizes)
+(N_ARRIVED, N_TOTAL, WARMUP_N, N_IDLE, N_READY, DIRTY, LAYER_EVENTS, DECISIONS, ABORTED, ARR_POS,
+ ARR_LEN, N_FREE, LOG_LEN, KEY, SHED, SHARING, LOGGING, N_AT, N_DL, N_LST, N_RDY) = range(21)
+N_ST = 21
+# sub: float rows per sub-accelerator (engine: _C, _D, _E, _w, _rate, _dem, _r0, _fin, _start, busy)
+S_C, S_D, S_E, S_W, S_RATE, S_DEM, S_R0, S_FIN, S_START, S_BUSY = range(10)
+N_SUBF = 10
+# reqf / reqi: rows per request slot
+R_ARRIVAL, R_DEADLINE = 0, 1
+R_ID, R_SLO, R_MODEL, R_LAYER, R_STATE, R_SUB, R_COUNTED = range(7)
+N_REQI = 7
+SLACK = 32  # stale heap entries tolerated beyond twice the live ones
+# heap entry ints: heap_v[:, col]
+H_ID, H_LAYER, H_SLOT = 0, 1, 2
+# cost tables: cost[row, sub, layer column]
+C_C, C_D, C_E, C_SOLO = range(4)
+# model_i rows
+M_LAYER_OFF, M_SUF_OFF, M_N_LAYERS = 0, 1, 2
+# cnt rows (engine: slo_arrived, slo_hits, slo_dropped, slo_done_all, slo_hits_all)
+C_ARRIVED, C_HITS, C_DROPPED, C_DONE_ALL, C_HITS_ALL = range(5)
+# log rows
+L_ARRIVAL, L_DEADLINE, L_END = 0, 1, 2
+L_ID, L_SLO, L_HIT, L_COUNTED = 0, 1, 2, 3
+
+
+# ------------------------------------------------------------------------------------ heaps
+# A heap is ``hk`` (float keys) and ``hv`` (rows of id, layer, slot); its size is kept by the caller.
+# Entries are ordered like the engine's heap tuples: (key, id, layer). Sifts move a hole instead
+# of swapping, so each level costs one copy.
+@njit(cache=True)
+def _less(k1, id1, l1, k2, id2, l2):
+    """``(k1, id1, l1) < (k2, id2, l2)`` like Python tuples."""
+    if k1 != k2:
+        return k1 < k2
+    if id1 != id2:
+        return id1 < id2
+    return l1 < l2
+
+
+@njit(cache=True)
+def _put(hk, hv, i, key, rid, layer, slot):
+    hk[i] = key
+    hv[i, H_ID] = rid
+    hv[i, H_LAYER] = layer
+    hv[i, H_SLOT] = slot
+
+
+@njit(cache=True)
+def _move(hk, hv, dst, src):
+    hk[dst] = hk[src]
+    hv[dst, H_ID] = hv[src, H_ID]
+    hv[dst, H_LAYER] = hv[src, H_LAYER]
+    hv[dst, H_SLOT] = hv[src, H_SLOT]
+
+
+@njit(cache=True)
+def heap_push(hk, hv, n, key, rid, layer, slot):
+    """Add an entry to the heap of size ``n`` (room is checked by the caller); returns the new size."""
+    i = n
+    while i > 0:
+        p = (i - 1) >> 1
+        if not _less(key, rid, layer, hk[p], hv[p, H_ID], hv[p, H_LAYER]):
+            break
+        _move(hk, hv, i, p)
+        i = p
+    _put(hk, hv, i, key, rid, layer, slot)
+    return n + 1
+
+
+@njit(cache=True)
+def _sift_down(hk, hv, i, n, key, rid, layer, slot):
+    """Place the entry (key, rid, layer, slot) at hole ``i`` of a heap of size ``n``, moving it down."""
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            break
+        if c + 1 < n and _less(hk[c + 1], hv[c + 1, H_ID], hv[c + 1, H_LAYER], hk[c], hv[c, H_ID], hv[c, H_LAYER]):
+            c += 1
+        if not _less(hk[c], hv[c, H_ID], hv[c, H_LAYER], key, rid, layer):
+            break
+        _move(hk, hv, i, c)
+        i = c
+    _put(hk, hv, i, key, rid, layer, slot)
+
+
+@njit(cache=True)
+def heap_pop(hk, hv, n):
+    """Remove the top entry (read it first); returns the new size."""
+    n -= 1
+    if n > 0:
+        _sift_down(hk, hv, 0, n, hk[n], hv[n, H_ID], hv[n, H_LAYER], hv[n, H_SLOT])
+    return n
+
+
+@njit(cache=True)
+def heap_compact(hk, hv, n, reqi, ready_only):
+    """Drop the stale entries (ended requests; with ``ready_only`` also requests that are not
+    ready at the entry's layer) and re-heapify; returns the new size. Stale entries do nothing
+    when popped, and the others are unique, so the order of pops is unchanged."""
+    m = 0
+    for j in range(n):
+        slot = hv[j, H_SLOT]
+        if reqi[R_ID, slot] != hv[j, H_ID]:
+            continue
+        if ready_only and (reqi[R_STATE, slot] != READY or reqi[R_LAYER, slot] != hv[j, H_LAYER]):
+            continue
+        _move(hk, hv, m, j)
+        m += 1
+    for i in range(m // 2 - 1, -1, -1):
+        _sift_down(hk, hv, i, m, hk[i], hv[i, H_ID], hv[i, H_LAYER], hv[i, H_SLOT])
+    return m
+
+
+@njit(cache=True)
+def _short(hk, n, need):
+    """A heap must grow: too little room for ``need`` pushes, or over half full after compaction."""
+    return hk.shape[0] - n < need or 2 * n > hk.shape[0]
+
+
+# ----------------------------------------------------------------------------------- kernel
+@njit(cache=True)
+def run_kernel(fs, st, sub, running, reqf, reqi, free, dl_k, dl_v, ls_k, ls_v, rd_k, rd_v,
+               arr_t, arr_s, cost, bsuf, model_i, slo_model, slo_dl, cnt, log_f, log_i):
+    """Run events until the end (``FINISHED``), the end of the arrival chunk (``NEED_ARRIVALS``) or
+    a full array (``NEED_ROOM``, with the arrivals of the next instant in ``st[N_AT]``).
+
+    Mirrors ``Simulator.advance`` with a :class:`PriorityScheduler` deciding in place. ``sub``
+    holds the engine's per-sub lists as rows; ``running`` the slot running on each sub (-1: idle)."""
+    M = sub.shape[1]
+    B = fs[BW]
+    key_kind = st[KEY]
+    shed = st[SHED] != 0
+    logging = st[LOGGING] != 0
+    C, D, E, w, rate = sub[S_C], sub[S_D], sub[S_E], sub[S_W], sub[S_RATE]
+    dem, r0, fin, start, busy = sub[S_DEM], sub[S_R0], sub[S_FIN], sub[S_START], sub[S_BUSY]
+    act = np.empty(M, np.int64)  # scratch of _reallocate
+    dv = np.empty(M, np.float64)  # their demands
+    order = np.empty(M, np.int64)
+    grant = np.empty(M, np.float64)
+
+    def key_of(slot, k):  # the scheduler's key of a request at layer k (ties: id)
+        if key_kind == K_DEADLINE:
+            return reqf[R_DEADLINE, slot]
+        if key_kind == K_ARRIVAL:
+            return reqf[R_ARRIVAL, slot]
+        b = bsuf[model_i[M_SUF_OFF, reqi[R_MODEL, slot]] + k]
+        if key_kind == K_BEST:
+            return b
+        return reqf[R_DEADLINE, slot] - b
+
+    def make_ready(slot, k):  # engine: ready[id] = req (+ _lst push when shedding)
+        rid = reqi[R_ID, slot]
+        reqi[R_STATE, slot] = READY
+        st[N_READY] += 1
+        st[N_RDY] = heap_push(rd_k, rd_v, st[N_RDY], key_of(slot, k), rid, k, slot)
+        if shed:
+            lst = reqf[R_DEADLINE, slot] - bsuf[model_i[M_SUF_OFF, reqi[R_MODEL, slot]] + k]
+            st[N_LST] = heap_push(ls_k, ls_v, st[N_LST], lst, rid, k, slot)
+
+    def reallocate():  # engine: _reallocate (and bandwidth.maxmin / proportional)
+        st[DIRTY] = 0
+        now = fs[NOW]
+        fs[T_ALLOC] = now
+        na = 0
+        total = 0.0
+        for i in range(M):  # the running layers in sub order, and the sum of their demands
+            if running[i] >= 0:
+                act[na] = i
+                dv[na] = dem[i]
+                total += dem[i]
+                na += 1
+        if na == 0:
+            return
+        used = 0.0
+        if total <= B:  # no contention: compute speed
+            for j in range(na):
+                i = act[j]
+                r = r0[i]
+                rate[i] = r
+                wi = w[i]
+                fin[i] = now + (wi if wi > 0.0 else 0.0) / r
+                used += dv[j]
+        else:
+            if st[SHARING] == S_MAXMIN:
+                for j in range(na):  # stable sort of positions by demand (Python's sorted)
+                    x = dv[j]
+                    p = j - 1
+                    while p >= 0 and dv[order[p]] > x:
+                        order[p + 1] = order[p]
+                        p -= 1
+                    order[p + 1] = j
+                left = B
+                k = na
+                for pos in range(na):
+                    j = order[pos]
+                    d = dv[j]
+                    share = left / k
+                    if d <= share:
+                        grant[j] = d
+                        left -= d
+                        k -= 1
+                    else:
+                        for q in range(pos, na):
+                            grant[order[q]] = share
+                        break
+            else:
+                f = B / total
+                for j in range(na):
+                    grant[j] = dv[j] * f
+            for j in range(na):
+                i = act[j]
+                g = grant[j]
+                r = r0[i] if g >= dv[j] else g / D[i]
+                rate[i] = r
+                wi = w[i]
+                fin[i] = now + (wi if wi > 0.0 else 0.0) / r
+                used += g
+        if used > fs[PEAK_BW]:
+            fs[PEAK_BW] = used
+
+    def start_layer(slot, i):  # engine: _start_layer
+        st[N_READY] -= 1
+        k = reqi[R_LAYER, slot]
+        reqi[R_STATE, slot] = RUNNING
+        reqi[R_SUB, slot] = i
+        running[i] = slot
+        st[N_IDLE] -= 1
+        col = model_i[M_LAYER_OFF, reqi[R_MODEL, slot]] + k
+        c = C[i] = cost[C_C, i, col] + fs[DEC_COST]
+        d = D[i] = cost[C_D, i, col]
+        dem[i] = d / c
+        r0[i] = 1.0 / c
+        E[i] = cost[C_E, i, col]
+        w[i] = 1.0
+        start[i] = fs[NOW]
+        st[DIRTY] = 1
+
+    def free_sub(i):  # engine: _free
+        running[i] = -1
+        st[N_IDLE] += 1
+        fin[i] = INF
+        rate[i] = 0.0
+        st[DIRTY] = 1
+        busy[i] += fs[NOW] - start[i]
+
+    def end(slot, hit):  # engine: _end; the slot is freed
+        s = reqi[R_SLO, slot]
+        counted = reqi[R_COUNTED, slot] != 0
+        cnt[C_DONE_ALL, s] += 1
+        if hit:
+            cnt[C_HITS_ALL, s] += 1
+            if counted:
+                cnt[C_HITS, s] += 1
+        if logging:
+            n = st[LOG_LEN]
+            log_i[L_ID, n] = reqi[R_ID, slot]
+            log_i[L_SLO, n] = s
+            log_i[L_HIT, n] = hit
+            log_i[L_COUNTED, n] = counted
+            log_f[L_ARRIVAL, n] = reqf[R_ARRIVAL, slot]
+            log_f[L_DEADLINE, n] = reqf[R_DEADLINE, slot]
+            log_f[L_END, n] = fs[NOW]
+            st[LOG_LEN] = n + 1
+        reqi[R_ID, slot] = -1  # every heap entry of this request is now stale
+        reqi[R_STATE, slot] = DONE
+        free[st[N_FREE]] = slot
+        st[N_FREE] += 1
+
+    def drop(slot):  # engine: _drop
+        if reqi[R_STATE, slot] == RUNNING:
+            i = reqi[R_SUB, slot]
+            free_sub(i)
+            x = 1.0 - w[i]
+            fs[ENERGY] += E[i] * (x if x > 0.0 else 0.0)
+            st[ABORTED] += 1
+            reqi[R_SUB, slot] = -1
+        else:
+            st[N_READY] -= 1
+        if reqi[R_COUNTED, slot]:
+            cnt[C_DROPPED, reqi[R_SLO, slot]] += 1
+        end(slot, False)
+
+    def finish_layer(i):  # engine: _finish_layer
+        slot = running[i]
+        free_sub(i)
+        fs[ENERGY] += E[i]
+        st[LAYER_EVENTS] += 1
+        k = reqi[R_LAYER, slot] + 1
+        reqi[R_LAYER, slot] = k
+        reqi[R_SUB, slot] = -1
+        if k == model_i[M_N_LAYERS, reqi[R_MODEL, slot]]:
+            end(slot, True)
+        else:
+            make_ready(slot, k)
+
+    def arrive():  # engine: _arrive
+        p = st[ARR_POS]
+        t = arr_t[p]
+        s = arr_s[p]
+        st[ARR_POS] = p + 1
+        seq = st[N_ARRIVED]
+        st[N_ARRIVED] = seq + 1
+        st[N_FREE] -= 1
+        slot = free[st[N_FREE]]
+        counted = seq >= st[WARMUP_N]
+        deadline = t + slo_dl[s]
+        reqi[R_ID, slot] = seq
+        reqi[R_SLO, slot] = s
+        reqi[R_MODEL, slot] = slo_model[s]
+        reqi[R_LAYER, slot] = 0
+        reqi[R_SUB, slot] = -1
+        reqi[R_COUNTED, slot] = counted
+        reqf[R_ARRIVAL, slot] = t
+        reqf[R_DEADLINE, slot] = deadline
+        if counted:
+            cnt[C_ARRIVED, s] += 1
+        st[N_DL] = heap_push(dl_k, dl_v, st[N_DL], deadline, seq, 0, slot)
+        make_ready(slot, 0)
+
+    def shed_hopeless():  # engine: _shed
+        now = fs[NOW]
+        while st[N_LST] > 0 and ls_k[0] < now:
+            rid, k, slot = ls_v[0, H_ID], ls_v[0, H_LAYER], ls_v[0, H_SLOT]
+            st[N_LST] = heap_pop(ls_k, ls_v, st[N_LST])
+            if reqi[R_ID, slot] == rid and reqi[R_STATE, slot] == READY and reqi[R_LAYER, slot] == k:
+                drop(slot)
+
+    def decide():  # PriorityScheduler.decide + Simulator.apply: key order, fastest idle sub
+        while st[N_IDLE] > 0 and st[N_READY] > 0:
+            rid, k, slot = rd_v[0, H_ID], rd_v[0, H_LAYER], rd_v[0, H_SLOT]
+            st[N_RDY] = heap_pop(rd_k, rd_v, st[N_RDY])
+            if not (reqi[R_ID, slot] == rid and reqi[R_STATE, slot] == READY and reqi[R_LAYER, slot] == k):
+                continue  # stale entry
+            col = model_i[M_LAYER_OFF, reqi[R_MODEL, slot]] + k
+            best = -1
+            for i in range(M):  # Simulator.fastest_idle: first index on ties
+                if running[i] < 0 and (best < 0 or cost[C_SOLO, i, col] < cost[C_SOLO, best, col]):
+                    best = i
+            start_layer(slot, best)
+        st[DECISIONS] += 1
+
+    while True:  # engine: advance
+        if st[DIRTY]:
+            reallocate()
+        if st[N_ARRIVED] < st[N_TOTAL]:
+            if st[ARR_POS] >= st[ARR_LEN]:
+                return NEED_ARRIVALS
+            t_arr = arr_t[st[ARR_POS]]
+        else:
+            t_arr = INF
+        t_fin = INF
+        for i in range(M):
+            if fin[i] < t_fin:
+                t_fin = fin[i]
+        while st[N_DL] > 0 and reqi[R_ID, dl_v[0, H_SLOT]] != dl_v[0, H_ID]:  # ended: stale
+            st[N_DL] = heap_pop(dl_k, dl_v, st[N_DL])
+        t_dl = dl_k[0] if st[N_DL] > 0 else INF
+        t = min(t_arr, t_fin, t_dl)
+        if t == INF:
+            return FINISHED
+        # room for everything this instant can add (arrivals at t, a finish per sub, the log)
+        n_at = 0
+        if t_arr <= t:
+            p = st[ARR_POS]
+            while p + n_at < st[ARR_LEN] and arr_t[p + n_at] <= t and st[N_ARRIVED] + n_at < st[N_TOTAL]:
+                n_at += 1
+        # keep heaps at most about twice their live entries (one per live request in the deadline
+        # heap, one per ready request in the others): shallow heaps, and memory bounded by them
+        if st[N_DL] > 2 * (free.shape[0] - st[N_FREE]) + SLACK:
+            st[N_DL] = heap_compact(dl_k, dl_v, st[N_DL], reqi, False)
+        if st[N_LST] > 2 * st[N_READY] + SLACK:
+            st[N_LST] = heap_compact(ls_k, ls_v, st[N_LST], reqi, True)
+        if st[N_RDY] > 2 * st[N_READY] + SLACK:
+            st[N_RDY] = heap_compact(rd_k, rd_v, st[N_RDY], reqi, True)
+        if (st[N_FREE] < n_at or _short(dl_k, st[N_DL], n_at) or _short(ls_k, st[N_LST], n_at + M)
+                or _short(rd_k, st[N_RDY], n_at + M)
+                or (logging and log_f.shape[1] - st[LOG_LEN] < free.shape[0] - st[N_FREE] + n_at)):
+            st[N_AT] = n_at
+            return NEED_ROOM
+        if t > fs[NOW]:  # engine: _progress
+            dt = t - fs[T_ALLOC]
+            if not dt <= 0:
+                for i in range(M):
+                    w[i] = w[i] - dt * rate[i]
+                fs[T_ALLOC] = t
+            fs[NOW] = t
+        if t_fin <= t:
+            for i in range(M):
+                if fin[i] <= t:
+                    finish_layer(i)
+        if t_dl <= t:
+            while st[N_DL] > 0 and dl_k[0] <= t:
+                rid, slot = dl_v[0, H_ID], dl_v[0, H_SLOT]
+                st[N_DL] = heap_pop(dl_k, dl_v, st[N_DL])
+                if reqi[R_ID, slot] == rid:
+                    drop(slot)
+        for _ in range(n_at):
+            arrive()
+        if st[N_IDLE] > 0 and st[N_READY] > 0:
+            if shed and st[N_LST] > 0 and ls_k[0] < t:
+                shed_hopeless()
+                if st[N_READY] == 0:
+                    continue
+            decide()
+
+
+# ------------------------------------------------------------------------------ Python side
+def _heap(cap: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.empty(cap, np.float64), np.empty((cap, 3), np.int64)
+
+
+class _Arrivals:
+    """The run's arrivals as ``(times, slos)`` chunks, in the engine's order.
+
+    The engine pops ``(time, slo)`` tuples from a heap holding each SLO's next arrival; as each
+    process is non-decreasing, that is the sorted merge of the streams by ``(time, slo)``. A chunk
+    holds every pending arrival before ``H``, the smallest "last drawn time" over the streams:
+    everything not yet emitted is at or after ``H``, so chunks never interleave nor split an
+    instant. Memory stays a few blocks per stream, whatever the number of requests."""
+
+    def __init__(self, sim, min_chunk: int = 16384):
+        self.left = sim.n_total
+        self.min_chunk = min_chunk
+        self.last = -INF
+        if sim._procs is None:  # a fixed list: already in memory, one chunk
+            fx = sim._fixed
+            self.fixed = (np.array([t for t, _ in fx], np.float64), np.array([s for _, s in fx], np.int64))
+            return
+        self.fixed = None
+        self.procs = sim._procs
+        # the first arrival of each process was drawn by Simulator._reset_state into its heap
+        heads = {s: t for t, s in sim._arr}
+        self.pend = [np.array([heads[s]], np.float64) for s in range(len(self.procs))]
+
+    def next_chunk(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.fixed is not None:
+            out, self.fixed = self.fixed, (np.empty(0), np.empty(0, np.int64))
+            self.left = 0
+            return out
+        ts, ss, n = [], [], 0
+        while n < min(self.min_chunk, self.left):
+            for s, p in enumerate(self.pend):
+                if len(p) == 0 or p[0] == p[-1]:  # nothing can be emitted before the next block
+                    self.pend[s] = np.concatenate([p, self.procs[s].block()])
+            h = min(p[-1] for p in self.pend)
+            for s, p in enumerate(self.pend):
+                c = int(np.searchsorted(p, h, "left"))
+                if c:
+                    ts.append(p[:c])
+                    ss.append(np.full(c, s, np.int64))
+                    self.pend[s] = p[c:]
+                    n += c
+        if not ts:
+            return np.empty(0), np.empty(0, np.int64)
+        t, s = np.concatenate(ts), np.concatenate(ss)
+        o = np.lexsort((s, t))
+        take = min(len(o), self.left)
+        t, s = t[o[:take]], s[o[:take]]
+        self.left -= take
+        if take and not t[0] > self.last:  # would break the engine's same-instant ordering
+            raise RuntimeError("compiled core: arrival chunks overlap (a bug)")
+        if take:
+            self.last = t[-1]
+        return t, s
+
+
+class _Kernel:
+    """Arrays of one compiled run, and the loop that calls the kernel and grows arrays."""
+
+    def __init__(self, sim, key: str, slots: int = 1024, heap: int = 1024):
+        M = sim.M
+        n_models = len(sim.models)
+        lay_off = np.concatenate([[0], np.cumsum(sim.n_layers)]).astype(np.int64)
+        suf_off = np.concatenate([[0], np.cumsum([n + 1 for n in sim.n_layers])]).astype(np.int64)
+        self.cost = np.zeros((4, M, int(lay_off[-1])), np.float64)
+        for i in range(M):
+            for mi in range(n_models):
+                p = sim.prof[sim.sub_prof[i]][mi]
+                a, b = lay_off[mi], lay_off[mi + 1]
+                self.cost[C_C, i, a:b] = p.C
+                self.cost[C_D, i, a:b] = p.D
+                self.cost[C_E, i, a:b] = p.E
+                self.cost[C_SOLO, i, a:b] = [sim.sub_solo[mi][k][i] for k in range(sim.n_layers[mi])]
+        self.bsuf = np.array([v for row in sim.best_suffix for v in row], np.float64)
+        self.model_i = np.array([lay_off[:-1], suf_off[:-1], sim.n_layers], np.int64).reshape(3, n_models)
+        self.slo_model = np.array(sim.slo_model, np.int64)
+        self.slo_dl = np.array(sim.slo_deadline, np.float64)
+        self.cnt = np.zeros((5, len(sim.slo_model)), np.int64)
+
+        self.fs = np.zeros(N_FS, np.float64)
+        self.fs[BW] = sim.B
+        self.fs[DEC_COST] = sim.cfg.decision_cost_s
+        self.st = np.zeros(N_ST, np.int64)
+        self.st[N_TOTAL] = sim.n_total
+        self.st[WARMUP_N] = sim.warmup_n
+        self.st[N_IDLE] = M
+        self.st[KEY] = KEYS[key]
+        self.st[SHED] = bool(sim.cfg.shed_hopeless)
+        self.st[SHARING] = SHARINGS[sim.cfg.sharing]
+        self.st[LOGGING] = bool(sim.cfg.log_requests)
+        self.sub = np.zeros((N_SUBF, M), np.float64)
+        self.sub[S_FIN] = INF
+        self.running = np.full(M, -1, np.int64)
+        self.reqf = np.zeros((2, 0), np.float64)
+        self.reqi = np.zeros((N_REQI, 0), np.int64)
+        self.free = np.zeros(0, np.int64)
+        self._grow_slots(slots)
+        self.dl, self.ls, self.rd = _heap(heap), _heap(heap), _heap(heap)
+        self.log_f = np.zeros((3, 0), np.float64)
+        self.log_i = np.zeros((4, 0), np.int64)
+        self.log_chunks: list[tuple[np.ndarray, np.ndarray]] = []
+        if sim.cfg.log_requests:
+            self.log_f, self.log_i = np.zeros((3, 4 * slots)), np.zeros((4, 4 * slots), np.int64)
+        self.arr_t, self.arr_s = np.empty(0), np.empty(0, np.int64)
+
+    def run(self, arrivals: _Arrivals) -> None:
+        while True:
+            code = run_kernel(self.fs, self.st, self.sub, self.running, self.reqf, self.reqi, self.free,
+                              *self.dl, *self.ls, *self.rd, self.arr_t, self.arr_s, self.cost, self.bsuf,
+                              self.model_i, self.slo_model, self.slo_dl, self.cnt, self.log_f, self.log_i)
+            if code == FINISHED:
+                self._flush_log()
+                return
+            if code == NEED_ARRIVALS:
+                self.arr_t, self.arr_s = arrivals.next_chunk()
+                self.st[ARR_POS], self.st[ARR_LEN] = 0, len(self.arr_t)
+                if not len(self.arr_t):  # cannot happen while requests are due: a bug
+                    raise RuntimeError("compiled core: arrivals ran out before n_total")
+            else:
+                self._make_room(int(self.st[N_AT]), self.sub.shape[1])
+
+    # ---- growing: the kernel's room test, from the other side
+    def _make_room(self, n_at: int, M: int) -> None:
+        st = self.st
+        if st[N_FREE] < n_at:
+            self._grow_slots(max(2 * len(self.free), len(self.free) - int(st[N_FREE]) + n_at))
+        self.dl = self._grow_heap(self.dl, int(st[N_DL]), n_at)
+        self.ls = self._grow_heap(self.ls, int(st[N_LST]), n_at + M)
+        self.rd = self._grow_heap(self.rd, int(st[N_RDY]), n_at + M)
+        if st[LOGGING]:
+            need = len(self.free) - int(st[N_FREE]) + n_at
+            if self.log_f.shape[1] - st[LOG_LEN] < need:
+                self._flush_log()
+                if self.log_f.shape[1] < need:
+                    self.log_f, self.log_i = np.zeros((3, 2 * need)), np.zeros((4, 2 * need), np.int64)
+
+    def _grow_slots(self, cap: int) -> None:
+        old = len(self.free)
+        self.reqf = np.concatenate([self.reqf, np.zeros((2, cap - old))], axis=1)
+        grown = np.zeros((N_REQI, cap - old), np.int64)
+        grown[R_ID] = -1
+        self.reqi = np.concatenate([self.reqi, grown], axis=1)
+        n_free = int(self.st[N_FREE])
+        free = np.zeros(cap, np.int64)
+        free[:n_free] = self.free[:n_free]
+        free[n_free:n_free + cap - old] = np.arange(old, cap)
+        self.free = free
+        self.st[N_FREE] = n_free + cap - old
+
+    @staticmethod
+    def _grow_heap(heap, n: int, need: int) -> tuple[np.ndarray, np.ndarray]:
+        hk, hv = heap
+        if not _short(hk, n, need):
+            return heap
+        nk, nv = _heap(2 * max(len(hk), n + need))
+        nk[:n], nv[:n] = hk[:n], hv[:n]
+        return nk, nv
+
+    def _flush_log(self) -> None:
+        n = int(self.st[LOG_LEN])
+        if n:
+            self.log_chunks.append((self.log_f[:, :n].copy(), self.log_i[:, :n].copy()))
+            self.st[LOG_LEN] = 0
+
+
+def run_compiled(sim, key: str, *, slots: int = 1024, heap: int = 1024, chunk: int = 16384) -> None:
+    """Run ``sim`` (fresh) to the end with the compiled kernel; fill its public counters.
+
+    ``slots``, ``heap``: initial sizes of the request pool and of each heap (they double as
+    needed); ``chunk``: arrivals per refill. They change speed and memory, never results."""
+    k = _Kernel(sim, key, slots=slots, heap=heap)
+    k.run(_Arrivals(sim, min_chunk=chunk))
+    fs, st, cnt = k.fs, k.st, k.cnt
+    sim.now = float(fs[NOW])
+    sim.n_arrived = int(st[N_ARRIVED])
+    sim.slo_arrived, sim.slo_hits = cnt[C_ARRIVED].tolist(), cnt[C_HITS].tolist()
+    sim.slo_dropped = cnt[C_DROPPED].tolist()
+    sim.slo_done_all, sim.slo_hits_all = cnt[C_DONE_ALL].tolist(), cnt[C_HITS_ALL].tolist()
+    sim.busy = k.sub[S_BUSY].tolist()
+    sim.energy_dyn = float(fs[ENERGY])
+    sim.layer_events = int(st[LAYER_EVENTS])
+    sim.decisions = int(st[DECISIONS])
+    sim.aborted_layers = int(st[ABORTED])
+    sim.peak_bw = float(fs[PEAK_BW])
+    sim._arr = []
+    sim.finished = True
+    if sim.request_log is not None:
+        tenant, models, mi = sim.slo_tenant, sim.models, sim.slo_model
+        for lf, li in k.log_chunks:
+            for rid, s, hit, counted, a, d, e in zip(*li.tolist(), *lf.tolist()):
+                sim.request_log.append((rid, tenant[s], s, models[mi[s]], a, d, e, bool(hit), bool(counted)))

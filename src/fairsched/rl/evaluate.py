@@ -2,6 +2,9 @@
 
     python -m fairsched.rl.evaluate --requests 20000 --mixes 5 --jobs 2 --out results/rl_eval.csv
 
+With ``--seeds N`` every cell is run with simulator seeds ``seed .. seed+N-1`` (different arrivals)
+and the table shows the mean number of tenants upheld; the verdict compares those means.
+
 Scenarios: the shipped ``default`` and ``--mixes`` random tenant mixes
 (:func:`fairsched.workload.generator.random_scenario`) with seeds ``UNSEEN_SEED_BASE + k`` -- a range the
 training never draws from (training draws seeds below ``2**31``). Loads (platform utilization):
@@ -46,14 +49,15 @@ def _cell(args):
     r = run_one(plat, table, wl, sched, seed=seed)
     if sched.startswith("policy:"):
         sched = Path(sched).name
-    return dict(scenario=scen_name, load=load, scheduler=sched, tenants=len(r.tenants),
+    return dict(scenario=scen_name, load=load, scheduler=sched, seed=seed, tenants=len(r.tenants),
                 upheld=int(r.tenants["upheld"].sum()), slos_achieved=r.summary["slos_achieved"],
                 hit_rate=r.summary["hit_rate"], decision_us_p50=r.summary["decision_us_p50"],
                 decision_us_p99=r.summary["decision_us_p99"])
 
 
 def evaluate(*, requests: int = 20000, mixes: int = 5, loads: dict | None = None, schedulers=None,
-             reference: bool = True, seed: int = 0, jobs: int = 1, costs=None, platform="default") -> pd.DataFrame:
+             reference: bool = True, seed: int = 0, seeds: int = 1, jobs: int = 1, costs=None,
+             platform="default") -> pd.DataFrame:
     """Long table: one row per (scenario, load, scheduler)."""
     from fairsched.schedulers.registry import available
     from fairsched.workload.generator import UNSEEN_SEED_BASE, random_scenario
@@ -67,7 +71,8 @@ def evaluate(*, requests: int = 20000, mixes: int = 5, loads: dict | None = None
     models = sorted({s.model for t in base.tenants for s in t.slos})
     scen = [("default", base.model_dump())]
     scen += [(f"mix-{UNSEEN_SEED_BASE + k}", random_scenario(UNSEEN_SEED_BASE + k, models)) for k in range(mixes)]
-    tasks = [(sn, cfg, ld, s, requests, seed, costs, platform) for sn, cfg in scen for ld in loads.values() for s in names]
+    tasks = [(sn, cfg, ld, s, requests, sd, costs, platform)
+             for sn, cfg in scen for ld in loads.values() for sd in range(seed, seed + seeds) for s in names]
     if jobs > 1:
         with ProcessPoolExecutor(jobs) as ex:
             rows = list(ex.map(_cell, tasks))
@@ -79,7 +84,8 @@ def evaluate(*, requests: int = 20000, mixes: int = 5, loads: dict | None = None
 def wide(df: pd.DataFrame) -> pd.DataFrame:
     """(scenario, load) x scheduler table of tenants upheld, plus the verdict for drl."""
     names = list(dict.fromkeys(df["scheduler"]))
-    w = df.pivot_table(index=["scenario", "load"], columns="scheduler", values="upheld", sort=False)[names]
+    w = df.pivot_table(index=["scenario", "load"], columns="scheduler", values="upheld", aggfunc="mean",
+                       sort=False)[names]
     w.insert(0, "tenants", df.groupby(["scenario", "load"], sort=False)["tenants"].first())
     if "drl" in names:
         rivals = [n for n in names if n in (*DEFAULT_SCHEDULERS, "relmas")]  # heuristics and relmas
@@ -99,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--schedulers", default=None, help="comma list (default: heuristics + relmas + drl)")
     ap.add_argument("--no-reference", action="store_true", help="leave out the teacher rule")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", type=int, default=1, help="simulator seeds per cell (table: mean tenants upheld)")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--out", type=Path, default=None, help="write the long table as CSV")
     ap.add_argument("--from-csv", type=Path, nargs="+", default=None,
@@ -110,11 +117,13 @@ def main(argv: list[str] | None = None) -> int:
     vals = [float(x) for x in a.loads.split(",")]
     if len(vals) != 3:
         ap.error("--loads: give three loads: moderate,high,overload")
+    if a.seeds < 1:
+        ap.error("--seeds: give at least 1")
     loads = dict(zip(LOADS, vals))
     LOADS.update(loads)
     df = evaluate(requests=a.requests, mixes=a.mixes, loads=loads,
                   schedulers=a.schedulers.split(",") if a.schedulers else None, reference=not a.no_reference,
-                  seed=a.seed, jobs=a.jobs)
+                  seed=a.seed, seeds=a.seeds, jobs=a.jobs)
     if a.out:
         a.out.parent.mkdir(parents=True, exist_ok=True)
         df.to_csv(a.out, index=False)

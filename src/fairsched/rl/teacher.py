@@ -21,10 +21,14 @@ import numpy as np
 
 from fairsched.rl.features import N_CAND
 
+# share of the platform the protected tenants may need together; tuned on training-range mixes
+# (seeds 100-103 and the default scenario, loads 0.7/0.9/1.2): 0.75-0.8 upheld most, 0.9 fewer at high load
+THETA = 0.8
+
 LOST, CUMSHARE, AFFINITY = 17, 16, 5
 
 
-def triage_action(obs: np.ndarray, mask: np.ndarray, theta: float = 0.9, max_slowdown: float | None = None,
+def triage_action(obs: np.ndarray, mask: np.ndarray, theta: float = THETA, max_slowdown: float | None = None,
                   wait: bool = False) -> int:
     """Protected tenants first, then savable, then lost; within a class the least-laxity candidate
     whose next layer runs at most ``max_slowdown`` x slower here than on its best type (affinity, off
@@ -55,7 +59,7 @@ def urgent_action(obs: np.ndarray, mask: np.ndarray) -> int:
 class TeacherPolicy:
     """Duck-types :class:`~fairsched.rl.policy.NumpyPolicy` (``K``, ``tenant_aware``, ``act``)."""
 
-    def __init__(self, kind: str = "triage", K: int = 8, theta: float = 0.9):
+    def __init__(self, kind: str = "triage", K: int = 8, theta: float = THETA):
         if kind not in ("triage", "urgent"):
             raise ValueError(f"teacher kind '{kind}': use triage or urgent")
         self.kind, self.K, self.theta = kind, K, theta

@@ -20,11 +20,20 @@ from pathlib import Path
 
 from fairsched.errors import InputError
 from fairsched.rl.features import DEFAULT_K
+from fairsched.rl.teacher import THETA
 
 VARIANTS = {
     "drl": dict(tenant_aware=True, reward="tenant"),
     "relmas": dict(tenant_aware=False, reward="hits"),
 }
+
+
+def _stage(cloned: bool, dagger_rounds: int, ppo_steps: int) -> str:
+    """How the exported policy was made, in words (recorded in its JSON)."""
+    parts = (["behaviour cloning"] if cloned else []) + ([f"{dagger_rounds} DAgger rounds"] if cloned and dagger_rounds else [])
+    if ppo_steps:
+        parts.append(f"{ppo_steps} PPO steps")
+    return " + ".join(parts) or "untrained"
 
 
 def _make_env(env_kwargs: dict, rank: int, seed: int):
@@ -165,7 +174,7 @@ def train(
     bc_steps: int = 60_000,
     bc_epochs: int = 6,
     dagger_rounds: int = 0,
-    teacher_theta: float = 0.9,
+    teacher_theta: float | None = None,
     progress: bool = True,
     vec: str = "subproc",
     verbose: int = 0,
@@ -222,10 +231,11 @@ def train(
             verbose=verbose,
         )
         done = 0
+        bc_stats = None
         if bc_steps > 0:
             from fairsched.rl.teacher import TeacherPolicy
 
-            teacher = TeacherPolicy("triage" if variant["tenant_aware"] else "urgent", K, teacher_theta)
+            teacher = TeacherPolicy("triage" if variant["tenant_aware"] else "urgent", K, teacher_theta or THETA)
             tb = time.monotonic()
             data = collect_teacher(env_kwargs, teacher, bc_steps, seed + 555, gamma)
             bc_stats = behaviour_clone(model, data, epochs=bc_epochs, seed=seed)
@@ -266,8 +276,10 @@ def train(
         command=_command(),
         env={k: (Path(v).name if k in ("scenario", "platform", "costs") and isinstance(v, (str, Path)) else v)
              for k, v in env_kwargs.items() if isinstance(v, (int, float, str, Path, bool, tuple, list, type(None)))},
-        bc=dict(steps=bc_steps, epochs=bc_epochs, dagger_rounds=dagger_rounds, teacher_theta=teacher_theta)
+        bc=dict(steps=bc_steps, epochs=bc_epochs, dagger_rounds=dagger_rounds, teacher_theta=teacher_theta or THETA)
         if resume is None else None,
+        bc_result=bc_stats if resume is None else None,
+        stage=_stage(resume is None and bc_steps > 0, dagger_rounds, int(model.num_timesteps)),
         ppo=dict(n_steps=n_steps, batch_size=batch_size, n_epochs=n_epochs, learning_rate=learning_rate,
                  gamma=gamma, ent_coef=ent_coef, net_arch=list(net_arch), n_envs=n_envs),
     )

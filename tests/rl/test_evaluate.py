@@ -1,0 +1,27 @@
+"""The acceptance verdict of ``fairsched.rl.evaluate.wide`` on hand-made tables."""
+
+import pandas as pd
+
+from fairsched.rl.evaluate import LOADS, wide
+
+
+def _rows(scen, load, counts, seed=0):
+    return [dict(scenario=scen, load=load, scheduler=s, seed=seed, tenants=10, upheld=u) for s, u in counts.items()]
+
+
+def test_verdict_strict_at_high_and_overload_tie_allowed_at_moderate():
+    lo, hi, ov = LOADS["moderate"], LOADS["high"], LOADS["overload"]
+    rows = (_rows("a", lo, dict(edf=9, relmas=8, drl=9))       # tie at moderate: met
+            + _rows("a", hi, dict(edf=6, relmas=7, drl=7))     # tie with relmas at high: not met
+            + _rows("a", ov, dict(edf=2, relmas=0, drl=5))     # strictly more: met
+            + _rows("b", lo, dict(edf=9, relmas=8, drl=8)))    # fewer at moderate: not met
+    w = wide(pd.DataFrame(rows))
+    assert w["drl_wins"].tolist() == [True, False, True, False]
+    assert w["tenants"].tolist() == [10, 10, 10, 10]
+
+
+def test_mean_over_seeds():
+    hi = LOADS["high"]
+    rows = _rows("a", hi, dict(edf=6, drl=8), seed=0) + _rows("a", hi, dict(edf=6, drl=5), seed=1)
+    w = wide(pd.DataFrame(rows))
+    assert w["drl"].tolist() == [6.5] and w["drl_wins"].tolist() == [True]

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import pandas as pd
 import typer
 import yaml
@@ -44,8 +45,14 @@ def summary_table(summary: pd.DataFrame, title: str) -> Table:
     for _, name, _f in cols:
         t.add_column(name, justify="right" if name != "scheduler" else "left")
     for _, r in summary.iterrows():
-        t.add_row(*[f.format(r[c]) for c, _, f in cols])
+        t.add_row(*[_cell(r[c], f) for c, _, f in cols])
+    if summary["decision_us_p50"].isna().any():
+        t.caption = "dec. us: '-' = compiled core, decisions not timed (--core python times them)"
     return t
+
+
+def _cell(v, fmt: str) -> str:
+    return "-" if isinstance(v, float) and np.isnan(v) else fmt.format(v)
 
 
 def compare_cmd(

@@ -124,15 +124,10 @@ def side_by_side(platform, costs, workload, scheduler: str = "edf", repeat: int 
 
 
 _JIT_CHILD = """
-import json, sys, time
+import json
 from fairsched.api import build
-from fairsched.schedulers.registry import make
-from fairsched.sim.engine import SimConfig, Simulator
-plat, costs, wl = build(requests=20)
-sim = Simulator(plat, costs, wl, SimConfig(core="compiled"))
-t0 = time.perf_counter()
-sim.run(make("edf"))
-print(json.dumps(dict(first_call_s=time.perf_counter() - t0)))
+from fairsched.bench import warm_up
+print(json.dumps(dict(first_call_s=warm_up(*build(requests=20)))))
 """
 
 
@@ -241,11 +236,12 @@ def peak_kb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 from fairsched import api
+from fairsched.bench import warm_up
 from fairsched.sim.engine import SimConfig, Simulator
 from fairsched.schedulers.registry import make
 a = json.loads(sys.argv[1])
 plat, costs, wl = api.build(scenario=a["scenario"], platform=a["platform"], costs=a["costs"], requests=a["n"])
-Simulator(plat, costs, wl, SimConfig(), arrivals=[(0.0, 0)]).run(make("edf"))  # load the compiled core
+warm_up(plat, costs, wl)  # load the compiled core before measuring
 base = peak_kb()
 sim = Simulator(plat, costs, wl, SimConfig(seed=0, time_decisions=False))
 t0 = time.process_time()

@@ -206,7 +206,7 @@ class FeatureBuilder:
                 s = f[2].slo
                 count[s] = count.get(s, 0) + 1
         # ---- candidate blocks
-        Dl, tau, st = self.D, self.tau, self.slo_tenant
+        tau, st = self.tau, self.slo_tenant
         inv_B = self.inv_B
         for j, (lax, _, r, rem) in enumerate(cands):
             s, mi, k = r.slo, r.mi, r.next_layer

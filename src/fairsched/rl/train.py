@@ -204,6 +204,7 @@ def train(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     variant = VARIANTS[scheduler]
+    theta = THETA if teacher_theta is None else teacher_theta
     env_kwargs = dict(
         scenario=scenario, platform=platform, costs=costs, K=K, requests=requests, load_range=tuple(load_range),
         p_base=p_base, **variant,
@@ -235,7 +236,7 @@ def train(
         if bc_steps > 0:
             from fairsched.rl.teacher import TeacherPolicy
 
-            teacher = TeacherPolicy("triage" if variant["tenant_aware"] else "urgent", K, teacher_theta or THETA)
+            teacher = TeacherPolicy("triage" if variant["tenant_aware"] else "urgent", K, theta)
             tb = time.monotonic()
             data = collect_teacher(env_kwargs, teacher, bc_steps, seed + 555, gamma)
             bc_stats = behaviour_clone(model, data, epochs=bc_epochs, seed=seed)
@@ -276,7 +277,7 @@ def train(
         command=_command(),
         env={k: (Path(v).name if k in ("scenario", "platform", "costs") and isinstance(v, (str, Path)) else v)
              for k, v in env_kwargs.items() if isinstance(v, (int, float, str, Path, bool, tuple, list, type(None)))},
-        bc=dict(steps=bc_steps, epochs=bc_epochs, dagger_rounds=dagger_rounds, teacher_theta=teacher_theta or THETA)
+        bc=dict(steps=bc_steps, epochs=bc_epochs, dagger_rounds=dagger_rounds, teacher_theta=theta)
         if resume is None else None,
         bc_result=bc_stats if resume is None else None,
         stage=_stage(resume is None and bc_steps > 0, dagger_rounds, int(model.num_timesteps)),

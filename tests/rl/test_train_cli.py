@@ -50,3 +50,43 @@ def test_bad_inputs_exit_2(tmp_path, capsys):
     assert "scheduler" in capsys.readouterr().err
     assert _run(["train", "--timesteps", "10", "--resume", str(tmp_path / "nope.zip"), "--out", str(tmp_path)]) == 2
     assert _run(["train", "--timesteps", "10", "--scenario", "nope", "--out", str(tmp_path)]) == 2
+
+
+def test_bad_ppo_flags_exit_2(tmp_path, capsys):
+    for flag, val in (("--gamma", "1.5"), ("--target-kl", "0"), ("--select-every", "-1"), ("--n-epochs", "0")):
+        assert _run(["train", "--timesteps", "10", flag, val, "--out", str(tmp_path)]) == 2
+        assert flag in capsys.readouterr().err
+
+
+def test_pick_best_prefers_tenants_then_slos_then_fewer_steps():
+    from fairsched.rl.train import pick_best
+
+    rows = [dict(timesteps=0, upheld=50, slos_achieved=0.80), dict(timesteps=200, upheld=52, slos_achieved=0.70),
+            dict(timesteps=400, upheld=52, slos_achieved=0.75), dict(timesteps=600, upheld=52, slos_achieved=0.75)]
+    assert pick_best(rows)["timesteps"] == 400          # most tenants, then SLOs, then the earlier of a tie
+    assert pick_best(rows[:1])["timesteps"] == 0        # the clone alone
+    with pytest.raises(ValueError):
+        pick_best([])
+
+
+def test_selection_exports_the_best_scored_policy(tmp_path, scenario, monkeypatch):
+    """With --select-every the exported policy is one of the scored ones (weights equal), and the JSON
+    names it; validation is shrunk to the tiny scenario so the test stays fast."""
+    import numpy as np
+
+    from fairsched.rl import evaluate
+
+    monkeypatch.setattr(evaluate, "validation_scenarios",
+                        lambda: [("tiny", yaml.safe_load(scenario.read_text()))])
+    monkeypatch.setattr(evaluate, "VALIDATION_LOADS", (0.9,))
+    out = tmp_path / "sel"
+    assert _run(["train", "--scheduler", "drl", "--scenario", str(scenario), "--requests", "40", "--n-envs", "1",
+                 "--bc-steps", "300", "--eval-freq", "100000", "--checkpoint-freq", "100000", "--no-progress",
+                 "--timesteps", "512", "--n-steps", "128", "--batch-size", "64", "--select-every", "256",
+                 "--select-requests", "100", "--out", str(out)]) == 0
+    meta = json.loads((out / "drl.json").read_text())
+    sel = meta["selected"]
+    assert [r["timesteps"] for r in sel["scores"]][0] == 0 and len(sel["scores"]) >= 3
+    shipped = np.load(out / "drl.npz")
+    chosen = np.load(out / "val" / f"{sel['stem']}.npz")
+    assert all(np.array_equal(shipped[k], chosen[k]) for k in shipped.files)

@@ -31,6 +31,16 @@ def register(app: typer.Typer) -> None:
         dagger_rounds: int = typer.Option(0, "--dagger-rounds", help="DAgger rounds after cloning (student rolls out, teacher labels)"),
         teacher_theta: Optional[float] = typer.Option(None, "--teacher-theta", help="drl teacher: platform share the protected tenants may need together (default 0.8)"),
         learning_rate: float = typer.Option(1e-4, "--learning-rate"),
+        gamma: float = typer.Option(0.99, "--gamma", help="discount per decision"),
+        gae_lambda: float = typer.Option(0.95, "--gae-lambda"),
+        ent_coef: float = typer.Option(0.01, "--ent-coef", help="entropy bonus"),
+        clip_range: float = typer.Option(0.2, "--clip-range"),
+        target_kl: Optional[float] = typer.Option(None, "--target-kl", help="stop an update's epochs once the KL to the rollout policy passes this"),
+        n_steps: int = typer.Option(1024, "--n-steps", help="rollout length per env"),
+        batch_size: int = typer.Option(512, "--batch-size"),
+        n_epochs: int = typer.Option(5, "--n-epochs"),
+        select_every: int = typer.Option(0, "--select-every", help="score the policy on the validation scenarios every N steps and export the best (0: off, export the last)"),
+        select_requests: int = typer.Option(3000, "--select-requests", help="requests per validation run"),
         eval_freq: int = typer.Option(200_000, "--eval-freq", help="timesteps between evaluations"),
         checkpoint_freq: int = typer.Option(200_000, "--checkpoint-freq", help="timesteps between checkpoints"),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress bar"),
@@ -38,6 +48,19 @@ def register(app: typer.Typer) -> None:
         """Train the tenant-aware (drl) or RELMAS-like (relmas) policy with MaskablePPO."""
         if teacher_theta is not None and not teacher_theta > 0:
             raise InputError(f"--teacher-theta: must be > 0, got {teacher_theta}")
+        for flag, v, ok, want in (("--gamma", gamma, 0 < gamma <= 1, "in (0, 1]"),
+                                  ("--gae-lambda", gae_lambda, 0 <= gae_lambda <= 1, "in [0, 1]"),
+                                  ("--ent-coef", ent_coef, ent_coef >= 0, ">= 0"),
+                                  ("--clip-range", clip_range, clip_range > 0, "> 0"),
+                                  ("--target-kl", target_kl, target_kl is None or target_kl > 0, "> 0"),
+                                  ("--learning-rate", learning_rate, learning_rate > 0, "> 0"),
+                                  ("--n-steps", n_steps, n_steps >= 2, ">= 2"),
+                                  ("--batch-size", batch_size, batch_size >= 2, ">= 2"),
+                                  ("--n-epochs", n_epochs, n_epochs >= 1, ">= 1"),
+                                  ("--select-every", select_every, select_every >= 0, ">= 0 (0: off)"),
+                                  ("--select-requests", select_requests, select_requests >= 100, ">= 100")):
+            if not ok:
+                raise InputError(f"{flag}: must be {want}, got {v}")
         try:
             from fairsched.rl.train import train
         except ModuleNotFoundError as e:  # pragma: no cover
@@ -46,6 +69,8 @@ def register(app: typer.Typer) -> None:
             scheduler=scheduler, timesteps=timesteps, out=out, scenario=scenario, platform=platform,
             costs=costs, seed=seed, resume=resume, n_envs=n_envs, requests=requests,
             time_limit_min=time_limit_min, bc_steps=bc_steps, dagger_rounds=dagger_rounds, learning_rate=learning_rate, teacher_theta=teacher_theta,
-            eval_freq=eval_freq, checkpoint_freq=checkpoint_freq, progress=progress,
+            eval_freq=eval_freq, checkpoint_freq=checkpoint_freq, progress=progress, gamma=gamma,
+            gae_lambda=gae_lambda, ent_coef=ent_coef, clip_range=clip_range, target_kl=target_kl, n_steps=n_steps,
+            batch_size=batch_size, n_epochs=n_epochs, select_every=select_every, select_requests=select_requests,
         )
         typer.echo(f"policy written to {stem}.npz / {stem}.json")

@@ -55,30 +55,69 @@ def _cell(args):
                 decision_us_p99=r.summary["decision_us_p99"])
 
 
-def evaluate(*, requests: int = 20000, mixes: int = 5, loads: dict | None = None, schedulers=None,
-             reference: bool = True, seed: int = 0, seeds: int = 1, jobs: int = 1, costs=None,
-             platform="default") -> pd.DataFrame:
-    """Long table: one row per (scenario, load, scheduler)."""
-    from fairsched.schedulers.registry import available
+#: Training-range tenant mixes (seeds below ``2**31``, so never the acceptance mixes) plus the default
+#: scenario: the teacher's ``theta`` was tuned on them and training picks its checkpoint on them.
+VALIDATION_MIX_SEEDS = (100, 101, 102, 103)
+VALIDATION_LOADS = (0.9, 1.2)
+
+
+def _models() -> list[str]:
+    from fairsched.workload.scenario import load_scenario
+
+    base_cfg, _ = load_scenario("default")
+    return sorted({s.model for t in base_cfg.tenants for s in t.slos})
+
+
+def acceptance_scenarios(mixes: int = 5, first_mix: int = 0, base: bool = True) -> list[tuple[str, dict]]:
+    """``[(name, scenario dict)]``: the default scenario and unseen mixes ``UNSEEN_SEED_BASE + k``."""
     from fairsched.workload.generator import UNSEEN_SEED_BASE, random_scenario
     from fairsched.workload.scenario import load_scenario
 
-    loads = loads or LOADS
-    names = list(schedulers) if schedulers else list(DEFAULT_SCHEDULERS) + [n for n in ("relmas", "drl") if n in available()]
-    if reference:
-        names += list(REFERENCE)
-    base, _ = load_scenario("default")
-    models = sorted({s.model for t in base.tenants for s in t.slos})
-    scen = [("default", base.model_dump())]
-    scen += [(f"mix-{UNSEEN_SEED_BASE + k}", random_scenario(UNSEEN_SEED_BASE + k, models)) for k in range(mixes)]
+    models = _models()
+    scen = [("default", load_scenario("default")[0].model_dump())] if base else []
+    return scen + [(f"mix-{UNSEEN_SEED_BASE + k}", random_scenario(UNSEEN_SEED_BASE + k, models))
+                   for k in range(first_mix, first_mix + mixes)]
+
+
+def validation_scenarios() -> list[tuple[str, dict]]:
+    """The default scenario and the training-range mixes of :data:`VALIDATION_MIX_SEEDS`."""
+    from fairsched.workload.generator import random_scenario
+    from fairsched.workload.scenario import load_scenario
+
+    models = _models()
+    return [("default", load_scenario("default")[0].model_dump())] + [
+        (f"mix-{s}", random_scenario(s, models)) for s in VALIDATION_MIX_SEEDS]
+
+
+def run_cells(scenarios, loads, names, *, requests: int, seed: int = 0, seeds: int = 1, jobs: int = 1,
+              costs=None, platform="default", executor=None) -> pd.DataFrame:
+    """Run every (scenario, load, seed, scheduler) cell; one row each. ``executor``: a pool to reuse."""
     tasks = [(sn, cfg, ld, s, requests, sd, costs, platform)
-             for sn, cfg in scen for ld in loads.values() for sd in range(seed, seed + seeds) for s in names]
-    if jobs > 1:
+             for sn, cfg in scenarios for ld in loads for sd in range(seed, seed + seeds) for s in names]
+    if executor is not None:
+        rows = list(executor.map(_cell, tasks))
+    elif jobs > 1:
         with ProcessPoolExecutor(jobs) as ex:
             rows = list(ex.map(_cell, tasks))
     else:
         rows = [_cell(t) for t in tasks]
     return pd.DataFrame(rows)
+
+
+def evaluate(*, requests: int = 20000, mixes: int = 5, loads: dict | None = None, schedulers=None,
+             reference: bool = True, seed: int = 0, seeds: int = 1, jobs: int = 1, costs=None,
+             platform="default", first_mix: int = 0, base: bool = True) -> pd.DataFrame:
+    """Long table: one row per (scenario, load, scheduler). Mixes ``first_mix .. first_mix + mixes - 1``
+    (seeds ``UNSEEN_SEED_BASE + k``); ``base=False`` leaves out the default scenario (to add mixes to
+    an earlier table without rerunning it)."""
+    from fairsched.schedulers.registry import available
+
+    loads = loads or LOADS
+    names = list(schedulers) if schedulers else list(DEFAULT_SCHEDULERS) + [n for n in ("relmas", "drl") if n in available()]
+    if reference:
+        names += list(REFERENCE)
+    return run_cells(acceptance_scenarios(mixes, first_mix, base), list(loads.values()), names, requests=requests,
+                     seed=seed, seeds=seeds, jobs=jobs, costs=costs, platform=platform)
 
 
 def wide(df: pd.DataFrame) -> pd.DataFrame:
@@ -101,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m fairsched.rl.evaluate", description=__doc__.splitlines()[0])
     ap.add_argument("--requests", type=int, default=20000)
     ap.add_argument("--mixes", type=int, default=5)
+    ap.add_argument("--first-mix", type=int, default=0, help="first mix index k (seed UNSEEN_SEED_BASE + k)")
+    ap.add_argument("--no-default", action="store_true", help="leave out the default scenario")
     ap.add_argument("--loads", default=",".join(str(v) for v in LOADS.values()), help="moderate,high,overload")
     ap.add_argument("--schedulers", default=None, help="comma list (default: heuristics + relmas + drl)")
     ap.add_argument("--no-reference", action="store_true", help="leave out the teacher rule")
@@ -123,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     LOADS.update(loads)
     df = evaluate(requests=a.requests, mixes=a.mixes, loads=loads,
                   schedulers=a.schedulers.split(",") if a.schedulers else None, reference=not a.no_reference,
-                  seed=a.seed, seeds=a.seeds, jobs=a.jobs)
+                  seed=a.seed, seeds=a.seeds, jobs=a.jobs, first_mix=a.first_mix, base=not a.no_default)
     if a.out:
         a.out.parent.mkdir(parents=True, exist_ok=True)
         df.to_csv(a.out, index=False)

@@ -137,6 +137,79 @@ def _time_limit_callback(deadline: float):
     return TimeLimit()
 
 
+def pick_best(rows: list[dict]) -> dict:
+    """The validation row to ship: most tenants upheld, then most SLOs achieved (mean fraction); on a
+    full tie the earlier one (fewer PPO steps: less drift from the clone for no measured gain)."""
+    if not rows:
+        raise ValueError("no validation scores to choose from")
+    return max(rows, key=lambda r: (r["upheld"], round(r["slos_achieved"], 9), -r["timesteps"]))
+
+
+def _validation_callback(out: Path, scheduler: str, K: int, tenant_aware: bool, every: int, requests: int,
+                         jobs: int, verbose: int = 0):
+    """Score the deterministic policy every ``every`` steps (and the start, i.e. the clone) by the tenants
+    it upholds on the validation scenarios (:func:`fairsched.rl.evaluate.validation_scenarios`: the
+    default scenario and training-range mixes, loads :data:`~fairsched.rl.evaluate.VALIDATION_LOADS`).
+
+    Why: PPO's return on a few episodes is a noisy proxy of the goal, and an earlier PPO run drifted
+    below its cloned start; keeping the best policy by the goal itself (tenants upheld, then mean
+    SLOs achieved) makes fine-tuning unable to ship a worse policy than it started from *on these
+    scenarios*. Each scored policy is exported to ``out/val/<scheduler>_<steps>`` and its scores to
+    ``out/val/scores.csv``."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    import pandas as pd
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    from fairsched.rl.evaluate import VALIDATION_LOADS, run_cells, validation_scenarios
+    from fairsched.rl.export import export_policy
+
+    class Validation(BaseCallback):
+        def __init__(self):
+            super().__init__()
+            self.rows: list[dict] = []
+            self.last = -every
+            self.pool = None
+            self.scenarios = validation_scenarios()
+
+        def score(self) -> None:
+            steps = int(self.model.num_timesteps)
+            stem = export_policy(self.model, out / "val" / f"{scheduler}_{steps}", K=K, tenant_aware=tenant_aware,
+                                 extra=dict(scheduler=scheduler, timesteps=steps))
+            if self.pool is None and jobs > 1:
+                self.pool = ProcessPoolExecutor(jobs, mp_context=mp.get_context("forkserver"))
+            df = run_cells(self.scenarios, VALIDATION_LOADS, [f"policy:{stem}"], requests=requests,
+                           executor=self.pool)
+            row = dict(timesteps=steps, stem=str(stem), upheld=int(df["upheld"].sum()),
+                       slos_achieved=float(df["slos_achieved"].mean()), hit_rate=float(df["hit_rate"].mean()))
+            self.rows.append(row)
+            pd.DataFrame(self.rows).to_csv(out / "val" / "scores.csv", index=False)
+            self.last = steps
+            if verbose:
+                print(f"validation at {steps} steps: {row}")
+
+        def _on_training_start(self) -> None:
+            self.score()
+
+        def _on_step(self) -> bool:
+            if self.num_timesteps - self.last >= every:
+                self.score()
+            return True
+
+        def _on_training_end(self) -> None:
+            if self.num_timesteps > self.last:
+                self.score()
+            if self.pool is not None:
+                self.pool.shutdown()
+                self.pool = None
+
+        def best(self) -> dict:
+            return pick_best(self.rows)
+
+    return Validation()
+
+
 def _command() -> str:
     """The CLI command line that ran this training, with absolute paths cut to their last part."""
     if sys.argv[1:2] != ["train"]:
@@ -168,7 +241,12 @@ def train(
     n_epochs: int = 5,
     learning_rate: float = 3e-4,
     gamma: float = 0.99,
+    gae_lambda: float = 0.95,
     ent_coef: float = 0.01,
+    clip_range: float = 0.2,
+    target_kl: float | None = None,
+    select_every: int = 0,
+    select_requests: int = 3000,
     net_arch: tuple[int, ...] = (128, 128),
     time_limit_min: float | None = None,
     bc_steps: int = 60_000,
@@ -227,7 +305,8 @@ def train(
     else:
         model = MaskablePPO(
             "MlpPolicy", venv, n_steps=n_steps, batch_size=batch_size, n_epochs=n_epochs,
-            learning_rate=learning_rate, gamma=gamma, gae_lambda=0.95, ent_coef=ent_coef, clip_range=0.2,
+            learning_rate=learning_rate, gamma=gamma, gae_lambda=gae_lambda, ent_coef=ent_coef, clip_range=clip_range,
+            target_kl=target_kl,
             policy_kwargs=dict(net_arch=dict(pi=list(net_arch), vf=list(net_arch))), seed=seed, device="cpu",
             verbose=verbose,
         )
@@ -263,13 +342,26 @@ def train(
                              log_path=str(out / "eval"), best_model_save_path=str(out / "eval"),
                              deterministic=True, verbose=verbose),
     ]
-    if time_limit_min is not None:
+    validation = None
+    if select_every > 0 and timesteps > done:
+        validation = _validation_callback(out, scheduler, K, variant["tenant_aware"], select_every, select_requests,
+                                          jobs=n_envs, verbose=verbose)
+        callbacks.append(validation)
+    if time_limit_min is not None:  # last, so the final validation still runs when time is up
         callbacks.append(_time_limit_callback(t0 + time_limit_min * 60.0))
     if timesteps > done:
         model.learn(total_timesteps=timesteps - done, callback=CallbackList(callbacks),
                     progress_bar=progress, reset_num_timesteps=resume is None)
-    wall = time.monotonic() - t0
     model.save(str(out / f"{scheduler}_final"))
+    selected = None
+    if validation is not None and validation.rows:
+        from fairsched.rl.export import load_into
+
+        best = validation.best()
+        load_into(model, best["stem"])  # the exported policy is the best-scoring one, not the last
+        selected = dict(best, stem=Path(best["stem"]).name,
+                        scores=[{k: v for k, v in r.items() if k != "stem"} for r in validation.rows])
+    wall = time.monotonic() - t0
     venv.close()
     eval_env.close()
     meta = dict(
@@ -280,9 +372,12 @@ def train(
         bc=dict(steps=bc_steps, epochs=bc_epochs, dagger_rounds=dagger_rounds, teacher_theta=theta)
         if resume is None else None,
         bc_result=bc_stats if resume is None else None,
-        stage=_stage(resume is None and bc_steps > 0, dagger_rounds, int(model.num_timesteps)),
+        stage=_stage(resume is None and bc_steps > 0, dagger_rounds,
+                     int(selected["timesteps"]) if selected else int(model.num_timesteps)),
+        selected=selected,
         ppo=dict(n_steps=n_steps, batch_size=batch_size, n_epochs=n_epochs, learning_rate=learning_rate,
-                 gamma=gamma, ent_coef=ent_coef, net_arch=list(net_arch), n_envs=n_envs),
+                 gamma=gamma, gae_lambda=gae_lambda, ent_coef=ent_coef, clip_range=clip_range, target_kl=target_kl,
+                 net_arch=list(net_arch), n_envs=n_envs),
     )
     stem = export_policy(model, out / scheduler, K=K, tenant_aware=variant["tenant_aware"], extra=meta)
     (out / "train_summary.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")

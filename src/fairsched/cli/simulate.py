@@ -19,14 +19,14 @@ CORE_HELP = ("event loop: auto (compiled for edf, fcfs, sjf, llf; else python), 
 def check_core(core: str, schedulers: list[str]) -> None:
     """``--core``: a known value, and ``compiled`` only for schedulers that have a compiled core."""
     from fairsched.schedulers.registry import scheduler_class
-    from fairsched.sim.engine import CORES
+    from fairsched.sim.engine import CORES, compiled_refusal
 
     if core not in CORES:
         raise InputError(f"--core: unknown '{core}'; use one of {', '.join(CORES)}")
     for name in schedulers:
-        if core == "compiled" and getattr(scheduler_class(name), "compiled_key", None) is None:
-            raise InputError(f"--core: scheduler '{name}' has no compiled core (edf, fcfs, sjf and llf have one); "
-                             "use --core auto or --core python")
+        why = compiled_refusal(scheduler_class(name)) if core == "compiled" else None
+        if why is not None:
+            raise InputError(f"--core: the compiled core cannot run {why}; use --core auto or --core python")
 
 
 def simulate_cmd(

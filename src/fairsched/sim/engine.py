@@ -301,17 +301,12 @@ class Simulator:
         if self.cfg.core == "python":
             return None
         key = getattr(scheduler, "compiled_key", None)
-        why = None
-        if key is None:
-            name = getattr(scheduler, "name", type(scheduler).__name__)
-            why = f"scheduler '{name}' (only edf, fcfs, sjf and llf have it)"
-        elif not _default_placement(scheduler):
-            why = f"scheduler '{scheduler.name}' with its own placement"
-        elif self.cfg.trace_layers:
+        why = compiled_refusal(type(scheduler))
+        if why is None and self.cfg.trace_layers:
             why = "with trace_layers=True (per-layer traces come from the Python core)"
-        elif self.now != 0.0 or self.n_arrived or self.decisions or self._redecide or self.finished:
+        elif why is None and (self.now != 0.0 or self.n_arrived or self.decisions or self._redecide or self.finished):
             why = "a simulator that was already stepped (it runs whole runs from the start)"
-        else:
+        elif why is None:
             try:
                 from fairsched.sim.compiled import KEYS
             except ImportError:  # numba missing
@@ -563,14 +558,21 @@ class Simulator:
 CORES = ("auto", "python", "compiled")
 
 
-def _default_placement(scheduler) -> bool:
-    """The scheduler places like ``PriorityScheduler`` (fastest idle sub-accelerator) and decides
-    with its ``decide``: what the compiled core reproduces."""
+def compiled_refusal(cls) -> str | None:
+    """Why the compiled core cannot run schedulers of class ``cls`` (None: it can).
+
+    It reproduces a ``PriorityScheduler`` with a static ``compiled_key`` that places like the base
+    class (fastest idle sub-accelerator) and decides with its ``decide``. The one rule behind both
+    ``--core`` checks of the CLI and :meth:`Simulator.run`."""
     from fairsched.schedulers.base import PriorityScheduler
 
-    cls = type(scheduler)
-    return (isinstance(scheduler, PriorityScheduler) and cls.place is PriorityScheduler.place
-            and cls.decide is PriorityScheduler.decide)
+    name = getattr(cls, "name", None) or cls.__name__
+    if getattr(cls, "compiled_key", None) is None:
+        return f"scheduler '{name}' (only edf, fcfs, sjf and llf have it)"
+    if not (issubclass(cls, PriorityScheduler) and cls.place is PriorityScheduler.place
+            and cls.decide is PriorityScheduler.decide):
+        return f"scheduler '{name}' with its own placement"
+    return None
 
 
 # decision-time histogram: log-spaced bins from 10 ns to 10 s, constant memory

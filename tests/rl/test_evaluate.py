@@ -25,3 +25,15 @@ def test_mean_over_seeds():
     rows = _rows("a", hi, dict(edf=6, drl=8), seed=0) + _rows("a", hi, dict(edf=6, drl=5), seed=1)
     w = wide(pd.DataFrame(rows))
     assert w["drl"].tolist() == [6.5] and w["drl_wins"].tolist() == [True]
+
+
+def test_verdict_counts_mixes_met_at_every_load():
+    from fairsched.rl.evaluate import verdict
+
+    lo, hi, ov = LOADS["moderate"], LOADS["high"], LOADS["overload"]
+    rows = []
+    for scen, d_hi in (("default", 8), ("mix-1", 8), ("mix-2", 6), ("mix-3", 9)):   # edf 7 at high
+        rows += _rows(scen, lo, dict(edf=9, drl=9)) + _rows(scen, hi, dict(edf=7, drl=d_hi))
+        rows += _rows(scen, ov, dict(edf=2, drl=4))
+    v = verdict(wide(pd.DataFrame(rows)))
+    assert v == dict(default=True, mixes=3, mixes_met=2, mixes_failed=["mix-2"])

@@ -39,3 +39,26 @@ def test_risky_and_infeasible_placements_are_not_candidates(sim_at_first_decisio
     assert [sim.models[r.mi] for r in on_y] == ["z"]  # m is risky on y, w cannot finish there
     assert mask_x.tolist() == [True, True, True, False, True]
     assert mask_y.tolist() == [True, False, False, False, True]
+
+
+@pytest.mark.parametrize("tenant_aware", [True, False])
+def test_cumshare_thermometer(sim_at_first_decision, tenant_aware):
+    """Version 3: bit i of a candidate is set iff its tenant's cumulative share is <= CUM_LEVELS[i]
+    (a step the policy can place its triage line on); relmas sees zeros there."""
+    from fairsched.rl.features import CAND_FEATURES, CUM_LEVELS, N_CAND
+
+    sim = sim_at_first_decision
+    fb = FeatureBuilder(K=4, tenant_aware=tenant_aware)
+    fb.reset(sim)
+    cands, obs, mask = fb.build(sim, 0)
+    cum = CAND_FEATURES.index("tenant_cumshare")
+    first = CAND_FEATURES.index("cumshare_le_0.5")
+    assert len(cands) >= 2
+    for j in range(len(cands)):
+        b = j * N_CAND
+        bits = obs[b + first:b + first + len(CUM_LEVELS)].tolist()
+        if tenant_aware:
+            assert bits == [float(obs[b + cum] <= c) for c in CUM_LEVELS]
+            assert bits == sorted(bits)  # a thermometer: once set, set for every higher level
+        else:
+            assert bits == [0.0] * len(CUM_LEVELS)

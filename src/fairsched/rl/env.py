@@ -38,7 +38,8 @@ Per-episode randomisation
     ``randomize=False`` runs the base scenario at ``load`` with ``sim_seed`` every episode.
 
 Version history
-    v0: feature version 1, then 2 (risky placements masked; :data:`fairsched.rl.features.FEATURE_VERSION`).
+    v0: feature version 1, then 2 (risky placements masked), then 3 (thermometer code of the cumulative
+    share; :data:`fairsched.rl.features.FEATURE_VERSION`).
 """
 
 from __future__ import annotations

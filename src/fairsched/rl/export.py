@@ -74,3 +74,31 @@ def load_into(model, stem: str | Path) -> None:
         for m, (W, b) in zip(lin, pol.layers):
             m.weight.copy_(torch.as_tensor(W, dtype=torch.float32))
             m.bias.copy_(torch.as_tensor(b, dtype=torch.float32))
+
+
+def widen_candidate_blocks(src: str | Path, dst: str | Path, *, K: int, old_n_cand: int, new_n_cand: int,
+                           n_global: int, extra: dict | None = None) -> Path:
+    """Re-lay an exported policy's first layer for candidate blocks widened from ``old_n_cand`` to
+    ``new_n_cand`` features (new ones appended to each block), with zero weights on the new inputs.
+
+    Exact only for a policy that sees zeros there: the tenant-agnostic ``relmas`` gets the tenant
+    block zeroed, so when a version adds tenant features its decisions are unchanged (up to the
+    rounding of reordered float sums; numpy only)."""
+    src, dst = Path(src), Path(dst)
+    if new_n_cand < old_n_cand:
+        raise ValueError("new_n_cand must be >= old_n_cand")
+    z = dict(np.load(src.with_suffix(".npz")))
+    W0 = z["W0"]
+    if W0.shape[1] != K * old_n_cand + n_global:
+        raise ValueError(f"W0 has {W0.shape[1]} inputs, expected {K * old_n_cand + n_global}")
+    W = np.zeros((W0.shape[0], K * new_n_cand + n_global), dtype=W0.dtype)
+    for j in range(K):
+        W[:, j * new_n_cand:j * new_n_cand + old_n_cand] = W0[:, j * old_n_cand:(j + 1) * old_n_cand]
+    W[:, K * new_n_cand:] = W0[:, K * old_n_cand:]
+    z["W0"] = W
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(dst.with_suffix(".npz"), **z)
+    meta = json.loads(src.with_suffix(".json").read_text())
+    meta.update(feature_version=FEATURE_VERSION, obs_dim=int(W.shape[1]), **(extra or {}))
+    dst.with_suffix(".json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    return dst

@@ -1,6 +1,6 @@
 """The acceptance table of issue 5: tenants upheld per scheduler, scenario and load.
 
-    python -m fairsched.rl.evaluate --requests 20000 --mixes 5 --jobs 2 --out results/rl_eval.csv
+    python -m fairsched.rl.evaluate --requests 4000 --mixes 10 --seeds 3 --jobs 2 --out results/rl_eval.csv
 
 With ``--seeds N`` every cell is run with simulator seeds ``seed .. seed+N-1`` (different arrivals)
 and the table shows the mean number of tenants upheld; the verdict compares those means.
@@ -11,7 +11,9 @@ training never draws from (training draws seeds below ``2**31``). Loads (platfor
 moderate 0.7, high 0.9, overload 1.2 (``--loads``). Every scheduler of a cell sees the same arrivals
 (same simulator seed). Printed: one row per (scenario, load) with the number of tenants upheld per
 scheduler, and whether ``drl`` wins (strictly more than every heuristic and ``relmas`` at high and
-overload, no fewer at moderate). numpy only (no torch).
+overload, no fewer at moderate), then per scenario whether it wins at every load: the issue asks for
+the default scenario and at least 5 unseen mixes; every evaluated mix is counted and the failed ones
+are named (the protocol evaluates 10). numpy only (no torch).
 """
 
 from __future__ import annotations
@@ -104,7 +106,7 @@ def run_cells(scenarios, loads, names, *, requests: int, seed: int = 0, seeds: i
     return pd.DataFrame(rows)
 
 
-def evaluate(*, requests: int = 20000, mixes: int = 5, loads: dict | None = None, schedulers=None,
+def evaluate(*, requests: int = 20000, mixes: int = 10, loads: dict | None = None, schedulers=None,
              reference: bool = True, seed: int = 0, seeds: int = 1, jobs: int = 1, costs=None,
              platform="default", first_mix: int = 0, base: bool = True) -> pd.DataFrame:
     """Long table: one row per (scenario, load, scheduler). Mixes ``first_mix .. first_mix + mixes - 1``
@@ -147,15 +149,15 @@ def verdict(w: pd.DataFrame) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m fairsched.rl.evaluate", description=__doc__.splitlines()[0])
-    ap.add_argument("--requests", type=int, default=20000)
-    ap.add_argument("--mixes", type=int, default=5)
+    ap.add_argument("--requests", type=int, default=4000)
+    ap.add_argument("--mixes", type=int, default=10)
     ap.add_argument("--first-mix", type=int, default=0, help="first mix index k (seed UNSEEN_SEED_BASE + k)")
     ap.add_argument("--no-default", action="store_true", help="leave out the default scenario")
     ap.add_argument("--loads", default=",".join(str(v) for v in LOADS.values()), help="moderate,high,overload")
     ap.add_argument("--schedulers", default=None, help="comma list (default: heuristics + relmas + drl)")
     ap.add_argument("--no-reference", action="store_true", help="leave out the teacher rule")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--seeds", type=int, default=1, help="simulator seeds per cell (table: mean tenants upheld)")
+    ap.add_argument("--seeds", type=int, default=3, help="simulator seeds per cell (table: mean tenants upheld)")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--out", type=Path, default=None, help="write the long table as CSV")
     ap.add_argument("--from-csv", type=Path, nargs="+", default=None,

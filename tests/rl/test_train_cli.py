@@ -34,7 +34,8 @@ def test_train_export_and_resume(tmp_path, scenario):
     pytest.importorskip("fairsched.costs.table").load_cost_table()  # needs the shipped table
     out = tmp_path / "run"
     base = ["train", "--scheduler", "drl", "--scenario", str(scenario), "--requests", "40", "--n-envs", "1",
-            "--bc-steps", "300", "--eval-freq", "256", "--checkpoint-freq", "256", "--no-progress", "--out", str(out)]
+            "--bc-steps", "300", "--dagger-rounds", "0", "--select-every", "0", "--n-steps", "128", "--batch-size", "64",
+            "--eval-freq", "256", "--checkpoint-freq", "256", "--no-progress", "--out", str(out)]
     assert _run(base + ["--timesteps", "256"]) == 0
     pol = NumpyPolicy.load(out / "drl")
     assert pol.tenant_aware and pol.K == 8
@@ -53,7 +54,8 @@ def test_bad_inputs_exit_2(tmp_path, capsys):
 
 
 def test_bad_ppo_flags_exit_2(tmp_path, capsys):
-    for flag, val in (("--gamma", "1.5"), ("--target-kl", "0"), ("--select-every", "-1"), ("--n-epochs", "0")):
+    for flag, val in (("--gamma", "1.5"), ("--target-kl", "0"), ("--select-every", "-1"), ("--n-epochs", "0"),
+                      ("--time-limit-min", "0")):
         assert _run(["train", "--timesteps", "10", flag, val, "--out", str(tmp_path)]) == 2
         assert flag in capsys.readouterr().err
 
@@ -81,7 +83,7 @@ def test_selection_exports_the_best_scored_policy(tmp_path, scenario, monkeypatc
     monkeypatch.setattr(evaluate, "VALIDATION_LOADS", (0.9,))
     out = tmp_path / "sel"
     assert _run(["train", "--scheduler", "drl", "--scenario", str(scenario), "--requests", "40", "--n-envs", "1",
-                 "--bc-steps", "300", "--eval-freq", "100000", "--checkpoint-freq", "100000", "--no-progress",
+                 "--bc-steps", "300", "--dagger-rounds", "0", "--eval-freq", "100000", "--checkpoint-freq", "100000", "--no-progress",
                  "--timesteps", "512", "--n-steps", "128", "--batch-size", "64", "--select-every", "256",
                  "--select-requests", "100", "--out", str(out)]) == 0
     meta = json.loads((out / "drl.json").read_text())

@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
     @app.command("train")
     def train_cmd(
         scheduler: str = typer.Option("drl", "--scheduler", help="drl (tenant-aware) or relmas (tenant-agnostic)"),
-        timesteps: int = typer.Option(500_000, "--timesteps", help="total env decisions (PPO timesteps; 0: cloning only)"),
+        timesteps: int = typer.Option(3_000_000, "--timesteps", help="total env decisions (PPO timesteps; 0: cloning only)"),
         out: Path = typer.Option(..., "--out", help="output folder: policy .npz/.json, checkpoints, eval logs"),
         scenario: str = typer.Option("default", "--scenario", help="base scenario (shipped name or YAML path)"),
         platform: str = typer.Option("default", "--platform", help="platform (shipped name or YAML path)"),
@@ -25,24 +25,24 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, "--seed", help="seed of the training run"),
         resume: Optional[Path] = typer.Option(None, "--resume", help="continue from a checkpoint .zip"),
         n_envs: int = typer.Option(2, "--n-envs", help="vectorised envs (subprocesses)"),
-        requests: int = typer.Option(1000, "--requests", help="requests per training episode"),
-        time_limit_min: Optional[float] = typer.Option(None, "--time-limit-min", help="stop after this wall time"),
-        bc_steps: int = typer.Option(60_000, "--bc-steps", help="teacher decisions for behaviour cloning (0: off)"),
-        dagger_rounds: int = typer.Option(0, "--dagger-rounds", help="DAgger rounds after cloning (student rolls out, teacher labels)"),
+        requests: int = typer.Option(3000, "--requests", help="requests per training episode"),
+        time_limit_min: Optional[float] = typer.Option(27.0, "--time-limit-min", help="stop PPO after this wall time in minutes, cloning included (the 30-minute budget)"),
+        bc_steps: int = typer.Option(100_000, "--bc-steps", help="teacher decisions for behaviour cloning (0: off)"),
+        dagger_rounds: int = typer.Option(2, "--dagger-rounds", help="DAgger rounds after cloning (student rolls out, teacher labels)"),
         teacher_theta: Optional[float] = typer.Option(None, "--teacher-theta", help="drl teacher: platform share the protected tenants may need together (default 0.8)"),
-        learning_rate: float = typer.Option(1e-4, "--learning-rate"),
-        gamma: float = typer.Option(0.99, "--gamma", help="discount per decision"),
+        learning_rate: float = typer.Option(3e-5, "--learning-rate"),
+        gamma: float = typer.Option(0.995, "--gamma", help="discount per decision"),
         gae_lambda: float = typer.Option(0.95, "--gae-lambda"),
-        ent_coef: float = typer.Option(0.01, "--ent-coef", help="entropy bonus"),
-        clip_range: float = typer.Option(0.2, "--clip-range"),
-        target_kl: Optional[float] = typer.Option(None, "--target-kl", help="stop an update's epochs once the KL to the rollout policy passes this"),
-        n_steps: int = typer.Option(1024, "--n-steps", help="rollout length per env"),
-        batch_size: int = typer.Option(512, "--batch-size"),
-        n_epochs: int = typer.Option(5, "--n-epochs"),
-        select_every: int = typer.Option(0, "--select-every", help="score the policy on the validation scenarios every N steps and export the best (0: off, export the last)"),
+        ent_coef: float = typer.Option(0.0, "--ent-coef", help="entropy bonus"),
+        clip_range: float = typer.Option(0.1, "--clip-range"),
+        target_kl: Optional[float] = typer.Option(0.02, "--target-kl", help="stop an update's epochs once the KL to the rollout policy passes this"),
+        n_steps: int = typer.Option(2048, "--n-steps", help="rollout length per env"),
+        batch_size: int = typer.Option(1024, "--batch-size"),
+        n_epochs: int = typer.Option(4, "--n-epochs"),
+        select_every: int = typer.Option(250_000, "--select-every", help="score the policy on the validation scenarios every N steps and export the best (0: off, export the last)"),
         select_requests: int = typer.Option(3000, "--select-requests", help="requests per validation run"),
-        eval_freq: int = typer.Option(200_000, "--eval-freq", help="timesteps between evaluations"),
-        checkpoint_freq: int = typer.Option(200_000, "--checkpoint-freq", help="timesteps between checkpoints"),
+        eval_freq: int = typer.Option(500_000, "--eval-freq", help="timesteps between evaluations"),
+        checkpoint_freq: int = typer.Option(500_000, "--checkpoint-freq", help="timesteps between checkpoints"),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress bar"),
     ) -> None:
         """Train the tenant-aware (drl) or RELMAS-like (relmas) policy with MaskablePPO."""
@@ -58,7 +58,8 @@ def register(app: typer.Typer) -> None:
                                   ("--batch-size", batch_size, batch_size >= 2, ">= 2"),
                                   ("--n-epochs", n_epochs, n_epochs >= 1, ">= 1"),
                                   ("--select-every", select_every, select_every >= 0, ">= 0 (0: off)"),
-                                  ("--select-requests", select_requests, select_requests >= 100, ">= 100")):
+                                  ("--select-requests", select_requests, select_requests >= 100, ">= 100"),
+                                  ("--time-limit-min", time_limit_min, time_limit_min is None or time_limit_min > 0, "> 0")):
             if not ok:
                 raise InputError(f"{flag}: must be {want}, got {v}")
         try:

@@ -92,3 +92,13 @@ def test_selection_exports_the_best_scored_policy(tmp_path, scenario, monkeypatc
     shipped = np.load(out / "drl.npz")
     chosen = np.load(out / "val" / f"{sel['stem']}.npz")
     assert all(np.array_equal(shipped[k], chosen[k]) for k in shipped.files)
+
+
+def test_stage_words():
+    from fairsched.rl.train import _stage
+
+    assert _stage(True, 2, 0) == "behaviour cloning + 2 DAgger rounds"
+    assert _stage(True, 2, 0, ran=2_000_000) == ("behaviour cloning + 2 DAgger rounds "
+                                                 "(selected on validation scenarios; PPO ran 2000000 steps)")
+    assert _stage(True, 0, 500, ran=500) == "behaviour cloning + 500 PPO steps"
+    assert _stage(False, 0, 0) == "untrained"

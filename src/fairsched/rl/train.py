@@ -28,12 +28,16 @@ VARIANTS = {
 }
 
 
-def _stage(cloned: bool, dagger_rounds: int, ppo_steps: int) -> str:
-    """How the exported policy was made, in words (recorded in its JSON)."""
+def _stage(cloned: bool, dagger_rounds: int, ppo_steps: int, ran: int | None = None) -> str:
+    """How the exported policy was made, in words (recorded in its JSON). ``ran``: PPO steps run in
+    all when validation selected an earlier policy (``ppo_steps`` of them)."""
     parts = (["behaviour cloning"] if cloned else []) + ([f"{dagger_rounds} DAgger rounds"] if cloned and dagger_rounds else [])
     if ppo_steps:
         parts.append(f"{ppo_steps} PPO steps")
-    return " + ".join(parts) or "untrained"
+    text = " + ".join(parts) or "untrained"
+    if ran is not None and ran > ppo_steps:
+        text += f" (selected on validation scenarios; PPO ran {ran} steps)"
+    return text
 
 
 def _make_env(env_kwargs: dict, rank: int, seed: int):
@@ -373,7 +377,8 @@ def train(
         if resume is None else None,
         bc_result=bc_stats if resume is None else None,
         stage=_stage(resume is None and bc_steps > 0, dagger_rounds,
-                     int(selected["timesteps"]) if selected else int(model.num_timesteps)),
+                     int(selected["timesteps"]) if selected else int(model.num_timesteps),
+                     ran=int(model.num_timesteps) if selected else None),
         selected=selected,
         ppo=dict(n_steps=n_steps, batch_size=batch_size, n_epochs=n_epochs, learning_rate=learning_rate,
                  gamma=gamma, gae_lambda=gae_lambda, ent_coef=ent_coef, clip_range=clip_range, target_kl=target_kl,

@@ -166,6 +166,7 @@ def _validation_callback(out: Path, scheduler: str, K: int, tenant_aware: bool, 
     import pandas as pd
     from stable_baselines3.common.callbacks import BaseCallback
 
+    from fairsched.io import atomic_write_text
     from fairsched.rl.evaluate import VALIDATION_LOADS, run_cells, validation_scenarios
     from fairsched.rl.export import export_policy
 
@@ -188,7 +189,7 @@ def _validation_callback(out: Path, scheduler: str, K: int, tenant_aware: bool, 
             row = dict(timesteps=steps, stem=str(stem), upheld=int(df["upheld"].sum()),
                        slos_achieved=float(df["slos_achieved"].mean()), hit_rate=float(df["hit_rate"].mean()))
             self.rows.append(row)
-            pd.DataFrame(self.rows).to_csv(out / "val" / "scores.csv", index=False)
+            atomic_write_text(out / "val" / "scores.csv", pd.DataFrame(self.rows).to_csv(index=False))
             self.last = steps
             if verbose:
                 print(f"validation at {steps} steps: {row}")

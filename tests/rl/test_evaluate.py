@@ -37,3 +37,16 @@ def test_verdict_counts_mixes_met_at_every_load():
         rows += _rows(scen, ov, dict(edf=2, drl=4))
     v = verdict(wide(pd.DataFrame(rows)))
     assert v == dict(default=True, mixes=3, mixes_met=2, mixes_failed=["mix-2"])
+
+
+def test_evaluate_runs_every_cell_on_unseen_mixes():
+    """End to end on a tiny budget: one row per (scenario, load, seed, scheduler), mixes from the
+    unseen seed range (never the training range), tenant counts within bounds."""
+    from fairsched.rl.evaluate import evaluate
+    from fairsched.workload.generator import UNSEEN_SEED_BASE
+
+    df = evaluate(requests=150, mixes=1, first_mix=3, schedulers=["edf", "drl"], reference=False, seeds=1)
+    assert len(df) == 2 * 3 * 2
+    assert set(df["scenario"]) == {"default", f"mix-{UNSEEN_SEED_BASE + 3}"}
+    assert ((df["upheld"] >= 0) & (df["upheld"] <= df["tenants"])).all()
+    assert set(df["load"]) == set(LOADS.values())

@@ -70,7 +70,7 @@ def _models() -> list[str]:
     return sorted({s.model for t in base_cfg.tenants for s in t.slos})
 
 
-def acceptance_scenarios(mixes: int = 5, first_mix: int = 0, base: bool = True) -> list[tuple[str, dict]]:
+def acceptance_scenarios(mixes: int = 10, first_mix: int = 0, base: bool = True) -> list[tuple[str, dict]]:
     """``[(name, scenario dict)]``: the default scenario and unseen mixes ``UNSEEN_SEED_BASE + k``."""
     from fairsched.workload.generator import UNSEEN_SEED_BASE, random_scenario
     from fairsched.workload.scenario import load_scenario
@@ -106,8 +106,8 @@ def run_cells(scenarios, loads, names, *, requests: int, seed: int = 0, seeds: i
     return pd.DataFrame(rows)
 
 
-def evaluate(*, requests: int = 20000, mixes: int = 10, loads: dict | None = None, schedulers=None,
-             reference: bool = True, seed: int = 0, seeds: int = 1, jobs: int = 1, costs=None,
+def evaluate(*, requests: int = 4000, mixes: int = 10, loads: dict | None = None, schedulers=None,
+             reference: bool = True, seed: int = 0, seeds: int = 3, jobs: int = 1, costs=None,
              platform="default", first_mix: int = 0, base: bool = True) -> pd.DataFrame:
     """Long table: one row per (scenario, load, scheduler). Mixes ``first_mix .. first_mix + mixes - 1``
     (seeds ``UNSEEN_SEED_BASE + k``); ``base=False`` leaves out the default scenario (to add mixes to

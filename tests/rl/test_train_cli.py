@@ -102,3 +102,25 @@ def test_stage_words():
                                                  "(selected on validation scenarios; PPO ran 2000000 steps)")
     assert _stage(True, 0, 500, ran=500) == "behaviour cloning + 500 PPO steps"
     assert _stage(False, 0, 0) == "untrained"
+
+
+def test_cli_defaults_are_train_defaults():
+    """`fairsched train` and `fairsched.rl.train.train` spell the shipped recipe twice (typer needs
+    its defaults in the signature; importing the trainer at CLI start-up would pull in gymnasium for
+    every command): this keeps the two copies equal."""
+    import inspect
+
+    import typer
+
+    from fairsched.cli.train import register
+    from fairsched.rl.train import train
+
+    app = typer.Typer()
+    register(app)
+    (cmd,) = [c for c in app.registered_commands if c.name == "train"]
+    cli = {n: p.default.default for n, p in inspect.signature(cmd.callback).parameters.items()}
+    api = {n: p.default for n, p in inspect.signature(train).parameters.items()}
+    shared = sorted((set(cli) & set(api)) - {"out"})  # --out has no default
+    assert len(shared) >= 20
+    assert {n: cli[n] for n in shared} == {n: (str(api[n]) if n in ("scenario", "platform") else api[n])
+                                           for n in shared}

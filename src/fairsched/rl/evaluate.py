@@ -63,32 +63,30 @@ VALIDATION_MIX_SEEDS = (100, 101, 102, 103)
 VALIDATION_LOADS = (0.9, 1.2)
 
 
-def _models() -> list[str]:
+def _base() -> tuple[dict, list[str]]:
+    """The default scenario (as a dict) and the models its tenants use (random mixes draw from them)."""
     from fairsched.workload.scenario import load_scenario
 
-    base_cfg, _ = load_scenario("default")
-    return sorted({s.model for t in base_cfg.tenants for s in t.slos})
+    cfg, _ = load_scenario("default")
+    return cfg.model_dump(), sorted({s.model for t in cfg.tenants for s in t.slos})
 
 
 def acceptance_scenarios(mixes: int = 10, first_mix: int = 0, base: bool = True) -> list[tuple[str, dict]]:
     """``[(name, scenario dict)]``: the default scenario and unseen mixes ``UNSEEN_SEED_BASE + k``."""
     from fairsched.workload.generator import UNSEEN_SEED_BASE, random_scenario
-    from fairsched.workload.scenario import load_scenario
 
-    models = _models()
-    scen = [("default", load_scenario("default")[0].model_dump())] if base else []
-    return scen + [(f"mix-{UNSEEN_SEED_BASE + k}", random_scenario(UNSEEN_SEED_BASE + k, models))
-                   for k in range(first_mix, first_mix + mixes)]
+    cfg, models = _base()
+    return ([("default", cfg)] if base else []) + [
+        (f"mix-{UNSEEN_SEED_BASE + k}", random_scenario(UNSEEN_SEED_BASE + k, models))
+        for k in range(first_mix, first_mix + mixes)]
 
 
 def validation_scenarios() -> list[tuple[str, dict]]:
     """The default scenario and the training-range mixes of :data:`VALIDATION_MIX_SEEDS`."""
     from fairsched.workload.generator import random_scenario
-    from fairsched.workload.scenario import load_scenario
 
-    models = _models()
-    return [("default", load_scenario("default")[0].model_dump())] + [
-        (f"mix-{s}", random_scenario(s, models)) for s in VALIDATION_MIX_SEEDS]
+    cfg, models = _base()
+    return [("default", cfg)] + [(f"mix-{s}", random_scenario(s, models)) for s in VALIDATION_MIX_SEEDS]
 
 
 def run_cells(scenarios, loads, names, *, requests: int, seed: int = 0, seeds: int = 1, jobs: int = 1,

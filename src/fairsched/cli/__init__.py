@@ -25,9 +25,25 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from fairsched import __version__
+
+        typer.echo(f"fairsched {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="print the version and exit"),
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="more messages (-vv: debug)"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="errors only: no progress or status lines"),
+) -> None:
     """fairsched: simulate, compare, train and benchmark schedulers for multi-tenant DNN inference."""
+    from fairsched.cli._log import configure
+
+    configure(-1 if quiet else verbose)
 
 
 _COMMAND_MODULES = ("compare", "simulate", "sweep", "costs", "bench", "bound", "train")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import numpy as np
 import pandas as pd
@@ -15,6 +15,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from fairsched.cli.simulate import CORE_HELP, check_core
+from fairsched.cli._log import stderr_console
+from fairsched.cli.plugins import POLICY_HELP, check_policies, import_option, load_imports, policy_name
 from fairsched.errors import InputError
 from fairsched.io import atomic_write_text
 
@@ -59,7 +61,8 @@ def compare_cmd(
     out: Path = typer.Option(..., "--out", help="output folder (created; reruns reuse finished cells)"),
     scenario: str = typer.Option("default", help="shipped scenario name or YAML path"),
     platform: str = typer.Option("default", help="shipped platform name or YAML path"),
-    schedulers: Optional[str] = typer.Option(None, help="comma-separated names (default: all)"),
+    schedulers: Optional[str] = typer.Option(None, help="comma-separated names (default: all); drl:POLICY_PATH "
+                                                       "runs a trained policy"),
     load: Optional[float] = typer.Option(None, help="platform utilization (default: the scenario's)"),
     seed: int = typer.Option(0, help="random seed (same seed, same arrivals for every scheduler)"),
     requests: Optional[int] = typer.Option(None, help="number of requests (default: the scenario's)"),
@@ -67,6 +70,9 @@ def compare_cmd(
     quick: bool = typer.Option(False, "--quick", help=f"{QUICK_REQUESTS} requests: a result in under a minute"),
     jobs: Optional[int] = typer.Option(None, min=1, help="parallel worker processes (default: all cores)"),
     core: str = typer.Option("auto", help=CORE_HELP),
+    imports: Optional[List[str]] = import_option(),
+    policy: Optional[List[str]] = typer.Option(None, "--policy", metavar="PATH",
+                                               help="also run this trained policy (repeatable); " + POLICY_HELP),
 ) -> None:
     """Compare schedulers on one scenario: summary table, per-tenant CSVs, Fig. 2 and Fig. 3."""
     from fairsched.api import build
@@ -88,7 +94,10 @@ def compare_cmd(
             if not parent.is_dir():
                 raise InputError(f"--out: '{parent}' is a file, so '{out}' cannot be created; choose a folder path")
             break
+    load_imports(imports)
     names = parse_schedulers(schedulers)
+    names += [n for n in (policy_name(p) for p in policy or []) if n not in names]
+    check_policies(names)
     check_core(core, names)
     if quick and requests is None:
         requests = QUICK_REQUESTS
@@ -98,7 +107,7 @@ def compare_cmd(
         CellSpec(n, cfg.model_dump(), platform_fingerprint(plat), costs_fingerprint(table), wl.load, wl.requests, seed)
         for n in names
     ]
-    console = Console(stderr=True)
+    console = stderr_console()
     console.print(f"[bold]{plat.describe()}[/]; scenario '{wl.name}': {len(wl.tenants)} tenants, "
                   f"{len(wl.slos)} SLOs, load {wl.load:g}, {wl.requests} requests, seed {seed}")
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 from rich.console import Console
 
+from fairsched.cli.plugins import check_policies, import_option, load_imports, policy_name, policy_option
 from fairsched.errors import InputError
 
 
@@ -30,7 +31,7 @@ def check_core(core: str, schedulers: list[str]) -> None:
 
 
 def simulate_cmd(
-    scheduler: str = typer.Option("edf", help="scheduler name (see `fairsched schedulers`)"),
+    scheduler: str = typer.Option("edf", help="scheduler name (see `fairsched schedulers`), or drl:POLICY_PATH"),
     scenario: str = typer.Option("default", help="shipped scenario name or YAML path"),
     platform: str = typer.Option("default", help="shipped platform name or YAML path"),
     load: Optional[float] = typer.Option(None, help="platform utilization (default: the scenario's)"),
@@ -40,13 +41,19 @@ def simulate_cmd(
     log: Optional[Path] = typer.Option(None, help="write the per-request log to this CSV"),
     as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
     core: str = typer.Option("auto", help=CORE_HELP),
+    imports: Optional[List[str]] = import_option(),
+    policy: Optional[str] = policy_option(),
 ) -> None:
     """Run one scheduler and print its summary (and per-tenant table)."""
     from fairsched.api import simulate
     from fairsched.io import atomic_write_text
     from fairsched.schedulers.registry import make
 
+    load_imports(imports)
+    if policy is not None:
+        scheduler = policy_name(policy)
     make(scheduler)
+    check_policies([scheduler])
     check_core(core, [scheduler])
     if load is not None and load <= 0:
         raise InputError(f"--load: must be > 0 (platform utilization, e.g. 0.8), got {load}")
@@ -65,10 +72,11 @@ def simulate_cmd(
     c.print(res.tenants.drop(columns=["scheduler"]).to_string(index=False))
 
 
-def schedulers_cmd() -> None:
-    """List the registered schedulers."""
+def schedulers_cmd(imports: Optional[List[str]] = import_option()) -> None:
+    """List the registered schedulers (built-in, installed plug-ins, and --import files)."""
     from fairsched.schedulers.registry import _REGISTRY, available
 
+    load_imports(imports)
     for n in available():
         doc = (_REGISTRY[n].__module__ and (__import__(_REGISTRY[n].__module__, fromlist=["_"]).__doc__ or "")).strip()
         typer.echo(f"{n:<14} {doc.splitlines()[0] if doc else ''}")

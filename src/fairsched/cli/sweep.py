@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from fairsched.cli._log import stderr_console
+from fairsched.cli.plugins import import_option, load_imports
 from fairsched.errors import InputError
 
 
@@ -20,11 +22,16 @@ def sweep_cmd(
     address: Optional[str] = typer.Option(None, help="Ray cluster address (with --backend ray; default: start Ray here)"),
     jobs: Optional[int] = typer.Option(None, min=1, help="parallel workers / Ray CPUs (default: all cores)"),
     figures: bool = typer.Option(True, "--figures/--no-figures", help="draw the figures when done"),
+    imports: Optional[List[str]] = import_option(),
 ) -> None:
-    """Run a sweep: one cell per (scheduler, load, scenario, platform, seed); Parquet tables and figures."""
+    """Run a sweep: one cell per (scheduler, load, scenario, platform, seed); Parquet tables and figures.
+
+    The sweep's `schedulers:` list may name trained policies as drl:POLICY_PATH and schedulers
+    registered by --import files or installed plug-ins."""
     from fairsched.cli.compare import summary_table
     from fairsched.experiments.sweep import expand, load_sweep, run_sweep, sweep_figures
 
+    load_imports(imports)
     if backend not in ("local", "ray"):
         raise InputError(f"--backend: '{backend}' is unknown; use local or ray")
     if address and backend != "ray":
@@ -37,7 +44,7 @@ def sweep_cmd(
         import_ray()  # fail before any work if the extra is missing
     grid = expand(*load_sweep(sweep))
     c = grid.config
-    console = Console(stderr=True)
+    console = stderr_console()
     console.print(f"[bold]sweep '{c.name}'[/]: {len(grid.schedulers)} schedulers x {len(c.loads)} loads x "
                   f"{len(c.scenarios)} scenarios x {len(c.platforms)} platforms x {len(c.seeds)} seeds "
                   f"= {len(grid.cells)} cells; backend {backend}")
@@ -71,7 +78,7 @@ def plot_sweep_cmd(
     from fairsched.experiments.sweep import sweep_figures
 
     paths = sweep_figures(out)
-    Console(stderr=True).print(f"{len(paths)} figures in {out}/figures/")
+    stderr_console().print(f"{len(paths)} figures in {out}/figures/")
 
 
 def register(app: typer.Typer) -> None:

@@ -10,6 +10,7 @@ from typing import Optional
 
 import typer
 
+from fairsched.cli._log import verbosity
 from fairsched.errors import InputError
 
 
@@ -70,8 +71,9 @@ def register(app: typer.Typer) -> None:
             scheduler=scheduler, timesteps=timesteps, out=out, scenario=scenario, platform=platform,
             costs=costs, seed=seed, resume=resume, n_envs=n_envs, requests=requests,
             time_limit_min=time_limit_min, bc_steps=bc_steps, dagger_rounds=dagger_rounds, learning_rate=learning_rate, teacher_theta=teacher_theta,
-            eval_freq=eval_freq, checkpoint_freq=checkpoint_freq, progress=progress, gamma=gamma,
+            eval_freq=eval_freq, checkpoint_freq=checkpoint_freq, progress=progress and verbosity() >= 0, gamma=gamma,
             gae_lambda=gae_lambda, ent_coef=ent_coef, clip_range=clip_range, target_kl=target_kl, n_steps=n_steps,
             batch_size=batch_size, n_epochs=n_epochs, select_every=select_every, select_requests=select_requests,
+            verbose=max(0, verbosity()),
         )
         typer.echo(f"policy written to {stem}.npz / {stem}.json")

@@ -19,6 +19,7 @@ import pandas as pd
 
 from fairsched import __version__
 from fairsched.io import atomic_write_text
+from fairsched.schedulers.registry import identity as scheduler_identity
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class CellSpec:
 
     def key(self) -> str:
         blob = json.dumps(
-            dict(v=__version__, code=code_fingerprint(), s=self.scheduler, sc=self.scenario, p=self.platform, c=self.costs,
+            dict(v=__version__, code=code_fingerprint(), s=scheduler_identity(self.scheduler), sc=self.scenario, p=self.platform, c=self.costs,
                  l=self.load, r=self.requests, seed=self.seed),
             sort_keys=True, default=str,
         )

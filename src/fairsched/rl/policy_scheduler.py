@@ -10,6 +10,7 @@ without torch: ``fairsched.schedulers`` imports it to register the two names.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from fairsched.errors import InputError
@@ -20,6 +21,25 @@ from fairsched.schedulers.registry import register
 from fairsched.sim.engine import Decision
 
 _CACHE: dict[str, NumpyPolicy] = {}
+_WARNED: set[tuple[str, tuple[str, ...]]] = set()
+log = logging.getLogger(__name__)
+
+
+def trained_types(meta: dict) -> list[str] | None:
+    """The accelerator types a policy was trained on: ``platform_types`` in its JSON (written by
+    ``fairsched train``), else the types of the shipped platform named in ``env.platform``;
+    None when unknown."""
+    if meta.get("platform_types"):
+        return list(meta["platform_types"])
+    name = (meta.get("env") or {}).get("platform")
+    if isinstance(name, str) and name and "." not in name:
+        from fairsched.platform.config import load_platform
+
+        try:
+            return load_platform(name).type_names
+        except InputError:
+            return None
+    return None
 
 
 def load_policy(path: str | Path) -> NumpyPolicy:
@@ -34,6 +54,7 @@ class PolicyScheduler(Scheduler):
 
     default_policy = ""
     tenant_aware = True
+    takes_policy = True  # the registry accepts NAME:PATH (a policy file) for this class
 
     def __init__(self, policy: str | Path | NumpyPolicy | None = None):
         if hasattr(policy, "act"):  # a NumpyPolicy or anything with K, tenant_aware, act(obs, mask)
@@ -46,9 +67,24 @@ class PolicyScheduler(Scheduler):
         self.features = FeatureBuilder(self.policy.K, self.policy.tenant_aware)
 
     def reset(self, sim, seed):
+        self._check_platform(sim.platform)
         self.features.reset(sim)
         self._skip: set[int] = set()
         self._t = None
+
+    def _check_platform(self, platform) -> None:
+        """Warn, once per policy and platform, when the platform has accelerator types the policy
+        never saw in training: it still runs (features are per candidate, not per type), but its
+        decisions there are untested."""
+        meta = getattr(self.policy, "meta", None) or {}
+        trained = trained_types(meta)
+        unseen = tuple(t for t in platform.type_names if trained is not None and t not in trained)
+        key = (str(meta.get("command", id(self.policy))), unseen)
+        if unseen and key not in _WARNED:
+            _WARNED.add(key)
+            log.warning("scheduler '%s': its policy was trained on accelerator types %s; this platform also has "
+                        "%s, which it never saw, so its decisions there are untested; retrain on this platform "
+                        "(fairsched train --platform ...)", self.name, ", ".join(trained), ", ".join(unseen))
 
     def decide(self, sim) -> Decision:
         if sim.now != self._t:

@@ -13,6 +13,7 @@ algorithm, tenant features off, least-laxity candidates, reward = hits.
 from __future__ import annotations
 
 import json
+import logging
 import shlex
 import sys
 import time
@@ -21,6 +22,8 @@ from pathlib import Path
 from fairsched.errors import InputError
 from fairsched.rl.features import DEFAULT_K
 from fairsched.rl.teacher import THETA
+
+log = logging.getLogger(__name__)
 
 VARIANTS = {
     "drl": dict(tenant_aware=True, reward="tenant"),
@@ -192,7 +195,7 @@ def _validation_callback(out: Path, scheduler: str, K: int, tenant_aware: bool, 
             atomic_write_text(out / "val" / "scores.csv", pd.DataFrame(self.rows).to_csv(index=False))
             self.last = steps
             if verbose:
-                print(f"validation at {steps} steps: {row}")
+                log.info("validation at %s steps: %s", steps, row)
 
         def _on_training_start(self) -> None:
             self.score()
@@ -220,6 +223,20 @@ def _command() -> str:
     if sys.argv[1:2] != ["train"]:
         return ""
     return "fairsched train " + " ".join(shlex.quote(Path(a).name if a.startswith("/") else a) for a in sys.argv[2:])
+
+
+def _own_logger(model, out: Path, verbose: int) -> None:
+    """Give sb3 a logger writing ``out/logs/progress.csv`` (and stdout when verbose): without one,
+    sb3 makes an empty ``SB3-<timestamp>`` folder in the temp dir on every ``learn``."""
+    from stable_baselines3.common.logger import configure
+
+    model.set_logger(configure(str(out / "logs"), ["stdout", "csv"] if verbose else ["csv"]))
+
+
+def _platform_types(platform) -> list[str]:
+    from fairsched.platform.config import Platform, load_platform
+
+    return (platform if isinstance(platform, Platform) else load_platform(platform)).type_names
 
 
 def train(
@@ -306,6 +323,7 @@ def train(
 
     if resume is not None:
         model = MaskablePPO.load(str(resume), env=venv, device="cpu")
+        _own_logger(model, out, verbose)
         done = model.num_timesteps
     else:
         model = MaskablePPO(
@@ -315,6 +333,7 @@ def train(
             policy_kwargs=dict(net_arch=dict(pi=list(net_arch), vf=list(net_arch))), seed=seed, device="cpu",
             verbose=verbose,
         )
+        _own_logger(model, out, verbose)
         done = 0
         bc_stats = None
         if bc_steps > 0:
@@ -339,7 +358,7 @@ def train(
             export_policy(model, out / f"{scheduler}_bc", K=K, tenant_aware=variant["tenant_aware"],
                           extra=dict(scheduler=scheduler, stage="behaviour cloning only"))
             if verbose:
-                print(f"behaviour cloning: {bc_stats}")
+                log.info("behaviour cloning: %s", bc_stats)
     per_env = lambda f: max(1, f // n_envs)  # noqa: E731 - callbacks count vectorised steps
     callbacks = [
         CheckpointCallback(per_env(checkpoint_freq), str(out / "checkpoints"), name_prefix=scheduler),
@@ -371,6 +390,7 @@ def train(
     eval_env.close()
     meta = dict(
         scheduler=scheduler, timesteps=int(model.num_timesteps), train_wall_s=round(wall, 1), seed=seed,
+        platform_types=_platform_types(platform),  # the policy scheduler warns on other types
         command=_command(),
         env={k: (Path(v).name if k in ("scenario", "platform", "costs") and isinstance(v, (str, Path)) else v)
              for k, v in env_kwargs.items() if isinstance(v, (int, float, str, Path, bool, tuple, list, type(None)))},

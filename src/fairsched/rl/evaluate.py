@@ -1,4 +1,4 @@
-"""The acceptance table of issue 5: tenants upheld per scheduler, scenario and load.
+"""The learned schedulers' acceptance table: tenants upheld per scheduler, scenario and load.
 
     python -m fairsched.rl.evaluate --requests 4000 --mixes 10 --seeds 3 --jobs 2 --out results/rl_eval.csv
 
@@ -11,7 +11,7 @@ training never draws from (training draws seeds below ``2**31``). Loads (platfor
 moderate 0.7, high 0.9, overload 1.2 (``--loads``). Every scheduler of a cell sees the same arrivals
 (same simulator seed). Printed: one row per (scenario, load) with the number of tenants upheld per
 scheduler, and whether ``drl`` wins (strictly more than every heuristic and ``relmas`` at high and
-overload, no fewer at moderate), then per scenario whether it wins at every load: the issue asks for
+overload, no fewer at moderate), then per scenario whether it wins at every load: the acceptance rule asks for
 the default scenario and at least 5 unseen mixes; every evaluated mix is counted and the failed ones
 are named (the protocol evaluates 10). numpy only (no torch).
 """
@@ -137,7 +137,7 @@ def wide(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def verdict(w: pd.DataFrame) -> dict:
-    """Per scenario, does ``drl`` win at every load? The issue asks for the default scenario and at
+    """Per scenario, does ``drl`` win at every load? The acceptance rule asks for the default scenario and at
     least 5 unseen mixes; every evaluated mix is counted and the failed ones are named."""
     per = w.groupby(level=0, sort=False)["drl_wins"].all()
     mixes = per[[n != "default" for n in per.index]]

@@ -10,7 +10,7 @@ PIP    := $(PY) -m pip install --quiet -c $(LOCK)
 CORE_STAMP := $(VENV)/.installed-core
 ALL_STAMP  := $(VENV)/.installed-all
 
-.PHONY: demo test test-slow bench paper clean lock
+.PHONY: demo test test-slow lint bench paper clean lock
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ demo: $(CORE_STAMP)
 ## the test suite (CI runs exactly this)
 test: $(ALL_STAMP)
 	$(PY) -m pytest -q -n $(JOBS) -m "not slow"
+
+## static checks (CI runs them before the tests; rules in pyproject.toml [tool.ruff])
+lint: $(ALL_STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
 
 ## long property-based profile and other slow tests
 test-slow: $(ALL_STAMP)

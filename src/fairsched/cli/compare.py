@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import json  # noqa: F401 - kept for the summary writers that may use it
 from pathlib import Path
 from typing import List, Optional
 
@@ -48,8 +48,11 @@ def summary_table(summary: pd.DataFrame, title: str) -> Table:
         t.add_column(name, justify="right" if name != "scheduler" else "left")
     for _, r in summary.iterrows():
         t.add_row(*[_cell(r[c], f) for c, _, f in cols])
+    notes = ["load: offered work at platform-average isolated latency per sub-accelerator; util.: measured "
+             "busy fraction (placement on faster types and drops make it differ)"]
     if summary["decision_us_p50"].isna().any():
-        t.caption = "dec. us: '-' = compiled core, decisions not timed (--core python times them)"
+        notes.append("dec. us: '-' = compiled core, decisions not timed (--core python times them)")
+    t.caption = "\n".join(notes)
     return t
 
 

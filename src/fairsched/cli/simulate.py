@@ -43,6 +43,13 @@ def simulate_cmd(
     core: str = typer.Option("auto", help=CORE_HELP),
     imports: Optional[List[str]] = import_option(),
     policy: Optional[str] = policy_option(),
+    trace: Optional[Path] = typer.Option(None, "--trace", help="write a Chrome/Perfetto trace JSON: one track per "
+                                         "sub-accelerator with layer spans, bandwidth and per-tenant hit-rate counters"),
+    gantt: Optional[Path] = typer.Option(None, "--gantt", help="draw a Gantt chart PNG of a short window "
+                                         "(--window-ms) with bandwidth and hit rate below"),
+    window_ms: float = typer.Option(20.0, "--window-ms", help="length of the --gantt window (simulated ms)"),
+    start_ms: Optional[float] = typer.Option(None, "--start-ms", help="start of the --gantt window "
+                                             "(default: the first counted request's arrival)"),
 ) -> None:
     """Run one scheduler and print its summary (and per-tenant table)."""
     from fairsched.api import simulate
@@ -57,8 +64,24 @@ def simulate_cmd(
     check_core(core, [scheduler])
     if load is not None and load <= 0:
         raise InputError(f"--load: must be > 0 (platform utilization, e.g. 0.8), got {load}")
+    timeline = trace is not None or gantt is not None
+    if timeline and core == "compiled":
+        raise InputError("--trace/--gantt: per-layer traces come from the Python core; use --core auto or python")
+    if not window_ms > 0:
+        raise InputError(f"--window-ms: must be > 0, got {window_ms}")
+    if start_ms is not None and start_ms < 0:
+        raise InputError(f"--start-ms: must be >= 0, got {start_ms}")
+    extra = dict(trace_layers=True, keep_sim=True) if timeline else {}
     res = simulate(scheduler=scheduler, scenario=scenario, platform=platform, costs=costs, load=load,
-                   requests=requests, seed=seed, log_requests=log is not None, core=core)
+                   requests=requests, seed=seed, log_requests=log is not None or timeline, core=core, **extra)
+    if timeline:
+        from fairsched.timeline import gantt as draw_gantt
+        from fairsched.timeline import write_chrome_trace
+
+        if trace is not None:
+            write_chrome_trace(res.sim, trace, scheduler=scheduler)
+        if gantt is not None:
+            draw_gantt(res.sim, gantt, start_ms=start_ms, window_ms=window_ms, scheduler=scheduler)
     if log is not None:
         atomic_write_text(log, res.requests.to_csv(index=False))
     if as_json:

@@ -88,7 +88,7 @@ class TenantConfig(_Strict):
 class ScenarioConfig(_Strict):
     name: str = "scenario"
     description: str = ""
-    load: float = Field(default=0.7, gt=0, le=10, description="platform utilization rho")
+    load: float = Field(default=0.7, gt=0, le=10, description="offered load L (docs/formats.md), not the measured utilization")
     requests: int = Field(default=20000, ge=1)
     warmup_fraction: float = Field(default=0.1, ge=0, lt=1)
     tenants: list[TenantConfig] = Field(min_length=1)

@@ -179,7 +179,8 @@ def markdown() -> str:
 def render() -> dict[Path, str]:
     files = {SCHEMA_DIR / f"{fmt}.schema.json": json.dumps(schema(fmt), indent=2, sort_keys=True) + "\n"
              for fmt in FORMATS}
-    files[DOC] = markdown()
+    if DOC.parent.is_dir():  # a source checkout (an installed package has no docs/)
+        files[DOC] = markdown()
     return files
 
 

@@ -26,7 +26,6 @@ def configure(verbosity: int) -> None:
         h.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
         h._fairsched = True  # type: ignore[attr-defined]
         log.addHandler(h)
-        log.propagate = False
 
 
 def verbosity() -> int:

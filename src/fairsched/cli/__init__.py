@@ -46,7 +46,7 @@ def _root(
     configure(-1 if quiet else verbose)
 
 
-_COMMAND_MODULES = ("compare", "simulate", "sweep", "costs", "bench", "bound", "train")
+_COMMAND_MODULES = ("compare", "simulate", "sweep", "costs", "bench", "bound", "train", "explain")
 
 
 def _mount() -> None:

@@ -10,7 +10,7 @@ PIP    := $(PY) -m pip install --quiet -c $(LOCK)
 CORE_STAMP := $(VENV)/.installed-core
 ALL_STAMP  := $(VENV)/.installed-all
 
-.PHONY: demo test test-slow lint bench paper clean lock
+.PHONY: demo test test-slow lint docs bench paper clean lock
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ $(CORE_STAMP): pyproject.toml $(LOCK) | $(PY)
 	touch $@
 
 $(ALL_STAMP): pyproject.toml $(LOCK) | $(PY)
-	$(PIP) -e '.[rl,costmodel,bound,ray,dev]'
+	$(PIP) -e '.[rl,costmodel,bound,ray,dev,docs]'
 	touch $@ $(CORE_STAMP)
 
 ## the main job on the shipped defaults: all schedulers, default scenario and platform
@@ -35,6 +35,10 @@ test: $(ALL_STAMP)
 ## static checks (CI runs them before the tests; rules in pyproject.toml [tool.ruff])
 lint: $(ALL_STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
+
+## the docs site (docs/*.md + the API reference from the docstrings) -> out/site
+docs: $(ALL_STAMP)
+	$(VENV)/bin/mkdocs build --quiet --site-dir out/site
 
 ## long property-based profile and other slow tests
 test-slow: $(ALL_STAMP)

@@ -30,7 +30,7 @@ def _root() -> None:
     """fairsched: simulate, compare, train and benchmark schedulers for multi-tenant DNN inference."""
 
 
-_COMMAND_MODULES = ("compare", "simulate", "sweep", "costs", "bench", "bound", "train")
+_COMMAND_MODULES = ("compare", "simulate", "sweep", "costs", "bench", "bound", "train", "serve", "profile")
 
 
 def _mount() -> None:

@@ -274,7 +274,9 @@ class Dispatcher:
             return out
 
     def take(self, executor: int) -> tuple[Request, int] | None:
-        """The assignment ``(request, layer)`` held for ``executor`` (once), or None."""
+        """The assignment ``(request, layer)`` held for ``executor`` (once), or None. Once taken, the
+        executor runs it: an abort is then sent through ``on_abort`` and must be acknowledged with
+        :meth:`layer_finished`; an assignment dropped before it was taken needs neither."""
         with self.lock:
             return self._pending.pop(executor, None)
 
@@ -284,6 +286,11 @@ class Dispatcher:
         with self.lock:
             self.dispatch()
             return self._pending.pop(executor, None)
+
+    def quiet(self) -> bool:
+        """Nothing ready, running or being aborted."""
+        with self.lock:
+            return not self.ready and not any(r is not None for r in self.running) and not any(self._aborting)
 
     def decision_us(self, q: float) -> float:
         """Quantile ``q`` of the measured ``decide`` times (microseconds); NaN before any."""
@@ -328,14 +335,15 @@ class Dispatcher:
         if req.state == RUNNING:
             i = req.sub
             self.running[i] = None
-            self._aborting[i] = True
-            self._pending.pop(i, None)
             self.busy[i] += self.now - self._start[i]
             self.aborted_layers += 1
             self.layer_trace.append((self._start[i], self.now, i, req.id, req.next_layer, "aborted"))
             req.sub = -1
-            if self.on_abort is not None:
-                self.on_abort(i, req)
+            if self._pending.pop(i, None) is None:  # the executor has taken it: tell it to stop
+                self._aborting[i] = True
+                if self.on_abort is not None:
+                    self.on_abort(i, req)
+            # else: assigned but not yet taken by the executor: nothing runs, it is free at once
         elif req.state == READY:
             del self.ready[req.id]
 

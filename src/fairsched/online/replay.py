@@ -53,6 +53,7 @@ def replay(make_dispatcher, arrivals, *, max_events: int = 10_000_000):
             d.request_arrived(arr[ai][1])
             ai += 1
         for i, req, k in d.dispatch():
+            d.take(i)  # the stand-in executor starts it at once
             C = d.prof[d.sub_prof[i]][req.mi].C[k]
             fin[i] = t + 1.0 / (1.0 / C)  # the simulator's arithmetic: remaining work 1.0 at rate 1/C
     raise RuntimeError("replay: too many events")

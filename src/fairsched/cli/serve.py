@@ -27,12 +27,13 @@ def _floats(text: str, what: str) -> list[float]:
 def serve_demo_cmd(
     out: Path = typer.Option(Path("out/serve-demo"), "--out", help="output folder (created)"),
     loads: str = typer.Option("0.6,1.0", help="platform utilizations to serve, comma-separated (moderate, high)"),
-    seconds: float = typer.Option(10.0, min=1.0, max=120.0, help="seconds of arrivals per (load, scheduler) run"),
+    seconds: float = typer.Option(18.0, min=1.0, max=120.0, help="seconds of arrivals per (load, scheduler) run"),
     schedulers: str = typer.Option(DEFAULT_SCHEDULERS, help="comma-separated scheduler names"),
     executors: str = typer.Option("ort-opt:1,ort-noopt:1", help="executor kinds and counts, KIND:N,..."),
-    scale: float = typer.Option(1.0, min=1.0, max=16.0, help="divide the zoo models' spatial sizes by this"),
+    scale: float = typer.Option(1.0, min=1.0, max=16.0, help="divide the zoo models' spatial sizes by this (ResNet-18: twice this)"),
     costs: Optional[Path] = typer.Option(None, help="a profiled cost table CSV (default: profile now)"),
     reps: int = typer.Option(15, min=1, max=200, help="timed runs per layer when profiling"),
+    stat: str = typer.Option("mean", help="per-layer statistic of the profile: mean (capacity) or median"),
     seed: int = typer.Option(0, min=0, help="seed of the arrivals (same arrivals for every scheduler)"),
 ) -> None:
     """Serve a small multi-tenant scenario on real ONNX Runtime CPU executors, layer by layer, with each
@@ -59,13 +60,13 @@ def serve_demo_cmd(
     console = Console(stderr=True)
     t_start = time.perf_counter()
     kinds = [k for k, _ in execs]
-    models = list(sv.DEMO_MODELS)
+    models = dict(sv.DEMO_MODELS)
     runners = {k: LayerRunner(k, models, scale) for k in kinds}
     console.print(f"built {sum(len(v) for r in runners.values() for v in r.sessions.values())} per-layer ONNX "
-                  f"sessions ({', '.join(models)}, scale 1/{scale:g}) in {time.perf_counter() - t_start:.1f} s")
+                  f"sessions ({', '.join(f'{m} 1/{f * scale:g}' for m, f in models.items())} spatial scale) in {time.perf_counter() - t_start:.1f} s")
     out.mkdir(parents=True, exist_ok=True)
     if costs is None:
-        table, runners = profile(kinds, models, scale, reps, runners)
+        table, runners = profile(kinds, models, scale, reps, runners, stat=stat)
         atomic_write_text(out / "costs_profiled.csv", table.frame.to_csv(index=False))
         console.print(f"profiled {len(table.frame)} (layer, kind) costs -> {out / 'costs_profiled.csv'}")
     else:

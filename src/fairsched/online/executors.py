@@ -47,7 +47,8 @@ def check_kind(kind: str) -> None:
 class LayerRunner:
     """All layers of some models as ONNX Runtime sessions of one executor kind; runs one at a time."""
 
-    def __init__(self, kind: str, models: list[str], scale: float, seed: int = 0):
+    def __init__(self, kind: str, models: list[str] | dict[str, float], scale: float = 1.0, seed: int = 0):
+        """``models``: names (all at ``scale``) or ``{name: scale factor}`` (times ``scale``)."""
         check_kind(kind)
         ort = _ort()
         self.kind = kind
@@ -63,8 +64,9 @@ class LayerRunner:
         self.layers = {}
         self.sessions: dict[str, list] = {}
         rng = np.random.default_rng(seed)
-        for m in models:
-            ls = model_layers(m, scale)
+        factors = models if isinstance(models, dict) else {m: 1.0 for m in models}
+        for m, f in factors.items():
+            ls = model_layers(m, scale * f)
             self.layers[m] = ls
             row = []
             for k, l in enumerate(ls):

@@ -1,7 +1,7 @@
 """``fairsched costs profile``: measure the executors' per-layer cost table.
 
-Every layer of every model is timed on every executor kind (median of ``reps`` runs after a warm-up
-run), one kind at a time, and written as a cost table in the project's CSV format: ``cycles`` at a
+Every layer of every model is timed on every executor kind (the mean, or the median, of ``reps`` runs
+after a warm-up run), and written as a cost table in the project's CSV format: ``cycles`` at a
 nominal 1 GHz clock (so cycles = nanoseconds), ``dram_bytes = 0`` (the CPU executors share no modelled
 bandwidth), ``energy_pj = macs`` (a placeholder: energy is not measured). The simulator and the
 dispatcher read it like any other table, with :func:`executor_platform` as the platform.
@@ -9,7 +9,10 @@ dispatcher read it like any other table, with :func:`executor_platform` as the p
 By default the kinds are timed concurrently, one thread each, as they run when serving: executors
 that share cores, caches and memory slow each other down, and a table measured alone would be too
 optimistic. On a machine that others use, times stay noisy (other users' load changes between the
-profile and the serving run); that is part of what the sim-to-real comparison shows.
+profile and the serving run); that is part of what the sim-to-real comparison shows. The mean is the
+default statistic: on a shared CPU a layer is now and then preempted for a whole time slice (the
+mean was 5-10x the median on the development machine), and the mean is what sets the executors'
+capacity, hence the load; the median describes an undisturbed layer.
 """
 
 from __future__ import annotations
@@ -54,7 +57,10 @@ def executor_platform(executors: list[tuple[str, int]]) -> Platform:
     return Platform.build([(k, n, CLOCK_HZ, 0.0) for k, n in executors], NO_CONTENTION_BW, name="onnxruntime-cpu")
 
 
-def profile_runner(runner: LayerRunner, reps: int = 7) -> list[dict]:
+STATS = {"mean": np.mean, "median": np.median}
+
+
+def profile_runner(runner: LayerRunner, reps: int = 7, stat: str = "mean") -> list[dict]:
     rows = []
     for m, sess in runner.sessions.items():
         for k in range(len(sess)):
@@ -66,30 +72,32 @@ def profile_runner(runner: LayerRunner, reps: int = 7) -> list[dict]:
                 ts.append(time.perf_counter() - t0)
             l = runner.layers[m][k]
             rows.append(dict(model=m, layer_index=k, layer_name=l.name, kind=l.kind, accel_type=runner.kind,
-                             macs=l.macs, cycles=float(np.median(ts)) * CLOCK_HZ, dram_bytes=0.0,
+                             macs=l.macs, cycles=float(STATS[stat](ts)) * CLOCK_HZ, dram_bytes=0.0,
                              energy_pj=float(max(l.macs, 1))))
     return rows
 
 
 def profile(kinds: list[str], models: list[str], scale: float, reps: int = 7, runners: dict | None = None,
-            concurrent: bool = True):
+            concurrent: bool = True, stat: str = "mean"):
     """Profile ``models`` on each kind; returns ``(CostTable, runners by kind)`` (runners reused).
 
     ``concurrent`` (default): all kinds are timed at the same time, one thread each, as they run
     when serving (they share the cores, caches and memory); else one kind after the other, alone."""
     if reps < 1:
         raise InputError(f"--reps: must be >= 1, got {reps}")
+    if stat not in STATS:
+        raise InputError(f"--stat: '{stat}' is not one of {', '.join(STATS)}")
     runners = dict(runners or {})
     for kind in kinds:
         if kind not in runners:
             runners[kind] = LayerRunner(kind, models, scale)
     if not concurrent:
-        rows = [r for kind in kinds for r in profile_runner(runners[kind], reps)]
+        rows = [r for kind in kinds for r in profile_runner(runners[kind], reps, stat)]
     else:
         import threading
 
         out: dict[str, list] = {}
-        ts = [threading.Thread(target=lambda k=k: out.__setitem__(k, profile_runner(runners[k], reps))) for k in kinds]
+        ts = [threading.Thread(target=lambda k=k: out.__setitem__(k, profile_runner(runners[k], reps, stat))) for k in kinds]
         for t in ts:
             t.start()
         for t in ts:

@@ -27,7 +27,7 @@ def _floats(text: str, what: str) -> list[float]:
 def serve_demo_cmd(
     out: Path = typer.Option(Path("out/serve-demo"), "--out", help="output folder (created)"),
     loads: str = typer.Option("0.6,1.0", help="platform utilizations to serve, comma-separated (moderate, high)"),
-    seconds: float = typer.Option(18.0, min=1.0, max=120.0, help="seconds of arrivals per (load, scheduler) run"),
+    seconds: float = typer.Option(15.0, min=1.0, max=120.0, help="seconds of arrivals per (load, scheduler) run"),
     schedulers: str = typer.Option(DEFAULT_SCHEDULERS, help="comma-separated scheduler names"),
     executors: str = typer.Option("ort-opt:1,ort-noopt:1", help="executor kinds and counts, KIND:N,..."),
     scale: float = typer.Option(1.0, min=1.0, max=16.0, help="divide the zoo models' spatial sizes by this (ResNet-18: twice this)"),

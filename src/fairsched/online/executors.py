@@ -6,8 +6,9 @@ differ per layer, as accelerator types do:
 * ``ort-opt``: one intra-op thread, all graph optimisations (``ORT_ENABLE_ALL``: blocked NCHWc
   convolution layouts and fused kernels);
 * ``ort-noopt``: one intra-op thread, graph optimisations off (``ORT_DISABLE_ALL``: plain kernels).
-  Depthwise-heavy models (MobileNetV2) run about 2-3x slower on it, dense 3x3 convolutions about 1.5x,
-  SqueezeNet's 1x1 layers about the same: affinity differs per layer, not by one factor;
+  Measured alone, depthwise-heavy MobileNetV2 ran about 3x slower on it, ResNet-18 about 1.5x,
+  SqueezeNet about the same (and faster in some concurrent profiles): affinity differs per model
+  and per layer, not by one factor;
 * ``ort-2t``: two intra-op threads, all optimisations (faster on big layers when cores are free).
 
 One thread per kind by default, so that two executors share two cores without oversubscription.

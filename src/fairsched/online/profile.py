@@ -36,7 +36,10 @@ def parse_executors(text: str) -> list[tuple[str, int]]:
     out = []
     for part in [p.strip() for p in text.split(",") if p.strip()]:
         kind, _, n = part.partition(":")
-        check_kind(kind)
+        try:
+            check_kind(kind)
+        except InputError as e:
+            raise InputError(f"--executors: {e}") from None
         try:
             cnt = int(n) if n else 1
         except ValueError:

@@ -56,7 +56,7 @@ class Dispatcher:
     def __init__(self, platform, costs, workload, scheduler="edf", *, clock: Callable[[], float] = time.monotonic,
                  seed: int = 0, n_total: int | None = None, shed_hopeless: bool = True,
                  on_abort: Callable[[int, Request], None] | None = None, log_requests: bool = True,
-                 time_decisions: bool = True):
+                 time_decisions: bool = True, trace_layers: bool = True, max_decision_samples: int = 1_000_000):
         from fairsched.schedulers.registry import make
 
         self.platform = platform
@@ -98,7 +98,9 @@ class Dispatcher:
         self.layer_events = self.decisions = self.aborted_layers = 0
         self.peak_bw = 0.0
         self.request_log: list[tuple] | None = [] if log_requests else None
-        self.layer_trace: list[tuple] = []  # (start, end, executor, request id, layer, "done"/"aborted")
+        # (start, end, executor, request id, layer, "done"/"aborted"); None when not traced
+        self.layer_trace: list[tuple] | None = [] if trace_layers else None
+        self.max_decision_samples = int(max_decision_samples)
         self.time_decisions = time_decisions
         self.decision_ns: list[int] = []
         self._t0 = clock()
@@ -182,7 +184,8 @@ class Dispatcher:
             self.running[i] = None
             self.busy[i] += self.now - self._start[i]
             self.layer_events += 1
-            self.layer_trace.append((self._start[i], self.now, i, req.id, req.next_layer, "done"))
+            if self.layer_trace is not None:
+                self.layer_trace.append((self._start[i], self.now, i, req.id, req.next_layer, "done"))
             self._pending.pop(i, None)
             req.next_layer += 1
             req.sub = -1
@@ -242,7 +245,7 @@ class Dispatcher:
                     self._shed()
                     if not self.ready:
                         break
-                if self.time_decisions:
+                if self.time_decisions and len(self.decision_ns) < self.max_decision_samples:
                     t0 = time.perf_counter_ns()
                     d = sched.decide(self)
                     self.decision_ns.append(time.perf_counter_ns() - t0)
@@ -337,7 +340,8 @@ class Dispatcher:
             self.running[i] = None
             self.busy[i] += self.now - self._start[i]
             self.aborted_layers += 1
-            self.layer_trace.append((self._start[i], self.now, i, req.id, req.next_layer, "aborted"))
+            if self.layer_trace is not None:
+                self.layer_trace.append((self._start[i], self.now, i, req.id, req.next_layer, "aborted"))
             req.sub = -1
             if self._pending.pop(i, None) is None:  # the executor has taken it: tell it to stop
                 self._aborting[i] = True

@@ -28,7 +28,7 @@ def decision_overhead(names, *, load: float = 0.9, requests: int = 3000, seed: i
     rows = []
     for n in names:
         d = replay(lambda clock, ab: Dispatcher(plat, table, wl, n, clock=clock, on_abort=ab, n_total=len(arr),
-                                                log_requests=False), arr)
+                                                log_requests=False, trace_layers=False), arr)
         ns = np.asarray(d.decision_ns, dtype=np.float64)
         rows.append(dict(scheduler=n, decisions=len(ns), p50_us=float(np.quantile(ns, 0.5) / 1e3),
                          p99_us=float(np.quantile(ns, 0.99) / 1e3), mean_us=float(ns.mean() / 1e3)))

@@ -132,18 +132,23 @@ def validate(
         return "" if v is None else f"{v:,.1f}"
 
     tab = Table(title=f"eyeriss_v1 vs the chip ({silicon.SOURCE_EYERISS}); {subs[0].clock_hz / 1e6:g} MHz, "
-                      f"DRAM {plat.bandwidth / 1e9:g} GB/s")
-    for col in ("model", "layer", "role", "meas. proc ms", "pred. proc ms", "err", "DRAM MB", "meas. total ms",
-                "pred. total ms", "err", "overlapped ms", "err"):
-        tab.add_column(col, justify="left" if col in ("model", "layer", "role") else "right", no_wrap=True)
+                      f"DRAM {plat.bandwidth / 1e9:g} GB/s; ms per batch")
+    for col in ("model", "layer", "proc chip", "proc pred", "err", "MB chip", "MB pred", "total chip", "total pred",
+                "err", "overlap", "err"):
+        tab.add_column(col, justify="left" if col in ("model", "layer") else "right", no_wrap=True)
     for r in rows:
-        tab.add_row(r.model, r.layer, r.role, ms(r.measured_processing_ms), ms(r.processing_ms),
-                    pct(r.processing_ms, r.measured_processing_ms), f"{r.dram_mb:.1f}", ms(r.measured_total_ms),
-                    ms(r.serial_ms), pct(r.serial_ms, r.measured_total_ms), ms(r.overlapped_ms),
-                    pct(r.overlapped_ms, r.measured_total_ms))
-    Console(width=max(Console().width, 150)).print(tab)
-    typer.echo("pred. total = processing + DRAM bytes / B (the chip does not overlap them); overlapped = "
-               "max(processing, DRAM / B), the simulator's rule")
+        tag = r.model.replace("_conv_b", " b") + (" cal" if r.role == "calibration" else " held-out")
+        tab.add_row(tag, r.layer, ms(r.measured_processing_ms), ms(r.processing_ms),
+                    pct(r.processing_ms, r.measured_processing_ms), ms(r.measured_dram_mb), f"{r.dram_mb:.1f}",
+                    ms(r.measured_total_ms), ms(r.serial_ms), pct(r.serial_ms, r.measured_total_ms),
+                    ms(r.overlapped_ms), pct(r.overlapped_ms, r.measured_total_ms))
+    Console(width=max(Console().width, 160)).print(tab)
+    typer.echo("total pred = processing + DRAM bytes / B (the chip does not overlap them); overlap = "
+               "max(processing, DRAM / B), the simulator's rule; MB chip = published DRAM accesses/MAC x MACs x 2 B")
+    fit = silicon.calibrate_bandwidth(t, subs[0].clock_hz)
+    if fit is not None:
+        typer.echo(f"DRAM bandwidth that closes AlexNet's measured total with these rows: {fit / 1e9:.3g} GB/s "
+                   f"(platform '{plat.name}': {plat.bandwidth / 1e9:g} GB/s)")
     for what, ok, fig in silicon.verdicts(rows):
         typer.echo(f"{'PASS' if ok else 'FAIL'} {what}: {fig}")
 

@@ -75,3 +75,51 @@ def test_calibrated_bandwidth_closes_the_total_by_hand():
     b = silicon.calibrate_bandwidth(t, 200e6)
     assert b == pytest.approx(10e6 / 12.3e-3, rel=1e-6)
     assert silicon.calibrate_bandwidth(_table([30.0] * 5, dram_mb=2.0), 200e6) is None  # 150 ms > 115.3 ms
+
+
+def test_shipped_validation_rows_are_the_current_eyeriss_v1():
+    """The shipped rows were built from the shipped eyeriss_v1 files (editing them without a rebuild fails)."""
+    import json
+
+    from fairsched.costs import build
+
+    path = silicon.VALIDATION_TABLE
+    cache = build.read_cache(path.with_name(path.stem + build.CACHE_SUFFIX))
+    meta = json.loads(path.with_name(path.stem + ".meta.json").read_text())
+    digest = build.type_files("eyeriss_v1").digest()
+    assert meta["types"]["eyeriss_v1"]["content_sha256_16"] == digest
+    df = pd.read_csv(path)
+    for m in silicon.MEASUREMENTS:
+        g = df[df.model == m.table_model].sort_values("layer_index")
+        for layer, cycles in zip(m.layers(), g["cycles"]):
+            rec = cache[build.job_key(layer, digest, "eyeriss_v1", meta["build"]["opt"], meta["build"]["lpf_limit"],
+                                      meta["zigzag_version"])]
+            assert rec["cycles"] == cycles
+
+
+def _cli(capsys, args):
+    from fairsched.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(list(map(str, args)))
+    out, err = capsys.readouterr()
+    return e.value.code, out, err
+
+
+def test_validate_command_prints_every_layer_and_a_verdict_per_bound(capsys):
+    import json
+
+    code, out, err = _cli(capsys, ["costs", "validate"])
+    assert code == 0, err
+    verdicts = [line for line in out.splitlines() if line.startswith(("PASS ", "FAIL "))]
+    assert len(verdicts) == 5 + 1 + 1  # 5 AlexNet layers, AlexNet total, VGG-16 total
+    code, out, _ = _cli(capsys, ["costs", "validate", "--json"])
+    rows = json.loads(out)
+    assert [r["layer"] for r in rows[:6]] == ["conv1", "conv2", "conv3", "conv4", "conv5", "total"]
+    assert rows[0]["measured_total_ms"] == 20.9 and rows[0]["measured_processing_ms"] == 16.5
+    assert len(rows) == 6 + 14
+
+
+def test_validate_bad_table_is_one_error_line(tmp_path, capsys):
+    code, _, err = _cli(capsys, ["costs", "validate", "--table", tmp_path / "nope.csv"])
+    assert code == 2 and err.startswith("error: ") and len(err.strip().splitlines()) == 1

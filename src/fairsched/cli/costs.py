@@ -143,7 +143,7 @@ def validate(
                     ms(r.measured_total_ms), ms(r.serial_ms), pct(r.serial_ms, r.measured_total_ms),
                     ms(r.overlapped_ms), pct(r.overlapped_ms, r.measured_total_ms))
     Console(width=max(Console().width, 160)).print(tab)
-    typer.echo("total pred = processing + DRAM bytes / B (the chip does not overlap them); overlap = "
+    typer.echo("total pred = processing + DRAM bytes / B (not overlapped, as the chip's total - processing suggests); overlap = "
                "max(processing, DRAM / B), the simulator's rule; MB chip = published DRAM accesses/MAC x MACs x 2 B")
     fit = silicon.calibrate_bandwidth(t, subs[0].clock_hz)
     if fit is not None:
@@ -216,7 +216,7 @@ def show(
 def check_user_table(table, allow_new_models: bool = False) -> list[str]:
     """Check a user's table against the known types and the zoo; return warnings, raise InputError on errors."""
     from fairsched.platform.config import available_accelerator_types
-    from fairsched.workload.zoo import MODEL_NAMES, get_model
+    from fairsched.workload.zoo import ALL_MODEL_NAMES as MODEL_NAMES, get_model
 
     known_types = available_accelerator_types()
     for t in table.accel_types:

@@ -16,8 +16,9 @@ Predictions, per layer, from a cost table row (``cycles``, ``dram_bytes``) at th
 the platform's bandwidth ``B``:
 
 * processing = ``cycles / f`` (zigzag-dse's latency at unlimited DRAM bandwidth);
-* total, serial = ``cycles / f + dram_bytes / B``: the chip does not overlap its DRAM transfers with
-  processing (the paper reports them apart), so this is the rule compared with the chip;
+* total, serial = ``cycles / f + dram_bytes / B``: the paper reports processing and total latency apart,
+  so the difference is taken as DRAM time not overlapped with processing; this is the rule compared with
+  the chip;
 * total, overlapped = ``max(cycles / f, dram_bytes / B)``: the simulator's rule (double-buffered DRAM),
   printed beside it so one can see what the simulator assumes of such a chip.
 """

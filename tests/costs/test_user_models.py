@@ -129,3 +129,13 @@ def test_bad_type_file_is_one_error_line_exit_2(tmp_path, capsys):
 def test_build_needs_out(capsys):
     code, _, err = _run(capsys, ["costs", "build", "--models", "resnet18"])
     assert code == 2 and "--out" in err
+
+
+def test_sweep_takes_costs_path(tmp_path, capsys):
+    """`sweep --costs PATH` replaces the sweep's table: a missing file or a bad table is one error, exit 2."""
+    code, _, err = _run(capsys, ["sweep", "paper", "--out", tmp_path / "o", "--costs", tmp_path / "nope.csv"])
+    assert code == 2 and "--costs" in err and "nope.csv" in err
+    bad = tmp_path / "bad.csv"
+    bad.write_text("model,layer_index\nresnet18,0\n")
+    code, _, err = _run(capsys, ["sweep", "paper", "--out", tmp_path / "o", "--costs", bad, "--no-figures"])
+    assert code == 2 and "missing column" in err and "bad.csv" in err and len(err.strip().splitlines()) == 1

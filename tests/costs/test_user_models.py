@@ -139,3 +139,18 @@ def test_sweep_takes_costs_path(tmp_path, capsys):
     bad.write_text("model,layer_index\nresnet18,0\n")
     code, _, err = _run(capsys, ["sweep", "paper", "--out", tmp_path / "o", "--costs", bad, "--no-figures"])
     assert code == 2 and "missing column" in err and "bad.csv" in err and len(err.strip().splitlines()) == 1
+
+
+def test_type_with_a_broken_hardware_file_is_one_error_line(tmp_path, capsys):
+    pytest.importorskip("zigzag")
+    (tmp_path / "hw.yaml").write_text("name: x\nmemories: {}\n")  # no operational_array
+    (tmp_path / "map.yaml").write_text("- name: default\n")
+    t = tmp_path / "mine.yaml"
+    t.write_text("name: mine\ndataflow: ws\nclock_mhz: 500\nidle_power_mw: 1\nzigzag_hardware: hw.yaml\n"
+                 "zigzag_mapping: map.yaml\n")
+    code, _, err = _run(capsys, ["costs", "build", "--models", "resnet18", "--types", t, "--out", tmp_path / "o.csv"])
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "operational_array" in lines[0] and "hw.yaml" in lines[0]
+    (tmp_path / "hw.yaml").write_text("name: x\nmemories: {}\noperational_array: {sizes: [4]}\n")
+    code, _, err = _run(capsys, ["costs", "build", "--models", "resnet18", "--types", t, "--out", tmp_path / "o.csv"])
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "rejected by zigzag-dse" in err

@@ -108,6 +108,29 @@ def type_files(name: str) -> TypeFiles:
     return TypeFiles(t.name, hw, mp, prec_t, t.spatial_rule, folder)
 
 
+def check_hardware(tf: TypeFiles) -> None:
+    """Reject a type's zigzag hardware file before any job runs (one clear error instead of a failed worker)."""
+    try:
+        data = yaml.safe_load(tf.hardware.read_text())
+    except yaml.YAMLError:
+        raise InputError(f"accelerator type '{tf.name}': zigzag_hardware '{tf.hardware.name}' is not valid YAML; "
+                         "fix the syntax") from None
+    where = f"accelerator type '{tf.name}': zigzag_hardware '{tf.hardware.name}'"
+    if not isinstance(data, dict) or "memories" not in data or "operational_array" not in data:
+        raise InputError(f"{where} needs `memories` and `operational_array` (see zigzag-dse's hardware format)")
+    try:
+        from zigzag.parser.accelerator_validator import AcceleratorValidator
+    except ImportError:
+        return
+    try:
+        v = AcceleratorValidator(data)
+        ok = v.validate()
+    except Exception as e:  # the validator itself trips over some malformed files
+        raise InputError(f"{where} is rejected by zigzag-dse ({type(e).__name__}: {e}); fix the file") from None
+    if not ok:
+        raise InputError(f"{where} is rejected by zigzag-dse: {v.validator.errors}; fix the file")
+
+
 def job_key(layer: LayerShape, tf_digest: str, accel_type: str, opt: str, lpf_limit: int, zz: str) -> str:
     raw = json.dumps([list(layer.shape_key()), accel_type, tf_digest, opt, lpf_limit, zz])
     return hashlib.sha256(raw.encode()).hexdigest()[:24]
@@ -222,6 +245,8 @@ def build_cost_table(
         if tf.name in files:
             raise InputError(f"--types: two types are named '{tf.name}'; give each type YAML its own name")
         files[tf.name] = tf
+    for tf in files.values():
+        check_hardware(tf)
     types = list(files)
     digests = {t: f.digest() for t, f in files.items()}
 

@@ -118,3 +118,13 @@ def test_real_executable_bad_csv(tmp_path):
     p = run_cli(["costs", "import", src])
     assert p.returncode == 2 and p.stderr.startswith("error: ") and "missing column" in p.stderr
     assert "Traceback" not in p.stderr
+
+
+def test_import_warns_about_a_row_faster_than_its_pe_array(tmp_path, capsys):
+    df = small_table().copy()
+    i = df.index[(df.model == "resnet18") & (df.accel_type == "simba_like") & (df.layer_index == 3)][0]
+    df.loc[i, "cycles"] = 10  # far below MACs / 1024 PEs
+    src = tmp_path / "mine.csv"
+    df.to_csv(src, index=False)
+    code, out, err = run(capsys, ["costs", "import", src])
+    assert code == 0 and "physics:" in err and "layer 3" in err and "simba_like" in err and "MACs / PEs" in err

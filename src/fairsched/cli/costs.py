@@ -244,6 +244,12 @@ def check_user_table(table, allow_new_models: bool = False) -> list[str]:
         bad = [i for i, (a, b) in enumerate(zip(macs, zoo_macs)) if abs(a - b) > 0.01 * b]
         if bad:
             warnings.append(f"model '{m}': MACs of layer(s) {bad[:5]} differ from the zoo by > 1%")
+    from fairsched.costs.physics import check_physics, type_limits
+
+    layers = {m: get_model(m) for m in table.models if m in MODEL_NAMES}
+    for v in check_physics(table.frame, layers, {t: type_limits(t) for t in table.accel_types}):
+        if v.explanation is None:
+            warnings.append(f"physics: {v.message()}")
     return warnings
 
 

@@ -137,7 +137,7 @@ def fig_load_curve(summary: pd.DataFrame, path: Path, title: str = "", metric: s
     style = {s: (colors[i], _MARKERS[i % len(_MARKERS)]) for i, s in enumerate(order)}
     loads = sorted(summary["load"].unique())
     span = (loads[-1] - loads[0]) if len(loads) > 1 else 1.0
-    step = 0.012 * span
+    step = 0.008 * span
     top = summary[summary["load"] == loads[-1]].groupby("scheduler")[metric].mean()
     rank = sorted(order, key=lambda s: (-top.get(s, -1), order.index(s)))
     handles = {}

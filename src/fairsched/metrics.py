@@ -17,7 +17,8 @@ Definitions (docs/semantics.md):
 * Judgements (``UPHELD_BY``): ``rate`` (default) judges an SLO by ``h >= target``; ``mk`` by its
   (m,k) constraint where it has one, else by rate; ``both`` by rate and, where it has one, (m,k).
   Every cell carries all three (``achieved``/``achieved_mk``/``achieved_both``, ``upheld``/
-  ``upheld_mk``/``upheld_both``, ...); :func:`judge` picks one for tables and figures.
+  ``upheld_mk``/``upheld_both``, ...); :func:`judge` picks one for tables and figures (the rate
+  judgement stays beside it as ``upheld_rate``, ``tenants_upheld_rate``, ...).
 * Fleet: fraction of tenants upheld, fraction of SLOs achieved, overall hit rate, Jain's index of
   ``h / target`` across SLOs, mean utilization, energy per inference (dynamic + idle, over all
   requests), drop fraction, decision time p50/p99 (wall clock, us).
@@ -74,7 +75,8 @@ def outcomes_by_slo(sim) -> list[list[bool]] | None:
 
 def slo_frame(sim) -> pd.DataFrame:
     wl = sim.workload
-    outcomes = outcomes_by_slo(sim) if any(s.mk for s in wl.slos) else None
+    any_mk = any(s.mk for s in wl.slos)
+    outcomes = outcomes_by_slo(sim) if any_mk else None
     rows = []
     for s in wl.slos:
         n = sim.slo_arrived[s.index]
@@ -85,18 +87,20 @@ def slo_frame(sim) -> pd.DataFrame:
             tenant=s.tenant_name, model=s.model, target=s.target, deadline_ms=s.deadline * 1e3,
             rate_per_s=s.rate, requests=n, hits=hits, dropped=sim.slo_dropped[s.index],
             hit_rate=h, margin=h - s.target, achieved=achieved,
-            mk_m=s.mk[0] if s.mk else _NAN, mk_k=s.mk[1] if s.mk else _NAN,
         )
-        if s.mk and outcomes is not None:
-            row.update(mk_stats(outcomes[s.index], *s.mk))
-        else:  # no constraint (or no log): nothing to count; judged by rate alone
-            row.update(mk_windows=_NAN, mk_violations=_NAN, mk_violation_frac=_NAN, mk_satisfied=None,
-                       mk_margin=_NAN)
-        sat = row["mk_satisfied"]
-        mkm = row["mk_margin"]
+        sat = None
+        if any_mk:  # the (m,k) columns exist only in scenarios that have an (m,k) SLO
+            row.update(mk_m=s.mk[0] if s.mk else _NAN, mk_k=s.mk[1] if s.mk else _NAN)
+            if s.mk and outcomes is not None:
+                row.update(mk_stats(outcomes[s.index], *s.mk))
+            else:  # no constraint (or no log): nothing to count; judged by rate alone
+                row.update(mk_windows=_NAN, mk_violations=_NAN, mk_violation_frac=_NAN, mk_satisfied=None,
+                           mk_margin=_NAN)
+            sat = row["mk_satisfied"]
+        mkm = row.get("mk_margin", _NAN)
         row["achieved_mk"] = bool(sat) if sat is not None else achieved
         row["achieved_both"] = achieved and (sat is None or bool(sat))
-        row["margin_mk"] = (mkm if not np.isnan(mkm) else _NAN) if sat is not None else row["margin"]
+        row["margin_mk"] = mkm if sat is not None else row["margin"]
         row["margin_both"] = _min(pd.Series([row["margin"], mkm])) if sat is not None else row["margin"]
         rows.append(row)
     return pd.DataFrame(rows)
@@ -117,15 +121,16 @@ def tenant_frame(slos: pd.DataFrame) -> pd.DataFrame:
             target_pooled=float((g["target"] * g["requests"]).sum() / g["requests"].sum()),
             binding_model=b["model"], margin=float(b["margin"]), upheld=bool(g["achieved"].all()),
         )
-        if "achieved_mk" in g:
+        if "mk_satisfied" in g:
             mk = g[has_mk]
             row.update(
                 mk_slos=int(has_mk.sum()),
                 mk_violations=float(mk["mk_violations"].sum()) if len(mk) else _NAN,
                 mk_satisfied=bool(mk["mk_satisfied"].astype(bool).all()) if len(mk) else None,
-                upheld_mk=bool(g["achieved_mk"].all()), upheld_both=bool(g["achieved_both"].all()),
-                margin_mk=_min(g["margin_mk"]), margin_both=_min(g["margin_both"]),
             )
+        if "achieved_mk" in g:
+            row.update(upheld_mk=bool(g["achieved_mk"].all()), upheld_both=bool(g["achieved_both"].all()),
+                       margin_mk=_min(g["margin_mk"]), margin_both=_min(g["margin_both"]))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -140,10 +145,11 @@ def judge_summary(summary: pd.DataFrame, by: str = "rate") -> pd.DataFrame:
     if by not in UPHELD_BY:
         raise ValueError(f"by: use one of {UPHELD_BY}, got {by!r}")
     s = summary.copy()
-    if by != "rate":
-        for c in ("tenants_upheld", "slos_achieved"):
-            if f"{c}_{by}" in s:
-                s[c] = s[f"{c}_{by}"]
+    for c in ("tenants_upheld", "slos_achieved"):
+        if f"{c}_rate" not in s and c in s:
+            s[f"{c}_rate"] = s[c]  # keep the rate judgement beside the chosen one
+        if by != "rate" and f"{c}_{by}" in s:
+            s[c] = s[f"{c}_{by}"]
     s["upheld_by"] = by
     return s
 
@@ -157,11 +163,13 @@ def judge(tenants: pd.DataFrame, by: str = "rate", slos: pd.DataFrame | None = N
         return tenants if slos is None else (tenants, slos)
     t = tenants.copy()
     if f"upheld_{by}" in t:
+        t["upheld_rate"], t["margin_rate"] = t["upheld"], t["margin"]
         t["upheld"], t["margin"] = t[f"upheld_{by}"].astype(bool), t[f"margin_{by}"]
     if slos is None:
         return t
     o = slos.copy()
     if f"achieved_{by}" in o:
+        o["achieved_rate"], o["margin_rate"] = o["achieved"], o["margin"]
         o["achieved"], o["margin"] = o[f"achieved_{by}"].astype(bool), o[f"margin_{by}"]
     return t, o
 
@@ -177,8 +185,9 @@ def summary(sim, slos: pd.DataFrame, tenants: pd.DataFrame) -> dict:
         tenants_upheld=float(tenants["upheld"].mean()) if len(tenants) else float("nan"),
         tenants_upheld_mk=mean(tenants, "upheld_mk"),
         tenants_upheld_both=mean(tenants, "upheld_both"),
-        mk_violations=float(mk["mk_violations"].sum()) if len(mk) else float("nan"),
-        mk_slos_satisfied=mean(mk, "mk_satisfied"),
+        mk_violations=float(mk["mk_violations"].sum()) if len(mk) else 0.0,  # 0 without (m,k) SLOs
+        mk_slos=len(mk),
+        mk_slos_satisfied=int(mk["mk_satisfied"].astype(bool).sum()) if len(mk) else 0,
         slos_achieved=float(valid["achieved"].mean()) if len(valid) else float("nan"),
         slos_achieved_mk=mean(valid, "achieved_mk"),
         slos_achieved_both=mean(valid, "achieved_both"),

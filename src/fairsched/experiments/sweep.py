@@ -412,13 +412,14 @@ def sweep_figures(out: str | Path, summary: pd.DataFrame | None = None,
     figs = out / "figures"
     paths = [figs / "load_curve.png"]
     n_mix, n_seed = summary["scenario"].nunique(), summary["seed"].nunique()
+    by = str(summary["upheld_by"].iloc[0]) if "upheld_by" in summary else "rate"
+    judged = {"rate": "", "mk": ", judged by (m,k)", "both": ", judged by rate and (m,k)"}[by]
     fig_load_curve(summary, paths[0], f"Tenants with SLA upheld vs load ({n_mix} tenant mix(es) x {n_seed} "
-                                      "seed(s); line: mean, band: 10th-90th percentile)")
+                                      f"seed(s){judged}; line: mean, band: 10th-90th percentile)")
     for load, g in tenants.groupby("load", sort=True):
         what = f"load {load:g}, {n_mix} mix(es) x {n_seed} seed(s)"
         p2 = figs / f"fig2_slo_achievement_{_load_tag(load)}.png"
         p3 = figs / f"fig3_slo_margin_{_load_tag(load)}.png"
-        by = str(summary["upheld_by"].iloc[0]) if "upheld_by" in summary else "rate"
         fig2_slo_achievement(g, p2, f"Fig. 2: SLO achievement across tenants ({what})")
         fig3_slo_margin(g, p3, f"Fig. 3: per-tenant SLO margin ({what})", by=by)
         paths += [p2, p3]

@@ -121,3 +121,15 @@ def test_judgements():
     s = judge_summary(pd.DataFrame([dict(tenants_upheld=0.5, tenants_upheld_mk=0.0, tenants_upheld_both=0.0,
                                          slos_achieved=0.5, slos_achieved_mk=0.0, slos_achieved_both=0.0)]), "both")
     assert s["tenants_upheld"].iloc[0] == 0.0 and s["upheld_by"].iloc[0] == "both"
+
+
+def test_shipped_mk_scenario():
+    from fairsched.workload.scenario import available_scenarios
+
+    assert "mk_firm" in available_scenarios()
+    _, _, wl = build(scenario="mk_firm")
+    mk = {(s.tenant_name, s.model): s.mk for s in wl.slos if s.mk}
+    assert mk[("video-analytics", "googlenet")] == (9, 10) and mk[("robotics", "resnet18")] == (19, 20)
+    assert len(mk) == 5 and len(wl.slos) > len(mk)  # hit-rate tenants beside the (m,k) streams
+    ar = next(s for s in wl.slos if s.tenant_name == "ar-overlay")
+    assert ar.mk == (9, 10) and ar.target == 0.95  # both given: the explicit target stays

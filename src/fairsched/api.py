@@ -23,7 +23,7 @@ from fairsched.schedulers.registry import available, make
 from fairsched.sim.engine import SimConfig, Simulator
 from fairsched.workload.scenario import ScenarioConfig, Workload, load_scenario, resolve
 
-DEFAULT_SCHEDULERS = ("fcfs", "edf", "llf", "sjf", "rr", "prema", "affinity-edf", "sla-aware")
+DEFAULT_SCHEDULERS = ("fcfs", "edf", "llf", "sjf", "rr", "prema", "affinity-edf", "sla-aware", "dbp")
 
 
 @dataclass
@@ -78,7 +78,11 @@ def run_one(
     **sim_options,
 ) -> SimResult:
     sched = make(scheduler)
-    sim = Simulator(platform, costs, workload, SimConfig(seed=seed, log_requests=log_requests, **sim_options))
+    if hasattr(sched, "check_platform"):  # learned policies: warn on accelerator types never trained on
+        sched.check_platform(platform)
+    # (m,k) metrics need each request's outcome in arrival order: keep the log when an SLO has (m,k)
+    need_log = log_requests or any(s.mk for s in workload.slos)
+    sim = Simulator(platform, costs, workload, SimConfig(seed=seed, log_requests=need_log, **sim_options))
     t0 = time.perf_counter()
     sim.run(sched)
     wall = time.perf_counter() - t0
@@ -87,7 +91,8 @@ def run_one(
     summ = dict(scheduler=scheduler, **summary(sim, slos, tenants), sim_wall_s=wall)
     slos.insert(0, "scheduler", scheduler)
     tenants.insert(0, "scheduler", scheduler)
-    return SimResult(scheduler, summ, slos, tenants, request_frame(sim), sim if keep_sim else None)
+    return SimResult(scheduler, summ, slos, tenants, request_frame(sim) if log_requests else None,
+                     sim if keep_sim else None)
 
 
 def simulate(

@@ -57,6 +57,7 @@ def explain(*, scheduler: str = "drl", decision: int = 0, scenario="default", pl
         raise InputError(f"--scheduler: '{scheduler}' is not a learned policy; explain works for drl, relmas "
                          "or NAME:POLICY_PATH")
     plat, table, wl = build(scenario=scenario, platform=platform, costs=costs, load=load, requests=requests)
+    sched.check_platform(plat)
     sim = Simulator(plat, table, wl, SimConfig(seed=seed, core="python"))
     last: dict = {}
     builder = sched.features.build

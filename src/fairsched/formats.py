@@ -67,8 +67,21 @@ MEANINGS = {
     "AcceleratorType.idle_power_mw": "power drawn while idle, mW (for energy per inference)",
     "AcceleratorType.description": "free text",
     "AcceleratorType.source": "where the numbers come from",
-    "AcceleratorType.zigzag_hardware": "zigzag hardware file the cost table was built from (`fairsched costs build`)",
-    "AcceleratorType.zigzag_mapping": "zigzag mapping file the cost table was built from",
+    "AcceleratorType.zigzag_hardware": "zigzag hardware file the cost table was built from (`fairsched costs "
+                                       "build`), relative to the folder of the type YAML",
+    "AcceleratorType.zigzag_mapping": "zigzag mapping file the cost table was built from, relative to the folder of "
+                                      "the type YAML",
+    "AcceleratorType.spatial_rule": "how layers are unrolled on the PE array: null = as the zigzag mapping file "
+                                    "says; row_stationary = per layer, filter rows x input channels down the "
+                                    "array's rows and output rows across its columns",
+    "AcceleratorType.operand_precision_bits": "bits per operand element used by the cost model (default: 8-bit "
+                                              "weights and inputs, 16-bit partial sums, 8-bit outputs)",
+    "OperandPrecision.W": "bits per weight",
+    "OperandPrecision.I": "bits per input activation",
+    "OperandPrecision.O": "bits per partial sum",
+    "OperandPrecision.O_final": "bits per output written out",
+    "SweepConfig.upheld_by": "how a tenant's SLA counts as upheld: rate (hit-rate targets), mk ((m,k) constraints) "
+                             "or both",
     "SweepConfig.name": "label of the sweep",
     "SweepConfig.description": "free text",
     "SweepConfig.schedulers": "`all` (the heuristics and the installed learned policies) or a list of names; "

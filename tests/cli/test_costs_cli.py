@@ -72,8 +72,8 @@ def _break(kind):
         df["accel_type"] = df["accel_type"].replace("simba_like", "gpu_like")
         return df, "unknown accelerator type 'gpu_like'"
     if kind == "unknown model":
-        df["model"] = df["model"].replace("squeezenet", "alexnet")
-        return df, "unknown model 'alexnet'"
+        df["model"] = df["model"].replace("squeezenet", "lenet")
+        return df, "unknown model 'lenet'"
     if kind == "wrong layer count":
         return df[~((df.model == "resnet18") & (df.layer_index == 20))], "the zoo has 21"
     if kind == "text in cycles":
@@ -107,8 +107,8 @@ def test_import_new_model_with_flag(tmp_path, capsys):
 
 def test_build_rejects_unknown_names(capsys, tmp_path):
     pytest.importorskip("zigzag")  # without the costmodel extra, build stops at the missing zigzag first
-    code, _, err = run(capsys, ["costs", "build", "--models", "resnet18,alexnet", "--out", tmp_path / "x.csv"])
-    assert code == 2 and "unknown model 'alexnet'" in err
+    code, _, err = run(capsys, ["costs", "build", "--models", "resnet18,lenet", "--out", tmp_path / "x.csv"])
+    assert code == 2 and "unknown model 'lenet'" in err
     code, _, err = run(capsys, ["costs", "build", "--types", "gpu_like", "--out", tmp_path / "x.csv"])
     assert code == 2 and "unknown accelerator type 'gpu_like'" in err
 
@@ -119,3 +119,13 @@ def test_real_executable_bad_csv(tmp_path):
     p = run_cli(["costs", "import", src])
     assert p.returncode == 2 and p.stderr.startswith("error: ") and "missing column" in p.stderr
     assert "Traceback" not in p.stderr
+
+
+def test_import_warns_about_a_row_faster_than_its_pe_array(tmp_path, capsys):
+    df = small_table().copy()
+    i = df.index[(df.model == "resnet18") & (df.accel_type == "simba_like") & (df.layer_index == 3)][0]
+    df.loc[i, "cycles"] = 10  # far below MACs / 1024 PEs
+    src = tmp_path / "mine.csv"
+    df.to_csv(src, index=False)
+    code, out, err = run(capsys, ["costs", "import", src])
+    assert code == 0 and "physics:" in err and "layer 3" in err and "simba_like" in err and "MACs / PEs" in err

@@ -73,7 +73,7 @@ def test_cache_key_follows_hardware_and_settings():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(models=["alexnet"]), "unknown model 'alexnet'"),
+    (dict(models=["lenet"]), "unknown model 'lenet'"),
     (dict(types=["gpu_like"]), "unknown accelerator type 'gpu_like'"),
     (dict(jobs=0), "--jobs"),
 ])

@@ -93,5 +93,32 @@ def test_layer_shape_is_frozen_and_validated():
 
 
 def test_unknown_model_is_an_input_error():
-    with pytest.raises(InputError, match="unknown model 'alexnet'"):
-        get_model("alexnet")
+    with pytest.raises(InputError, match="unknown model 'lenet'"):
+        get_model("lenet")
+
+
+def test_alexnet_matches_the_published_counts():
+    """AlexNet as run on Eyeriss: 666 M MACs in the CONV layers per 227x227 image (Chen et al., ISSCC 2016 /
+    JSSC 2017), 58.6 M in the FC layers, 724 M in all (Sze et al., Proc. IEEE 2017, Table 3)."""
+    from fairsched.workload.zoo import VALIDATION_MODELS, conv_layers, with_batch
+
+    layers = get_model("alexnet")
+    conv = conv_layers(layers)
+    assert [x.name for x in conv] == ["conv1", "conv2", "conv3", "conv4", "conv5"]
+    assert sum(x.macs for x in conv) / 1e6 == pytest.approx(666, rel=0.002)
+    assert sum(x.macs for x in layers if x.kind == "fc") / 1e6 == pytest.approx(58.6, rel=0.002)
+    assert sum(x.macs for x in layers) / 1e6 == pytest.approx(724, rel=0.002)
+    assert (conv[0].OX, conv[0].IX, conv[0].stride) == (55, 227, 4)
+    assert [x.groups for x in conv] == [1, 2, 1, 2, 2]
+    b4 = with_batch(conv, 4)
+    assert [x.macs for x in b4] == [4 * x.macs for x in conv]
+    # a validation model, not part of the scheduling zoo (workloads and the shipped table are unchanged)
+    assert "alexnet" in VALIDATION_MODELS and "alexnet" not in MODEL_NAMES
+
+
+def test_vgg16_conv_layers_are_15_3_gmacs():
+    """VGG-16: 15.3 G MACs per 224x224 image in its CONV layers (Chen et al., ISSCC 2016)."""
+    from fairsched.workload.zoo import conv_layers
+
+    conv = conv_layers(get_model("vgg16"))
+    assert len(conv) == 13 and sum(x.macs for x in conv) / 1e9 == pytest.approx(15.3, rel=0.005)

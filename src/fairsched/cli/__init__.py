@@ -46,7 +46,8 @@ def _root(
     configure(-1 if quiet else verbose)
 
 
-_COMMAND_MODULES = ("compare", "simulate", "sweep", "costs", "bench", "bound", "train", "explain")
+_COMMAND_MODULES = ("compare", "simulate", "sweep", "costs", "bench", "bound", "train", "serve", "profile",
+                    "explain")
 
 
 def _mount() -> None:

@@ -24,18 +24,38 @@ def _split(values: Optional[list[str]]) -> list[str] | None:
     return out or None
 
 
+def resolve_models(specs: list[str] | None) -> tuple[list[str] | None, dict | None, list[str]]:
+    """``--models`` entries: zoo names and/or model files. Returns (names, zoo or None, report lines)."""
+    from fairsched.costs.user_models import is_model_file, load_model_file
+    from fairsched.workload.zoo import get_model
+
+    if not specs or not any(is_model_file(s) for s in specs):
+        return specs, None, []
+    zoo: dict = {}
+    report: list[str] = []
+    for spec in specs:
+        if is_model_file(spec):
+            m = load_model_file(spec)
+            name, layers = m.name, m.layers
+            report += m.report()
+        else:
+            name, layers = spec, get_model(spec)
+        if name in zoo:
+            raise InputError(f"--models: two models are named '{name}'; rename one of the files")
+        zoo[name] = layers
+    return list(zoo), zoo, report
+
+
 @app.command()
 def build(
-    models: Optional[list[str]] = typer.Option(None, "--models", help="models to cost (comma-separated or repeated); default: the whole zoo"),
-    types: Optional[list[str]] = typer.Option(None, "--types", help="accelerator types (comma-separated or repeated); default: eyeriss_like, simba_like, tpu_like"),
+    out: Path = typer.Option(..., "--out", help="CSV to write (meta JSON and resume cache go beside it); required: the shipped table is never overwritten"),
+    models: Optional[list[str]] = typer.Option(None, "--models", help="zoo models and/or model files (.onnx, layer-list .yaml/.csv), comma-separated or repeated; default: the whole zoo"),
+    types: Optional[list[str]] = typer.Option(None, "--types", help="shipped type names and/or type YAML paths from any folder (comma-separated or repeated); default: eyeriss_like, simba_like, tpu_like"),
     jobs: int = typer.Option(os.cpu_count() or 1, "--jobs", "-j", min=1, help="parallel zigzag-dse workers"),
-    out: Optional[Path] = typer.Option(None, "--out", help="CSV to write (meta JSON and resume cache go beside it); default: the shipped table"),
     lpf_limit: int = typer.Option(6, "--lpf-limit", min=1, help="zigzag LOMA loop-prime-factor limit (search size)"),
     opt: str = typer.Option("EDP", "--opt", help="zigzag mapping criterion: EDP, energy or latency"),
 ) -> None:
     """Run zigzag-dse for every unique (layer shape, type) and write the cost table. Resumes after interruption."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
     from fairsched.costs.build import build_cost_table
 
     try:
@@ -44,6 +64,22 @@ def build(
         raise InputError("costs build: zigzag-dse is not installed; install the extra: pip install 'fairsched[costmodel]'") from None
     if opt not in ("EDP", "energy", "latency"):
         raise InputError(f"--opt: '{opt}' is not one of EDP, energy, latency")
+    names, zoo, report = resolve_models(_split(models))
+    for line in report:
+        typer.echo(f"note: {line}", err=True)
+    meta = _run_build(lambda cb: build_cost_table(names, _split(types), jobs=jobs, out=out, opt=opt,
+                                                  lpf_limit=lpf_limit, on_progress=cb, zoo=zoo))
+    b = meta["build"]
+    typer.echo(f"cost table: {len(meta['models'])} models x {len(meta['types'])} types, {b['unique_jobs']} unique "
+               f"(shape, type) jobs, {b['jobs_run_this_time']} run now in {b['wall_seconds_this_run']:.0f} s "
+               f"with {b['workers']} workers; written: {out}")
+    for w in meta.get("physics_warnings", []):
+        typer.echo(f"warning: {w}", err=True)
+
+
+def _run_build(run):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TimeRemainingColumn(), transient=False) as progress:
         task = progress.add_task("zigzag-dse", total=None)
@@ -51,12 +87,70 @@ def build(
         def on_progress(done: int, total: int, what: str) -> None:
             progress.update(task, completed=done, total=total, description=f"zigzag-dse {what[:40]:<40}")
 
-        meta = build_cost_table(_split(models), _split(types), jobs=jobs, out=out, opt=opt, lpf_limit=lpf_limit,
-                                on_progress=on_progress)
-    b = meta["build"]
-    typer.echo(f"cost table: {len(meta['models'])} models x {len(meta['types'])} types, {b['unique_jobs']} unique "
-               f"(shape, type) jobs, {b['jobs_run_this_time']} run now in {b['wall_seconds_this_run']:.0f} s "
-               f"with {b['workers']} workers")
+        return run(on_progress)
+
+
+@app.command()
+def validate(
+    table: Optional[Path] = typer.Option(None, "--table", help="validation rows to read (default: the shipped ones, built with the shipped eyeriss_v1)"),
+    rebuild: Optional[Path] = typer.Option(None, "--rebuild", help="build the chip's layers with zigzag-dse into this CSV first (resumes; about 10-30 min on 2 cores)"),
+    platform: str = typer.Option("eyeriss_v1_chip", "--platform", help="platform giving the chip's clock and calibrated DRAM bandwidth"),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="parallel zigzag-dse workers (with --rebuild)"),
+    as_json: bool = typer.Option(False, "--json", help="print a JSON list, one object per layer"),
+) -> None:
+    """Predicted vs measured latency of the Eyeriss v1 chip (AlexNet: calibration; VGG-16: held out)."""
+    from dataclasses import asdict
+
+    from fairsched.costs import silicon
+    from fairsched.costs.table import load_cost_table
+    from fairsched.platform.config import load_platform
+
+    if table is not None and rebuild is not None:
+        raise InputError("--table and --rebuild: give one of them (--rebuild writes the table it then reads)")
+    if rebuild is not None:
+        from fairsched.costs.build import build_cost_table
+
+        _run_build(lambda cb: build_cost_table(types=["eyeriss_v1"], jobs=jobs, out=rebuild, on_progress=cb,
+                                               zoo=silicon.validation_zoo()))
+        table = rebuild
+    plat = load_platform(platform)
+    subs = [s for s in plat.subs if s.type == "eyeriss_v1"]
+    if not subs:
+        raise InputError(f"--platform: '{platform}' has no eyeriss_v1 sub-accelerator; use eyeriss_v1_chip")
+    t = load_cost_table(table if table is not None else silicon.VALIDATION_TABLE)
+    rows = silicon.compare(t, subs[0].clock_hz, plat.bandwidth)
+    if as_json:
+        typer.echo(json.dumps([asdict(r) for r in rows], indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    def pct(pred, meas):
+        return "" if meas is None else f"{100 * (pred / meas - 1):+.1f}%"
+
+    def ms(v):
+        return "" if v is None else f"{v:,.1f}"
+
+    tab = Table(title=f"eyeriss_v1 vs the chip ({silicon.SOURCE_EYERISS}); {subs[0].clock_hz / 1e6:g} MHz, "
+                      f"DRAM {plat.bandwidth / 1e9:g} GB/s; ms per batch")
+    for col in ("model", "layer", "proc chip", "proc pred", "err", "MB chip", "MB pred", "total chip", "total pred",
+                "err", "overlap", "err"):
+        tab.add_column(col, justify="left" if col in ("model", "layer") else "right", no_wrap=True)
+    for r in rows:
+        tag = r.model.replace("_conv_b", " b") + (" cal" if r.role == "calibration" else " held-out")
+        tab.add_row(tag, r.layer, ms(r.measured_processing_ms), ms(r.processing_ms),
+                    pct(r.processing_ms, r.measured_processing_ms), ms(r.measured_dram_mb), f"{r.dram_mb:.1f}",
+                    ms(r.measured_total_ms), ms(r.serial_ms), pct(r.serial_ms, r.measured_total_ms),
+                    ms(r.overlapped_ms), pct(r.overlapped_ms, r.measured_total_ms))
+    Console(width=max(Console().width, 160)).print(tab)
+    typer.echo("total pred = processing + DRAM bytes / B (not overlapped, as the chip's total - processing suggests); overlap = "
+               "max(processing, DRAM / B), the simulator's rule; MB chip = published DRAM accesses/MAC x MACs x 2 B")
+    fit = silicon.calibrate_bandwidth(t, subs[0].clock_hz)
+    if fit is not None:
+        typer.echo(f"DRAM bandwidth that closes AlexNet's measured total with these rows: {fit / 1e9:.3g} GB/s "
+                   f"(platform '{plat.name}': {plat.bandwidth / 1e9:g} GB/s)")
+    for what, ok, fig in silicon.verdicts(rows):
+        typer.echo(f"{'PASS' if ok else 'FAIL'} {what}: {fig}")
 
 
 def summarize(table, platform) -> list[dict]:
@@ -122,7 +216,7 @@ def show(
 def check_user_table(table, allow_new_models: bool = False) -> list[str]:
     """Check a user's table against the known types and the zoo; return warnings, raise InputError on errors."""
     from fairsched.platform.config import available_accelerator_types
-    from fairsched.workload.zoo import MODEL_NAMES, get_model
+    from fairsched.workload.zoo import ALL_MODEL_NAMES as MODEL_NAMES, get_model
 
     known_types = available_accelerator_types()
     for t in table.accel_types:
@@ -150,6 +244,12 @@ def check_user_table(table, allow_new_models: bool = False) -> list[str]:
         bad = [i for i, (a, b) in enumerate(zip(macs, zoo_macs)) if abs(a - b) > 0.01 * b]
         if bad:
             warnings.append(f"model '{m}': MACs of layer(s) {bad[:5]} differ from the zoo by > 1%")
+    from fairsched.costs.physics import check_physics, type_limits
+
+    layers = {m: get_model(m) for m in table.models if m in MODEL_NAMES}
+    for v in check_physics(table.frame, layers, {t: type_limits(t) for t in table.accel_types}):
+        if v.explanation is None:
+            warnings.append(f"physics: {v.message()}")
     return warnings
 
 

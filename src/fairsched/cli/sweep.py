@@ -23,6 +23,7 @@ def sweep_cmd(
     jobs: Optional[int] = typer.Option(None, min=1, help="parallel workers / Ray CPUs (default: all cores)"),
     figures: bool = typer.Option(True, "--figures/--no-figures", help="draw the figures when done"),
     imports: Optional[List[str]] = import_option(),
+    costs: Optional[Path] = typer.Option(None, "--costs", help="cost table CSV for every cell (overrides the sweep's `costs`; default: the sweep's, else the shipped table)"),
 ) -> None:
     """Run a sweep: one cell per (scheduler, load, scenario, platform, seed); Parquet tables and figures.
 
@@ -42,7 +43,12 @@ def sweep_cmd(
         from fairsched.experiments.runner import import_ray
 
         import_ray()  # fail before any work if the extra is missing
-    grid = expand(*load_sweep(sweep))
+    cfg, base = load_sweep(sweep)
+    if costs is not None:
+        if not costs.is_file():
+            raise InputError(f"--costs: '{costs}' does not exist; give the path of a cost table CSV")
+        cfg = cfg.model_copy(update={"costs": str(costs.resolve())})
+    grid = expand(cfg, base)
     c = grid.config
     console = stderr_console()
     console.print(f"[bold]sweep '{c.name}'[/]: {len(grid.schedulers)} schedulers x {len(c.loads)} loads x "

@@ -24,11 +24,12 @@ from typing import Any, Callable, Iterable
 import pandas as pd
 import yaml
 
-from fairsched.costs.table import COLUMNS, SHIPPED, validate_cost_frame
+from fairsched.costs.table import COLUMNS, validate_cost_frame
 from fairsched.errors import InputError
 from fairsched.io import atomic_write_text
-from fairsched.platform.config import ACCEL_DIR, available_accelerator_types, load_accelerator_type
-from fairsched.workload.zoo import MODEL_NAMES, LayerShape, get_model
+from fairsched.platform.config import (ACCEL_DIR, AcceleratorType, accelerator_type_path,
+                                       available_accelerator_types, load_accelerator_type)
+from fairsched.workload.zoo import ALL_MODEL_NAMES, MODEL_NAMES, LayerShape, get_model
 
 FORMAT_VERSION = 1
 DEFAULT_TYPES: tuple[str, ...] = ("eyeriss_like", "simba_like", "tpu_like")
@@ -40,11 +41,29 @@ class TypeFiles:
     name: str
     hardware: Path
     mapping: Path
+    precision: tuple[tuple[str, int], ...] = ()  # () = the default 8/8/16/8 bits
+    spatial_rule: str | None = None
+    folder: Path = ACCEL_DIR
 
     def digest(self) -> str:
-        """Hash of the parsed hardware and mapping (comments and layout do not count)."""
-        content = [yaml.safe_load(self.hardware.read_text()), yaml.safe_load(self.mapping.read_text())]
+        """Hash of the parsed hardware and mapping (comments and layout do not count), plus the type's
+        precision and spatial rule when they differ from the defaults (so old cache keys stay valid)."""
+        try:
+            content = [yaml.safe_load(self.hardware.read_text()), yaml.safe_load(self.mapping.read_text())]
+        except yaml.YAMLError as e:
+            raise InputError(f"accelerator type '{self.name}': a zigzag file is not valid YAML ({e}); fix it") from None
+        if self.precision or self.spatial_rule:
+            content.append([list(self.precision), self.spatial_rule])
         return hashlib.sha256(json.dumps(content, sort_keys=False).encode()).hexdigest()[:16]
+
+    def precision_dict(self) -> dict[str, int] | None:
+        return dict(self.precision) if self.precision else None
+
+    def describe(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.folder))
+        except ValueError:
+            return path.name
 
 
 @dataclass(frozen=True)
@@ -54,6 +73,8 @@ class Job:
     accel_type: str
     hardware: str
     mapping: str
+    precision: tuple[tuple[str, int], ...] = ()
+    spatial_rule: str | None = None
 
 
 def zigzag_version() -> str:
@@ -63,18 +84,51 @@ def zigzag_version() -> str:
         return "not installed"
 
 
+DEFAULT_PRECISION = {"W": 8, "I": 8, "O": 16, "O_final": 8}
+
+
 def type_files(name: str) -> TypeFiles:
-    t = load_accelerator_type(name)
+    """The zigzag files of a type: a shipped name or the path of a type YAML in any folder (its
+    ``zigzag_hardware`` and ``zigzag_mapping`` are relative to that YAML's folder)."""
+    path = accelerator_type_path(name)
+    t: AcceleratorType = load_accelerator_type(name)
     if not t.zigzag_hardware or not t.zigzag_mapping:
         raise InputError(
             f"accelerator type '{name}': zigzag_hardware/zigzag_mapping are not set; "
             "a type needs both to be built with zigzag-dse"
         )
-    hw, mp = ACCEL_DIR / t.zigzag_hardware, ACCEL_DIR / t.zigzag_mapping
+    folder = path.parent
+    hw, mp = folder / t.zigzag_hardware, folder / t.zigzag_mapping
     for p, f in ((hw, "zigzag_hardware"), (mp, "zigzag_mapping")):
         if not p.is_file():
-            raise InputError(f"accelerator type '{name}': {f} file '{p}' does not exist; fix the path")
-    return TypeFiles(name, hw, mp)
+            raise InputError(f"accelerator type '{name}': {f} file '{p}' does not exist; "
+                             "give a path relative to the type YAML's folder")
+    prec = t.precision
+    prec_t = () if prec == DEFAULT_PRECISION else tuple(sorted(prec.items()))
+    return TypeFiles(t.name, hw, mp, prec_t, t.spatial_rule, folder)
+
+
+def check_hardware(tf: TypeFiles) -> None:
+    """Reject a type's zigzag hardware file before any job runs (one clear error instead of a failed worker)."""
+    try:
+        data = yaml.safe_load(tf.hardware.read_text())
+    except yaml.YAMLError:
+        raise InputError(f"accelerator type '{tf.name}': zigzag_hardware '{tf.hardware.name}' is not valid YAML; "
+                         "fix the syntax") from None
+    where = f"accelerator type '{tf.name}': zigzag_hardware '{tf.hardware.name}'"
+    if not isinstance(data, dict) or "memories" not in data or "operational_array" not in data:
+        raise InputError(f"{where} needs `memories` and `operational_array` (see zigzag-dse's hardware format)")
+    try:
+        from zigzag.parser.accelerator_validator import AcceleratorValidator
+    except ImportError:
+        return
+    try:
+        v = AcceleratorValidator(data)
+        ok = v.validate()
+    except Exception as e:  # the validator itself trips over some malformed files
+        raise InputError(f"{where} is rejected by zigzag-dse ({type(e).__name__}: {e}); fix the file") from None
+    if not ok:
+        raise InputError(f"{where} is rejected by zigzag-dse: {v.validator.errors}; fix the file")
 
 
 def job_key(layer: LayerShape, tf_digest: str, accel_type: str, opt: str, lpf_limit: int, zz: str) -> str:
@@ -122,7 +176,8 @@ def _run_job(job: Job, opt: str, lpf_limit: int) -> dict[str, Any]:
     from fairsched.costs.zigzag_adapter import run_layer
 
     t0 = time.perf_counter()
-    r = run_layer(job.layer, job.hardware, job.mapping, opt=opt, lpf_limit=lpf_limit)
+    r = run_layer(job.layer, job.hardware, job.mapping, opt=opt, lpf_limit=lpf_limit,
+                  precision=dict(job.precision) if job.precision else None, spatial_rule=job.spatial_rule)
     r["seconds"] = round(time.perf_counter() - t0, 3)
     r["key"] = job.key
     r["accel_type"] = job.accel_type
@@ -130,16 +185,22 @@ def _run_job(job: Job, opt: str, lpf_limit: int) -> dict[str, Any]:
     return r
 
 
+def _is_path(spec: str) -> bool:
+    return Path(spec).suffix in (".yaml", ".yml")
+
+
 def _check_names(models: Iterable[str] | None, types: Iterable[str] | None) -> tuple[list[str], list[str]]:
     models = list(models) if models else list(MODEL_NAMES)
     types = list(types) if types else list(DEFAULT_TYPES)
     for m in models:
-        if m not in MODEL_NAMES:
-            raise InputError(f"--models: unknown model '{m}'; use some of {list(MODEL_NAMES)}")
+        if m not in ALL_MODEL_NAMES:
+            raise InputError(f"--models: unknown model '{m}'; use some of {list(ALL_MODEL_NAMES)} "
+                             "or the path of an ONNX / layer-list YAML / CSV file")
     known = available_accelerator_types()
     for t in types:
-        if t not in known:
-            raise InputError(f"--types: unknown accelerator type '{t}'; use some of {known}")
+        if t not in known and not _is_path(t):
+            raise InputError(f"--types: unknown accelerator type '{t}'; use some of {known} "
+                             "or the path of a type YAML (see docs/costs.md)")
     return models, types
 
 
@@ -171,10 +232,22 @@ def build_cost_table(
             raise InputError(f"--models: {unknown} not in the given zoo {list(zoo)}")
     else:
         models, types = _check_names(models, types)
-    out = Path(out) if out else SHIPPED
+    if out is None:
+        raise InputError("--out: give the CSV to write (the shipped table is never overwritten in place)")
+    out = Path(out)
+    if out.is_dir():
+        raise InputError(f"--out: '{out}' is a folder; give the path of a CSV file to write")
     cache_path = out.with_name(out.stem + CACHE_SUFFIX)
     zz = zigzag_version()
-    files = {t: type_files(t) for t in types}
+    files: dict[str, TypeFiles] = {}
+    for spec in types:
+        tf = type_files(spec)
+        if tf.name in files:
+            raise InputError(f"--types: two types are named '{tf.name}'; give each type YAML its own name")
+        files[tf.name] = tf
+    for tf in files.values():
+        check_hardware(tf)
+    types = list(files)
     digests = {t: f.digest() for t, f in files.items()}
 
     layers = {m: (zoo[m] if zoo is not None else get_model(m)) for m in models}
@@ -184,7 +257,8 @@ def build_cost_table(
             for t in types:
                 k = job_key(layer, digests[t], t, opt, lpf_limit, zz)
                 if k not in todo:
-                    todo[k] = Job(k, layer, t, str(files[t].hardware), str(files[t].mapping))
+                    todo[k] = Job(k, layer, t, str(files[t].hardware), str(files[t].mapping),
+                                  files[t].precision, files[t].spatial_rule)
     cache = read_cache(cache_path)
     pending = [j for k, j in todo.items() if k not in cache]
     # biggest layers first: better load balance at the end of the run
@@ -246,6 +320,11 @@ def build_cost_table(
                              round(float(r["energy_pj"]), 1)))
     df = pd.DataFrame(rows, columns=COLUMNS)
     validate_cost_frame(df, "built cost table")
+    from fairsched.costs.physics import TypeLimits, check_physics, _pe_count
+
+    limits = {t: TypeLimits(_pe_count(str(files[t].hardware)), files[t].precision_dict() or dict(DEFAULT_PRECISION))
+              for t in types}
+    physics = [v.message() for v in check_physics(df, layers, limits)]
     seconds = sum(float(cache[k].get("seconds", 0.0)) for k in todo)
     meta = {
         "format_version": FORMAT_VERSION,
@@ -253,8 +332,10 @@ def build_cost_table(
         "cost_model": "zigzag-dse",
         "zigzag_version": zz,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "types": {t: {"zigzag_hardware": str(files[t].hardware.relative_to(ACCEL_DIR)),
-                      "zigzag_mapping": str(files[t].mapping.relative_to(ACCEL_DIR)),
+        "types": {t: {"zigzag_hardware": files[t].describe(files[t].hardware),
+                      "zigzag_mapping": files[t].describe(files[t].mapping),
+                      "operand_precision_bits": files[t].precision_dict() or dict(DEFAULT_PRECISION),
+                      "spatial_rule": files[t].spatial_rule,
                       "content_sha256_16": digests[t]} for t in types},
         "models": {m: {"layers": len(layers[m]), "macs": int(sum(x.macs for x in layers[m]))} for m in models},
         "build": {
@@ -262,7 +343,7 @@ def build_cost_table(
             "lpf_limit": lpf_limit,
             "nb_spatial_mappings_generated": 1,
             "temporal_mapping_search": "loma, uneven",
-            "operand_precision_bits": {"W": 8, "I": 8, "O_partial": 16, "O_final": 8},
+            "operand_precision_bits": "per type (see types)",
             "dram_bandwidth_for_cycles": "unlimited (DRAM port widened)",
             "unique_jobs": total,
             "jobs_run_this_time": len(pending),
@@ -270,6 +351,7 @@ def build_cost_table(
             "wall_seconds_this_run": round(wall, 1),
             "cpu_seconds_all_jobs": round(seconds, 1),
         },
+        "physics_warnings": physics,
     }
     atomic_write_text(out, df.to_csv(index=False))
     atomic_write_text(out.with_name(out.stem + ".meta.json"), json.dumps(meta, indent=2) + "\n")

@@ -35,7 +35,7 @@ MAX_LPF_LIMIT = 8
 DEFAULT_OPT = "EDP"
 
 
-def layer_to_zigzag(layer: LayerShape) -> list[dict[str, Any]]:
+def layer_to_zigzag(layer: LayerShape, precision: dict[str, int] | None = None) -> list[dict[str, Any]]:
     """zigzag's own workload format (one grouped-conv layer) for a layer shape."""
     s = layer.stride
     return [
@@ -48,13 +48,52 @@ def layer_to_zigzag(layer: LayerShape) -> list[dict[str, Any]]:
             "loop_dims": ["B", "K", "G", "OX", "OY", "C", "FX", "FY"],
             "loop_sizes": [layer.batch, layer.K_per_group, layer.groups, layer.OX, layer.OY, layer.C,
                            layer.FX, layer.FY],
-            "operand_precision": dict(PRECISION),
+            "operand_precision": dict(precision or PRECISION),
             "operand_source": {"I": 0, "W": 0},
             "pr_loop_dims": ["IX", "IY"],
             "pr_loop_sizes": [layer.IX, layer.IY],
             "padding": [[layer.pad, layer.pad], [layer.pad, layer.pad]],
         }
     ]
+
+
+def row_stationary_mapping(layer: LayerShape, rows: int, cols: int) -> dict[str, list[str]]:
+    """Eyeriss's row-stationary unrolling of one layer (Chen et al., JSSC 2017, Sec. III-IV).
+
+    A PE set is FY filter rows x OY output rows; sets too tall or too wide are folded, and spare rows
+    (columns) take more input channels (output channels), as the chip's mapper does. On the 12 x 14 chip this
+    gives AlexNet CONV1 11 x 14, CONV2 10 x 14 and CONV3-5 12 x 13 active PEs.
+    """
+    fy = min(layer.FY, rows)
+    d1 = [f"FY, {fy}"]
+    rep = rows // fy
+    if rep > 1 and layer.C > 1:
+        d1.append(f"C, {min(rep, layer.C)}")
+    elif rep > 1 and layer.groups > 1:
+        d1.append(f"G, {min(rep, layer.groups)}")
+    oy = min(layer.OY, cols)
+    d2 = [f"OY, {oy}"]
+    rep = cols // oy
+    if rep > 1 and layer.K_per_group > 1:
+        d2.append(f"K, {min(rep, layer.K_per_group)}")
+    return {"D1": d1, "D2": d2}
+
+
+def _rule_mapping(mapping_yaml: str, hw: dict[str, Any], layer: LayerShape, rule: str, folder: str) -> str:
+    """A copy of the mapping file with the spatial mapping ``rule`` gives for ``layer``; returns its path."""
+    if rule != "row_stationary":
+        raise ValueError(f"unknown spatial_rule {rule!r}")
+    with open(mapping_yaml) as f:
+        entries = yaml.safe_load(f)
+    rows, cols = hw["operational_array"]["sizes"][:2]
+    sm = row_stationary_mapping(layer, int(rows), int(cols))
+    for e in entries:
+        e.pop("spatial_mapping_hint", None)
+        e["spatial_mapping"] = sm
+    path = os.path.join(folder, "mapping.yaml")
+    with open(path, "w") as f:
+        yaml.safe_dump(entries, f, sort_keys=False)
+    return path
 
 
 def _dram_name_and_costs(hw: dict[str, Any]) -> tuple[str, float, float]:
@@ -111,7 +150,8 @@ def _evaluate(workload, accelerator, mapping_yaml: str, opt: str, lpf_limit: int
     return results[0][0]
 
 
-def _evaluate_with_fallback(layer: LayerShape, accelerator, mapping_path: str, opt: str, lpf_limit: int):
+def _evaluate_with_fallback(layer: LayerShape, accelerator, mapping_path: str, opt: str, lpf_limit: int,
+                            precision: dict[str, int] | None = None):
     """A small LOMA limit merges loop factors coarsely, and then sometimes nothing fits the innermost
     memories; retry with a finer search (limit + 2, up to :data:`MAX_LPF_LIMIT`) before giving up."""
     from zigzag.opt.loma.engine import NoValidLoopOrderingFoundException
@@ -119,7 +159,7 @@ def _evaluate_with_fallback(layer: LayerShape, accelerator, mapping_path: str, o
     lpf = lpf_limit
     while True:
         try:
-            return _evaluate(layer_to_zigzag(layer), accelerator, mapping_path, opt, lpf), lpf
+            return _evaluate(layer_to_zigzag(layer, precision), accelerator, mapping_path, opt, lpf), lpf
         except NoValidLoopOrderingFoundException:
             if lpf >= MAX_LPF_LIMIT:
                 raise
@@ -151,8 +191,13 @@ def _dram_traffic_bits(cme) -> tuple[float, float, dict[str, float]]:
 
 
 def run_layer(layer: LayerShape, hardware_yaml: str | Path, mapping_yaml: str | Path, *,
-              opt: str = DEFAULT_OPT, lpf_limit: int = DEFAULT_LPF_LIMIT) -> dict[str, Any]:
-    """Cost one layer shape on one accelerator (zigzag hardware + mapping YAML files)."""
+              opt: str = DEFAULT_OPT, lpf_limit: int = DEFAULT_LPF_LIMIT, precision: dict[str, int] | None = None,
+              spatial_rule: str | None = None) -> dict[str, Any]:
+    """Cost one layer shape on one accelerator (zigzag hardware + mapping YAML files).
+
+    ``precision`` gives the bits per operand (default :data:`PRECISION`); ``spatial_rule``
+    (``"row_stationary"``) replaces the mapping file's spatial mapping by one made for this layer.
+    """
     if opt not in ("EDP", "energy", "latency"):
         raise ValueError(f"opt must be 'EDP', 'energy' or 'latency', not {opt!r}")
     logging.getLogger("zigzag").setLevel(logging.ERROR)  # per-layer mapping notes, not errors
@@ -162,10 +207,12 @@ def run_layer(layer: LayerShape, hardware_yaml: str | Path, mapping_yaml: str | 
     dram, rd_pj_bit, wr_pj_bit = _dram_name_and_costs(hw)
     with tempfile.TemporaryDirectory(prefix="fairsched-zigzag-") as tmp:
         old = os.getcwd()
+        if spatial_rule:
+            mapping_path = _rule_mapping(mapping_path, hw, layer, spatial_rule, tmp)
         os.chdir(tmp)  # anything zigzag might write lands here and is deleted
         try:
             accelerator = _build_accelerator(_widened(hw, dram))
-            cme, lpf_used = _evaluate_with_fallback(layer, accelerator, mapping_path, opt, lpf_limit)
+            cme, lpf_used = _evaluate_with_fallback(layer, accelerator, mapping_path, opt, lpf_limit, precision)
         finally:
             os.chdir(old)
     read_bits, write_bits, per_op = _dram_traffic_bits(cme)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -33,8 +34,32 @@ class AcceleratorType(BaseModel):
     idle_power_mw: float = Field(ge=0)
     description: str = ""
     source: str = ""
-    zigzag_hardware: str | None = None
+    zigzag_hardware: str | None = None  # relative to the folder of the type YAML
     zigzag_mapping: str | None = None
+    # How layers are unrolled on the PE array: None = as the zigzag mapping file says; "row_stationary" =
+    # per layer, filter rows x input channels down the array's rows and output rows across its columns.
+    spatial_rule: Literal["row_stationary"] | None = None
+    # Bits per operand element (W weights, I inputs, O partial sums, O_final outputs written out).
+    operand_precision_bits: "OperandPrecision | None" = None
+
+    @property
+    def precision(self) -> dict[str, int]:
+        p = self.operand_precision_bits or OperandPrecision()
+        return {"W": p.W, "I": p.I, "O": p.O, "O_final": p.O_final}
+
+
+class OperandPrecision(BaseModel):
+    """Operand precision of a type, in bits (default: 8-bit weights and activations, 16-bit psums)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    W: int = Field(default=8, ge=1, le=64)
+    I: int = Field(default=8, ge=1, le=64)
+    O: int = Field(default=16, ge=1, le=64)
+    O_final: int = Field(default=8, ge=1, le=64)
+
+
+AcceleratorType.model_rebuild()
 
 
 class SubAcceleratorGroup(BaseModel):
@@ -112,9 +137,14 @@ def available_accelerator_types() -> list[str]:
     return sorted(p.stem for p in ACCEL_DIR.glob("*.yaml"))
 
 
+def accelerator_type_path(name_or_path: str | Path) -> Path:
+    """The YAML file of a type: a shipped name (``eyeriss_like``) or a path to a user's type YAML."""
+    return shipped_or_path(name_or_path, ACCEL_DIR, "accelerator type")
+
+
 def load_accelerator_type(name_or_path: str | Path) -> AcceleratorType:
     """Load a type by shipped name (``eyeriss_like``) or by YAML path."""
-    p = shipped_or_path(name_or_path, ACCEL_DIR, "accelerator type")
+    p = accelerator_type_path(name_or_path)
     raw = load_yaml(p, "accelerator type")
     try:
         t = AcceleratorType.model_validate(raw)

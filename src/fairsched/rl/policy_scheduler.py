@@ -67,15 +67,15 @@ class PolicyScheduler(Scheduler):
         self.features = FeatureBuilder(self.policy.K, self.policy.tenant_aware)
 
     def reset(self, sim, seed):
-        self._check_platform(sim.platform)
         self.features.reset(sim)
         self._skip: set[int] = set()
         self._t = None
 
-    def _check_platform(self, platform) -> None:
+    def check_platform(self, platform) -> None:
         """Warn, once per policy and platform, when the platform has accelerator types the policy
         never saw in training: it still runs (features are per candidate, not per type), but its
-        decisions there are untested."""
+        decisions there are untested. Called by the runners (:func:`fairsched.api.run_one`, hence
+        simulate, compare and sweep), not by ``reset``: a scheduler sees only the simulator state."""
         meta = getattr(self.policy, "meta", None) or {}
         trained = trained_types(meta)
         unseen = tuple(t for t in platform.type_names if trained is not None and t not in trained)

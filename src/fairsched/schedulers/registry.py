@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 _REGISTRY: dict[str, type] = {}
 # modules that register schedulers; a new policy adds its module here
 _MODULES = (
-    "fcfs", "edf", "llf", "sjf", "rr", "prema", "affinity_edf", "sla_aware",
+    "fcfs", "edf", "llf", "sjf", "rr", "prema", "affinity_edf", "sla_aware", "dbp",
 )
 _EXTRA_MODULES = ("fairsched.rl.policy_scheduler",)  # learned policies (may be absent)
 _loaded = False

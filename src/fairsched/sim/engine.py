@@ -235,6 +235,9 @@ class Simulator:
         self.layer_trace: list[tuple] | None = [] if self.cfg.trace_layers else None
         self._redecide = False
         self.finished = False
+        # on_end(req, hit): called as each request ends, in the order outcomes become known (a
+        # scheduler's reset may set it, e.g. dbp's per-stream history); Python core only
+        self.on_end = None
         self.core_used: str | None = None  # set by run(): "python" or "compiled"
 
     # ------------------------------------------------------------ view helpers
@@ -490,6 +493,8 @@ class Simulator:
                 self.slo_hits[s] += 1
         if self.request_log is not None:
             self.request_log.append((req.id, req.tenant, s, req.model, req.arrival, req.deadline, self.now, hit, req.counted))
+        if self.on_end is not None:
+            self.on_end(req, hit)
 
     def _shed(self) -> None:
         """Drop ready requests that cannot finish by their deadline even alone on their best type."""

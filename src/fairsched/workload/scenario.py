@@ -28,6 +28,8 @@ from fairsched.io import load_yaml, shipped_or_path
 from fairsched.platform.config import Platform
 from fairsched.workload.arrivals import read_trace_gaps
 
+#: largest window of an (m,k) constraint (schedulers keep k outcomes per stream)
+MK_MAX_K = 1000
 SCENARIO_DIR = Path(str(resources.files("fairsched.workload") / "data"))
 
 
@@ -66,8 +68,13 @@ Arrival = Annotated[Union[PoissonArrival, PeriodicArrival, BurstyArrival, TraceA
 
 
 class SLOConfig(_Strict):
+    """One SLO. ``target`` is a long-run hit rate; ``mk: [m, k]`` an (m,k)-firm constraint (of any k
+    consecutive counted requests of this stream at least m hit; docs/semantics.md). Give either or
+    both; with ``mk`` alone the rate target is ``m / k``, the long-run rate (m,k) implies."""
+
     model: str
-    target: float = Field(ge=0, le=1, description="target deadline hit rate tau")
+    target: float | None = Field(default=None, ge=0, le=1, description="target deadline hit rate tau")
+    mk: tuple[int, int] | None = Field(default=None, description="(m,k)-firm constraint [m, k], 1 <= m <= k")
     deadline_ms: float | None = Field(default=None, gt=0)
     deadline_x: float | None = Field(default=None, gt=0, description="deadline as multiple of isolated latency")
     rate_share: float = Field(default=1.0, gt=0, description="relative arrival rate")
@@ -77,7 +84,16 @@ class SLOConfig(_Strict):
     def _one_deadline(self):
         if (self.deadline_ms is None) == (self.deadline_x is None):
             raise ValueError("give exactly one of deadline_ms or deadline_x")
+        if self.target is None and self.mk is None:
+            raise ValueError("give a target hit rate (target: 0.95), an (m,k) constraint (mk: [9, 10]), or both")
+        if self.mk is not None and not (1 <= self.mk[0] <= self.mk[1] <= MK_MAX_K):
+            raise ValueError(f"mk: need 1 <= m <= k <= {MK_MAX_K}, e.g. mk: [9, 10]; got {list(self.mk)}")
         return self
+
+    @property
+    def rate_target(self) -> float:
+        """The long-run target: ``target``, else ``m / k``."""
+        return self.target if self.target is not None else self.mk[0] / self.mk[1]
 
 
 class TenantConfig(_Strict):
@@ -114,6 +130,7 @@ class SLO:
     target: float
     rate: float  # requests / s
     arrival: object  # the arrival config
+    mk: tuple[int, int] | None = None  # (m, k)-firm constraint, or None (rate target only)
 
 
 @dataclass
@@ -219,7 +236,8 @@ def resolve(
     shares = np.array([f[2].rate_share for f in flat])
     k = rho * platform.n / float(np.dot(shares, work))
     slos = [
-        SLO(i, ti, tn, s.model, d, s.target, float(shares[i] * k), s.arrival) for i, (ti, tn, s, d) in enumerate(flat)
+        SLO(i, ti, tn, s.model, d, s.rate_target, float(shares[i] * k), s.arrival,
+            tuple(s.mk) if s.mk is not None else None) for i, (ti, tn, s, d) in enumerate(flat)
     ]
     return Workload(
         cfg.name,

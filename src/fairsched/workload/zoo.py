@@ -300,6 +300,40 @@ def unet(size: int = 256, base: int = 32, in_ch: int = 3, classes: int = 2) -> l
     return b.layers
 
 
+# ------------------------------------------------------------------------------------------- AlexNet
+def alexnet(batch: int = 1) -> list[LayerShape]:
+    """AlexNet as in Krizhevsky et al. 2012 (and as run on Eyeriss, Chen et al. JSSC 2017): 227x227x3 input,
+    CONV2/4/5 split into 2 groups (the original two-GPU layout). 666 M MACs in the 5 CONV layers, 58.6 M in
+    the 3 FC layers (724 M in all), the counts Eyeriss and Sze et al. (Proc. IEEE 2017) publish."""
+    b = _Builder()
+    s = b.conv("conv1", 3, 96, 11, 227, stride=4, pad=0)  # 55
+    s = _pool(s, pad=0)  # 27
+    s = b.conv("conv2", 96, 256, 5, s, pad=2, groups=2)  # 27
+    s = _pool(s, pad=0)  # 13
+    s = b.conv("conv3", 256, 384, 3, s)
+    s = b.conv("conv4", 384, 384, 3, s, groups=2)
+    s = b.conv("conv5", 384, 256, 3, s, groups=2)
+    s = _pool(s, pad=0)  # 6
+    b.fc("fc6", 256 * s * s, 4096)
+    b.fc("fc7", 4096, 4096)
+    b.fc("fc8", 4096, 1000)
+    return with_batch(b.layers, batch)
+
+
+def with_batch(layers: list[LayerShape], batch: int) -> list[LayerShape]:
+    """The same layers run on ``batch`` inputs at once (``batch`` multiplies the MACs and the activations)."""
+    from dataclasses import replace
+
+    if batch < 1:
+        raise InputError(f"batch: must be >= 1, got {batch}")
+    return layers if batch == 1 else [replace(x, batch=batch) for x in layers]
+
+
+def conv_layers(layers: list[LayerShape]) -> list[LayerShape]:
+    """Only the convolution layers (conv, dwconv, gconv): what Eyeriss's published figures cover."""
+    return [x for x in layers if x.kind in ("conv", "dwconv", "gconv")]
+
+
 # ------------------------------------------------------------------------------------------ BERT-base
 def bert_base(seq: int = 128, layers: int = 12, hidden: int = 768, heads: int = 12, ffn: int = 3072) -> list[LayerShape]:
     """BERT-base encoder as GEMMs (batch 1). Embedding look-ups, layer norms and softmax are folded."""
@@ -328,14 +362,18 @@ _MODELS: dict[str, Callable[[], list[LayerShape]]] = {
     "efficientnet_b0": efficientnet_b0,
 }
 MODEL_NAMES: tuple[str, ...] = tuple(_MODELS)
+# Models kept for validating the cost model against silicon (`fairsched costs validate`), not part of the
+# scheduling zoo: workloads, the shipped cost table and the experiments use MODEL_NAMES only.
+VALIDATION_MODELS: dict[str, Callable[[], list[LayerShape]]] = {"alexnet": alexnet}
+ALL_MODEL_NAMES: tuple[str, ...] = MODEL_NAMES + tuple(VALIDATION_MODELS)
 
 
 def get_model(name: str) -> list[LayerShape]:
-    """The MAC layers of model ``name`` in execution order."""
-    try:
-        return _MODELS[name]()
-    except KeyError:
-        raise InputError(f"model: unknown model '{name}'; use one of {list(MODEL_NAMES)}") from None
+    """The MAC layers of model ``name`` in execution order (the zoo or a validation model such as alexnet)."""
+    fn = _MODELS.get(name) or VALIDATION_MODELS.get(name)
+    if fn is None:
+        raise InputError(f"model: unknown model '{name}'; use one of {list(ALL_MODEL_NAMES)}")
+    return fn()
 
 
 def model_macs(name: str) -> int:

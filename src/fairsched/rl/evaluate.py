@@ -40,10 +40,10 @@ def _cell(args):
     from fairsched.schedulers import registry
 
     if sched.startswith("policy:"):  # an exported policy that is not shipped: policy:PATH_STEM
-        from fairsched.rl.policy_scheduler import PolicyScheduler
+        from fairsched.rl.cycle import scheduler_for_path  # a cycle policy or a per-layer one
 
         registry._load()
-        registry._REGISTRY.setdefault(sched, lambda path=sched[len("policy:"):]: PolicyScheduler(path))
+        registry._REGISTRY.setdefault(sched, lambda path=sched[len("policy:"):]: scheduler_for_path(path))
     if sched == "teacher":  # the old name of the triage column
         sched = "triage"
     plat, table, wl = build(scenario=cfg, platform=platform, costs=costs, load=load, requests=requests)

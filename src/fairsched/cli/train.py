@@ -24,6 +24,7 @@ def register(app: typer.Typer) -> None:
         timesteps: Optional[int] = typer.Option(None, "--timesteps", help="total agent decisions (cycle: 12,000 cycles; layer: 3,000,000, 0 = cloning only)"),
         cycle_requests: float = typer.Option(50.0, "--cycle-requests", help="cycle: scheduling cycle length T_s in mean inter-arrival times"),
         warm_start: bool = typer.Option(True, "--warm-start/--from-scratch", help="cycle: start from the teacher (triage / llf-masked) or from a random policy"),
+        warm_bias: float = typer.Option(3.0, "--warm-bias", help="cycle: logit bias of the teacher's action at the warm start (step 0 = the teacher; smaller explores more)"),
         out: Path = typer.Option(..., "--out", help="output folder: policy .npz/.json, checkpoints, eval logs"),
         scenario: str = typer.Option("default", "--scenario", help="base scenario (shipped name or YAML path)"),
         platform: str = typer.Option("default", "--platform", help="platform (shipped name or YAML path)"),
@@ -83,7 +84,7 @@ def register(app: typer.Typer) -> None:
         try:
             if formulation == "cycle":
                 from fairsched.rl.cycle_train import train_cycle as run
-                common.update(cycle_requests=cycle_requests, warm_start=warm_start)
+                common.update(cycle_requests=cycle_requests, warm_start=warm_start, warm_bias=warm_bias)
             else:
                 from fairsched.rl.train import train as run
                 common.update(bc_steps=bc_steps, dagger_rounds=dagger_rounds, teacher_theta=teacher_theta,

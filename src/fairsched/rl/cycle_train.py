@@ -8,7 +8,7 @@
 * **warm start** from the teacher: the action head's bias favours the default action (``theta =
   0.8`` / least laxity) by +3, and sb3 initialises the head's weights at gain 0.01, so the
   deterministic policy at step 0 *is* the teacher (``triage`` / ``llf-masked``) and PPO explores
-  around it; ``warm_start=False`` is RL from scratch;
+  around it (``warm_bias``: a smaller bias explores more and moves the arg-max sooner); ``warm_start=False`` is RL from scratch;
 * a **load curriculum**: the first ``curriculum_frac`` of the steps draw loads from
   ``curriculum`` (near saturation, where the triage line matters), then from ``load_range``;
 * **validation and selection**: every ``select_every`` steps (and at step 0, i.e. the teacher) the
@@ -96,7 +96,7 @@ def plot_learning_curve(rows: list[dict], path: Path, title: str) -> None:
     ax.set_ylabel("validation score")
     ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     tmp = path.parent / (path.stem + ".tmp.png")
     fig.savefig(tmp, dpi=110)
@@ -152,6 +152,7 @@ def train_cycle(
     curriculum_frac: float = 0.3,
     p_base: float = 0.5,
     warm_start: bool = True,
+    warm_bias: float = 3.0,
     learning_rate: float = 5e-4,
     gamma: float = 0.99,
     gae_lambda: float = 0.95,
@@ -212,7 +213,7 @@ def train_cycle(
                     policy_kwargs=dict(net_arch=dict(pi=list(net_arch), vf=list(net_arch))))
         if warm_start:
             with torch.no_grad():
-                model.policy.action_net.bias[DEFAULT_ACTION[scheduler]] += 3.0
+                model.policy.action_net.bias[DEFAULT_ACTION[scheduler]] += warm_bias
     scen_val = validation if validation is not None else validation_scenarios()
     scores_path = out / "val" / "scores.csv"
     rows: list[dict] = []
@@ -262,7 +263,7 @@ def train_cycle(
     wall = time.monotonic() - t0
     meta = dict(
         scheduler=scheduler, formulation="cycle", timesteps=int(model.num_timesteps), train_wall_s=round(wall, 1),
-        seed=seed, command=_command(), warm_start=warm_start if resume is None else "resumed",
+        seed=seed, command=_command(), warm_start=warm_start if resume is None else "resumed", warm_bias=warm_bias,
         selected=dict(best, scores=[{k: v for k, v in r.items() if k != "stem"} for r in rows]),
         stage=("teacher warm start" if warm_start else "from scratch") + f" + {best['timesteps']} PPO cycles"
         + (f" (selected on validation; PPO ran {int(model.num_timesteps)})" if best["timesteps"] != model.num_timesteps else ""),

@@ -16,7 +16,8 @@ from rich.table import Table
 
 from fairsched.cli.simulate import CORE_HELP, check_core
 from fairsched.errors import InputError
-from fairsched.io import atomic_write_text
+from fairsched.io import atomic_write_text, check_folder_target, output_folder
+from fairsched.validate import check_run_flags
 
 QUICK_REQUESTS = 3000
 
@@ -71,23 +72,10 @@ def compare_cmd(
     """Compare schedulers on one scenario: summary table, per-tenant CSVs, Fig. 2 and Fig. 3."""
     from fairsched.api import build
     from fairsched.experiments.cells import CellSpec, costs_fingerprint, platform_fingerprint
-    from fairsched.experiments.runner import run_cells
-    from fairsched.plots import fig2_slo_achievement, fig3_slo_margin
     from fairsched.workload.scenario import load_scenario
 
-    if load is not None and not (0 < load <= 10):
-        raise InputError(f"--load: must be > 0 and <= 10 (platform utilization, e.g. 0.8), got {load}")
-    if requests is not None and requests < 1:
-        raise InputError(f"--requests: must be >= 1, got {requests}")
-    if seed < 0:
-        raise InputError(f"--seed: must be >= 0, got {seed}")
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out: '{out}' exists and is not a folder; choose a folder path")
-    for parent in out.absolute().parents:  # fail now, not after the simulations
-        if parent.exists():
-            if not parent.is_dir():
-                raise InputError(f"--out: '{parent}' is a file, so '{out}' cannot be created; choose a folder path")
-            break
+    check_run_flags(load=load, requests=requests, seed=seed, jobs=jobs)
+    check_folder_target(out, "--out")  # fail now, not after the simulations
     names = parse_schedulers(schedulers)
     check_core(core, names)
     if quick and requests is None:
@@ -95,9 +83,18 @@ def compare_cmd(
     plat, table, wl = build(scenario=scenario, platform=platform, costs=costs, load=load, requests=requests)
     cfg, _ = load_scenario(scenario)
     specs = [
-        CellSpec(n, cfg.model_dump(), platform_fingerprint(plat), costs_fingerprint(table), wl.load, wl.requests, seed)
+        CellSpec(n, cfg.model_dump(), platform_fingerprint(plat), costs_fingerprint(table), wl.load, wl.requests, seed,
+                 wl.inputs)
         for n in names
     ]
+    with output_folder(out, "--out"):  # locked; a failed run removes what it created
+        _run_and_write(out, specs, plat, table, wl, cfg, names, scenario, platform, costs, seed, jobs, core)
+
+
+def _run_and_write(out, specs, plat, table, wl, cfg, names, scenario, platform, costs, seed, jobs, core) -> None:
+    from fairsched.experiments.runner import run_cells
+    from fairsched.plots import fig2_slo_achievement, fig3_slo_margin
+
     console = Console(stderr=True)
     console.print(f"[bold]{plat.describe()}[/]; scenario '{wl.name}': {len(wl.tenants)} tenants, "
                   f"{len(wl.slos)} SLOs, load {wl.load:g}, {wl.requests} requests, seed {seed}")
@@ -114,7 +111,6 @@ def compare_cmd(
     summary = pd.DataFrame([c["summary"] for c in cells])
     tenants = pd.DataFrame([r for c in cells for r in c["tenants"]])
     slos = pd.DataFrame([r for c in cells for r in c["slos"]])
-    out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "summary.csv", summary.to_csv(index=False))
     atomic_write_text(out / "tenants.csv", tenants.to_csv(index=False))
     atomic_write_text(out / "slos.csv", slos.to_csv(index=False))

@@ -29,8 +29,11 @@ def sweep_cmd(
         raise InputError(f"--backend: '{backend}' is unknown; use local or ray")
     if address and backend != "ray":
         raise InputError("--address: only used with --backend ray; add --backend ray or drop --address")
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out: '{out}' exists and is not a folder; choose a folder path")
+    from fairsched.io import check_folder_target
+    from fairsched.validate import check_run_flags
+
+    check_run_flags(jobs=jobs)
+    check_folder_target(out, "--out")
     if backend == "ray":
         from fairsched.experiments.runner import import_ray
 

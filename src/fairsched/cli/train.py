@@ -13,6 +13,22 @@ import typer
 from fairsched.errors import InputError
 
 
+RESUME_WARNING = ("warning: --resume loads the checkpoint with stable-baselines3, which unpickles it: a crafted "
+                  "checkpoint can run any code as you. Only resume from checkpoints you made yourself.")
+
+
+def _check_resume(path: Path) -> None:
+    """``--resume``: an existing zip checkpoint; say plainly that loading it unpickles it."""
+    import zipfile
+
+    if not path.is_file():
+        raise InputError(f"--resume: '{path}' does not exist or is not a file; give a checkpoint .zip written by "
+                         "`fairsched train`")
+    if not zipfile.is_zipfile(path):
+        raise InputError(f"--resume: '{path}' is not a zip file; give a checkpoint .zip written by `fairsched train`")
+    typer.echo(RESUME_WARNING, err=True)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("train")
     def train_cmd(
@@ -23,7 +39,7 @@ def register(app: typer.Typer) -> None:
         platform: str = typer.Option("default", "--platform", help="platform (shipped name or YAML path)"),
         costs: Optional[Path] = typer.Option(None, "--costs", help="cost table CSV (default: shipped)"),
         seed: int = typer.Option(0, "--seed", help="seed of the training run"),
-        resume: Optional[Path] = typer.Option(None, "--resume", help="continue from a checkpoint .zip"),
+        resume: Optional[Path] = typer.Option(None, "--resume", help="continue from a checkpoint .zip (unpickled: only your own files)"),
         n_envs: int = typer.Option(2, "--n-envs", help="vectorised envs (subprocesses)"),
         requests: int = typer.Option(3000, "--requests", help="requests per training episode"),
         time_limit_min: Optional[float] = typer.Option(27.0, "--time-limit-min", help="stop PPO after this wall time in minutes, cloning included (the 30-minute budget)"),
@@ -62,6 +78,8 @@ def register(app: typer.Typer) -> None:
                                   ("--time-limit-min", time_limit_min, time_limit_min is None or time_limit_min > 0, "> 0")):
             if not ok:
                 raise InputError(f"{flag}: must be {want}, got {v}")
+        if resume is not None:
+            _check_resume(resume)
         try:
             from fairsched.rl.train import train
         except ModuleNotFoundError as e:  # pragma: no cover

@@ -21,6 +21,7 @@ import math
 import tempfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from hypothesis import given, settings
@@ -147,7 +148,7 @@ def csv_defect(draw):
         df = df.drop(columns=[draw(st.sampled_from(list(df.columns)))])
     elif kind == "dup":
         row = draw(st.integers(0, len(df) - 1))
-        df = df._append(df.iloc[row]) if hasattr(df, "_append") else df
+        df = pd.concat([df, df.iloc[[row]]], ignore_index=True)
     elif kind == "empty-name":
         df = df.astype({"model": object})
         df.loc[draw(st.integers(0, len(df) - 1)), draw(st.sampled_from(["model", "accel_type"]))] = None

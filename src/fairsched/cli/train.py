@@ -5,6 +5,7 @@ Thin wrapper over :func:`fairsched.rl.train.train` (needs the rl extra: torch, g
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Optional
 
@@ -76,8 +77,14 @@ def register(app: typer.Typer) -> None:
                                   ("--select-every", select_every, select_every >= 0, ">= 0 (0: off)"),
                                   ("--select-requests", select_requests, select_requests >= 100, ">= 100"),
                                   ("--time-limit-min", time_limit_min, time_limit_min is None or time_limit_min > 0, "> 0")):
-            if not ok:
-                raise InputError(f"{flag}: must be {want}, got {v}")
+            if not ok or (isinstance(v, float) and not math.isfinite(v)):
+                raise InputError(f"{flag}: must be {want} and finite, got {v}")
+        from fairsched.io import check_folder_target
+        from fairsched.validate import check_int
+
+        check_int("--seed", seed, 0, 2**32 - 1, "numpy and stable-baselines3 take 32-bit seeds")
+        check_int("--requests", requests, 1, 10**7)
+        check_folder_target(out, "--out")
         if resume is not None:
             _check_resume(resume)
         try:

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -142,15 +143,16 @@ def test_sigkill_of_the_main_process_takes_the_pool_with_it(command, inputs, lon
     out = tmp_path / "out"
     args = _compare(out, inputs, long_cell) if command == "compare" else _sweep(tmp_path, out, inputs, long_cell)
     proc = _start(args)
+    workers: list[psutil.Process] = []
     try:
         workers = _wait_first_cell(proc, out)
         proc.send_signal(signal.SIGKILL)  # the main process only
         proc.wait(timeout=30)
         stale = _gone(workers)
     finally:
-        for p in psutil.Process().children(recursive=True):
-            if p.pid != proc.pid and p in locals().get("workers", []):
-                p.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # clean up whatever is left, pass or fail
+        proc.wait()
     assert stale == [], f"workers {stale} kept running after their parent was killed"
     _whole(_cells(out))
 

@@ -10,7 +10,6 @@ empty arguments, and write targets that are not regular files (device nodes, FIF
 
 from __future__ import annotations
 
-import copy
 import os
 import stat
 

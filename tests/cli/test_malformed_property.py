@@ -201,8 +201,9 @@ def _run(defect: dict) -> None:
         if "trace" in defect:
             scen["tenants"][1]["slos"][0]["arrival"] = dict(kind="trace", path="t.csv")
             (tmp / "t.csv").write_bytes(defect["trace"])
-        (tmp / "s.yaml").write_bytes(defect.get("scenario") or yaml.safe_dump(scen).encode())
-        (tmp / "c.csv").write_bytes(defect.get("costs") or small_cost_frame().to_csv(index=False).encode())
+        (tmp / "s.yaml").write_bytes(defect["scenario"] if "scenario" in defect else yaml.safe_dump(scen).encode())
+        (tmp / "c.csv").write_bytes(defect["costs"] if "costs" in defect else
+                                    small_cost_frame().to_csv(index=False).encode())
         out = tmp / "out"
         args = ["compare", "--out", str(out), "--scenario", str(tmp / "s.yaml"), "--costs", str(tmp / "c.csv"),
                 "--schedulers", "edf", "--requests", "30", "--jobs", "1"] + defect.get("flags", [])

@@ -158,36 +158,52 @@ def test_sigkill_of_the_main_process_takes_the_pool_with_it(command, inputs, lon
 
 
 def test_second_run_into_a_locked_out_fails_clearly(inputs, tmp_path, capsys):
-    from fairsched.io import output_folder
+    import fcntl
 
     out = tmp_path / "out"
-    with output_folder(out):  # as if another run held it
+    out.mkdir()
+    with open(out / ".fairsched.lock", "w") as f:  # as another run holds it: flock + its pid
+        f.write("4242\n")
+        f.flush()
+        fcntl.flock(f, fcntl.LOCK_EX)
         with pytest.raises(SystemExit) as e:
             main(_compare(out, inputs, 50, jobs=1))
     err = capsys.readouterr().err
     assert e.value.code == 2 and len(err.strip().splitlines()) == 1
-    assert "another fairsched run" in err and str(os.getpid()) in err
-    assert sorted(p.name for p in out.iterdir()) == []  # the lock is gone, nothing else was written
+    assert "another fairsched run (pid 4242)" in err
+    assert sorted(p.name for p in out.iterdir()) == [".fairsched.lock"]  # nothing else was written
     with pytest.raises(SystemExit) as e:  # free again: it runs
         main(_compare(out, inputs, 50, jobs=1))
     assert e.value.code == 0
 
 
-def test_two_concurrent_processes_into_one_out(inputs, long_cell, tmp_path):
-    """Two real processes at once: one runs, the other fails at once with one clear line."""
+HOLDER = r"""
+import sys, time
+from fairsched.io import output_folder
+with output_folder(sys.argv[1]):
+    print("locked", flush=True)
+    time.sleep(600)
+"""
+
+
+def test_two_concurrent_processes_into_one_out(inputs, tmp_path):
+    """Another process holds --out (as a running compare or sweep does): the CLI fails at once."""
     out = tmp_path / "out"
-    first = _start(_compare(out, inputs, long_cell))
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(out)], env=cli_env(), stdout=subprocess.PIPE,
+                              text=True)
     try:
-        deadline = time.monotonic() + 120
-        while not (out / ".fairsched.lock").exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        r = subprocess.run([sys.executable, "-m", "fairsched", *_compare(out, inputs, long_cell)], env=cli_env(),
+        assert holder.stdout.readline().strip() == "locked"
+        r = subprocess.run([sys.executable, "-m", "fairsched", *_compare(out, inputs, 100)], env=cli_env(),
                            capture_output=True, text=True, timeout=120)
+        sw = subprocess.run([sys.executable, "-m", "fairsched", *_sweep(tmp_path, out, inputs, 100)],
+                            env=cli_env(), capture_output=True, text=True, timeout=120)
     finally:
-        os.killpg(first.pid, signal.SIGKILL)
-        first.wait()
-    assert r.returncode == 2, r.stderr
-    assert r.stderr.count("\n") == 1 and "another fairsched run" in r.stderr and str(first.pid) in r.stderr
+        holder.kill()
+        holder.wait()
+    for res in (r, sw):
+        assert res.returncode == 2, res.stderr
+        assert res.stderr.count("\n") == 1 and "another fairsched run" in res.stderr and str(holder.pid) in res.stderr
+    assert sorted(p.name for p in out.iterdir()) == [".fairsched.lock"]  # the holder's; nothing else written
 
 
 @pytest.mark.parametrize("damage", [b"\xff\xfe\x00garbage", b"null", b"[1, 2]", b'{"key": "x"}'])

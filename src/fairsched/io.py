@@ -71,7 +71,10 @@ def file_digest(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-class _GuardedLoader(yaml.SafeLoader):
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when present: ~10x faster
+
+
+class _GuardedLoader(_SafeLoader):
     """``yaml.SafeLoader`` that refuses duplicate mapping keys (it keeps the last one silently)."""
 
     def construct_mapping(self, node, deep=False):
@@ -104,7 +107,7 @@ def _check_events(text: str, p: Path, what: str) -> None:
     """Walk the YAML event stream (no recursion, no expansion): refuse aliases, deep nesting and
     huge node counts before anything is built."""
     depth = nodes = 0
-    for ev in yaml.parse(text, Loader=yaml.SafeLoader):
+    for ev in yaml.parse(text, Loader=_SafeLoader):
         if isinstance(ev, yaml.AliasEvent):
             m = ev.start_mark
             raise InputError(f"{what}: '{p}' uses a YAML alias (*{_short(ev.anchor)}) at line {m.line + 1}; "
@@ -281,6 +284,7 @@ def atomic_write_with(path: str | os.PathLike, writer: Callable[[Path], None]) -
 # ------------------------------------------------------------------------ output folder and its lock
 LOCK_NAME = ".fairsched.lock"
 _HELD_LOCKS: set[int] = set()  # fds of locks this process holds (closed in forked pool workers)
+_HELD_FOLDERS: set[str] = set()  # real paths of the folders this process holds locked
 
 
 def forget_inherited_locks() -> None:
@@ -327,6 +331,9 @@ def output_folder(out: str | os.PathLike, what: str = "--out") -> Iterator[Path]
     its missing parents, an empty ``cells/``), so a failed run leaves the file system as it was,
     apart from finished results."""
     p = check_folder_target(out, what)
+    if p.is_dir() and os.path.realpath(p) in _HELD_FOLDERS:  # nested (CLI around the API): already ours
+        yield p
+        return
     missing = []
     q = p.absolute()
     while not q.exists():
@@ -334,11 +341,14 @@ def output_folder(out: str | os.PathLike, what: str = "--out") -> Iterator[Path]
         q = q.parent
     p.mkdir(parents=True, exist_ok=True)
     fd = _lock(p, what)
+    real = os.path.realpath(p)
+    _HELD_FOLDERS.add(real)
     ok = False
     try:
         yield p
         ok = True
     finally:
+        _HELD_FOLDERS.discard(real)
         if fd is not None:
             with contextlib.suppress(OSError):
                 os.unlink(p / LOCK_NAME)

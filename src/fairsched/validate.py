@@ -25,8 +25,8 @@ MAX_REQUESTS = 100_000_000
 #: largest seed (seeds are stored as int64 in the result tables)
 MAX_SEED = 2**63 - 1
 #: tenants per scenario and SLOs per scenario
-MAX_TENANTS = 10_000
-MAX_SLOS = 100_000
+MAX_TENANTS = 1_000
+MAX_SLOS = 10_000
 #: cells in one sweep grid
 MAX_CELLS = 1_000_000
 #: shortest layer a platform may run (s): below it the simulated clock stops advancing

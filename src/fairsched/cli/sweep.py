@@ -22,14 +22,13 @@ def sweep_cmd(
     figures: bool = typer.Option(True, "--figures/--no-figures", help="draw the figures when done"),
 ) -> None:
     """Run a sweep: one cell per (scheduler, load, scenario, platform, seed); Parquet tables and figures."""
-    from fairsched.cli.compare import summary_table
-    from fairsched.experiments.sweep import expand, load_sweep, run_sweep, sweep_figures
+    from fairsched.experiments.sweep import expand, load_sweep
 
     if backend not in ("local", "ray"):
         raise InputError(f"--backend: '{backend}' is unknown; use local or ray")
     if address and backend != "ray":
         raise InputError("--address: only used with --backend ray; add --backend ray or drop --address")
-    from fairsched.io import check_folder_target
+    from fairsched.io import check_folder_target, output_folder
     from fairsched.validate import check_run_flags
 
     check_run_flags(jobs=jobs)
@@ -39,6 +38,14 @@ def sweep_cmd(
 
         import_ray()  # fail before any work if the extra is missing
     grid = expand(*load_sweep(sweep))
+    with output_folder(out, "--out"):  # locked before the first line of output; see io.output_folder
+        _run(grid, out, backend, address, jobs, figures)
+
+
+def _run(grid, out: Path, backend: str, address: Optional[str], jobs: Optional[int], figures: bool) -> None:
+    from fairsched.cli.compare import summary_table
+    from fairsched.experiments.sweep import run_sweep, sweep_figures
+
     c = grid.config
     console = Console(stderr=True)
     console.print(f"[bold]sweep '{c.name}'[/]: {len(grid.schedulers)} schedulers x {len(c.loads)} loads x "

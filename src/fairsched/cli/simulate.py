@@ -46,10 +46,14 @@ def simulate_cmd(
     from fairsched.io import atomic_write_text
     from fairsched.schedulers.registry import make
 
+    from fairsched.io import check_write_target
+    from fairsched.validate import check_run_flags
+
     make(scheduler)
     check_core(core, [scheduler])
-    if load is not None and load <= 0:
-        raise InputError(f"--load: must be > 0 (platform utilization, e.g. 0.8), got {load}")
+    check_run_flags(load=load, requests=requests, seed=seed)
+    if log is not None:
+        check_write_target(log, "--log")  # before the simulation, not after it
     res = simulate(scheduler=scheduler, scenario=scenario, platform=platform, costs=costs, load=load,
                    requests=requests, seed=seed, log_requests=log is not None, core=core)
     if log is not None:

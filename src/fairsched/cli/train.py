@@ -8,12 +8,29 @@ the chosen formulation's own default. Needs the rl extra: torch, gymnasium, sb3(
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from fairsched.errors import InputError
+
+
+RESUME_WARNING = ("warning: --resume loads the checkpoint with stable-baselines3, which unpickles it: a crafted "
+                  "checkpoint can run any code as you. Only resume from checkpoints you made yourself.")
+
+
+def _check_resume(path: Path) -> None:
+    """``--resume``: an existing zip checkpoint; say plainly that loading it unpickles it."""
+    import zipfile
+
+    if not path.is_file():
+        raise InputError(f"--resume: '{path}' does not exist or is not a file; give a checkpoint .zip written by "
+                         "`fairsched train`")
+    if not zipfile.is_zipfile(path):
+        raise InputError(f"--resume: '{path}' is not a zip file; give a checkpoint .zip written by `fairsched train`")
+    typer.echo(RESUME_WARNING, err=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -30,7 +47,7 @@ def register(app: typer.Typer) -> None:
         platform: str = typer.Option("default", "--platform", help="platform (shipped name or YAML path)"),
         costs: Optional[Path] = typer.Option(None, "--costs", help="cost table CSV (default: shipped)"),
         seed: int = typer.Option(0, "--seed", help="seed of the training run"),
-        resume: Optional[Path] = typer.Option(None, "--resume", help="continue from a checkpoint .zip"),
+        resume: Optional[Path] = typer.Option(None, "--resume", help="continue from a checkpoint .zip (unpickled: only your own files)"),
         n_envs: Optional[int] = typer.Option(None, "--n-envs", help="vectorised envs (cycle: 4 in one process; layer: 2 subprocesses)"),
         requests: Optional[int] = typer.Option(None, "--requests", help="requests per training episode (cycle 1500, layer 3000)"),
         time_limit_min: Optional[float] = typer.Option(None, "--time-limit-min", help="stop training after this wall time in minutes (cycle 14, layer 27; cloning included)"),
@@ -72,8 +89,16 @@ def register(app: typer.Typer) -> None:
                                   ("--select-requests", select_requests, select_requests is None or select_requests >= 100, ">= 100"),
                                   ("--timesteps", timesteps, timesteps is None or timesteps >= 0, ">= 0"),
                                   ("--time-limit-min", time_limit_min, time_limit_min is None or time_limit_min > 0, "> 0")):
-            if not ok:
-                raise InputError(f"{flag}: must be {want}, got {v}")
+            if not ok or (isinstance(v, float) and not math.isfinite(v)):
+                raise InputError(f"{flag}: must be {want} and finite, got {v}")
+        from fairsched.io import check_folder_target
+        from fairsched.validate import check_int
+
+        check_int("--seed", seed, 0, 2**32 - 1, "numpy and stable-baselines3 take 32-bit seeds")
+        check_int("--requests", requests, 1, 10**7)
+        check_folder_target(out, "--out")
+        if resume is not None:
+            _check_resume(resume)
         given = dict(timesteps=timesteps, n_envs=n_envs, requests=requests, time_limit_min=time_limit_min,
                      learning_rate=learning_rate, gamma=gamma, ent_coef=ent_coef, clip_range=clip_range,
                      target_kl=target_kl, n_steps=n_steps, batch_size=batch_size, n_epochs=n_epochs,

@@ -24,6 +24,7 @@ from fairsched.sim.engine import SimConfig, Simulator
 from fairsched.workload.scenario import ScenarioConfig, Workload, load_scenario, resolve
 
 DEFAULT_SCHEDULERS = ("fcfs", "edf", "llf", "sjf", "rr", "prema", "affinity-edf", "sla-aware", "dbp")
+TEACHER_SCHEDULERS = ("triage", "llf-masked")  # rule-based teachers of drl / relmas (schedulers/teachers.py)
 
 
 @dataclass
@@ -44,8 +45,8 @@ class CompareResult:
 
 
 def default_schedulers() -> list[str]:
-    """Heuristic baselines plus the learned policies that are installed."""
-    names = list(DEFAULT_SCHEDULERS)
+    """Heuristic baselines, the learned policies' rule-based teachers and the installed learned policies."""
+    names = list(DEFAULT_SCHEDULERS) + [n for n in TEACHER_SCHEDULERS if n in available()]
     names += [n for n in ("relmas", "drl") if n in available()]
     return names
 

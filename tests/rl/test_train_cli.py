@@ -33,7 +33,7 @@ def scenario(tmp_path):
 def test_train_export_and_resume(tmp_path, scenario):
     pytest.importorskip("fairsched.costs.table").load_cost_table()  # needs the shipped table
     out = tmp_path / "run"
-    base = ["train", "--scheduler", "drl", "--scenario", str(scenario), "--requests", "40", "--n-envs", "1",
+    base = ["train", "--formulation", "layer", "--scheduler", "drl", "--scenario", str(scenario), "--requests", "40", "--n-envs", "1",
             "--bc-steps", "300", "--dagger-rounds", "0", "--select-every", "0", "--n-steps", "128", "--batch-size", "64",
             "--eval-freq", "256", "--checkpoint-freq", "256", "--no-progress", "--out", str(out)]
     assert _run(base + ["--timesteps", "256"]) == 0
@@ -51,6 +51,8 @@ def test_bad_inputs_exit_2(tmp_path, capsys):
     assert "scheduler" in capsys.readouterr().err
     assert _run(["train", "--timesteps", "10", "--resume", str(tmp_path / "nope.zip"), "--out", str(tmp_path)]) == 2
     assert _run(["train", "--timesteps", "10", "--scenario", "nope", "--out", str(tmp_path)]) == 2
+    assert _run(["train", "--formulation", "nope", "--timesteps", "10", "--out", str(tmp_path)]) == 2
+    assert "--formulation" in capsys.readouterr().err
 
 
 def test_bad_ppo_flags_exit_2(tmp_path, capsys):
@@ -82,7 +84,7 @@ def test_selection_exports_the_best_scored_policy(tmp_path, scenario, monkeypatc
                         lambda: [("tiny", yaml.safe_load(scenario.read_text()))])
     monkeypatch.setattr(evaluate, "VALIDATION_LOADS", (0.9,))
     out = tmp_path / "sel"
-    assert _run(["train", "--scheduler", "drl", "--scenario", str(scenario), "--requests", "40", "--n-envs", "1",
+    assert _run(["train", "--formulation", "layer", "--scheduler", "drl", "--scenario", str(scenario), "--requests", "40", "--n-envs", "1",
                  "--bc-steps", "300", "--dagger-rounds", "0", "--eval-freq", "100000", "--checkpoint-freq", "100000", "--no-progress",
                  "--timesteps", "512", "--n-steps", "128", "--batch-size", "64", "--select-every", "256",
                  "--select-requests", "100", "--out", str(out)]) == 0
@@ -118,9 +120,14 @@ def test_cli_defaults_are_train_defaults():
     app = typer.Typer()
     register(app)
     (cmd,) = [c for c in app.registered_commands if c.name == "train"]
+    from fairsched.rl.cycle_train import train_cycle
+
     cli = {n: p.default.default for n, p in inspect.signature(cmd.callback).parameters.items()}
     api = {n: p.default for n, p in inspect.signature(train).parameters.items()}
-    shared = sorted((set(cli) & set(api)) - {"out"})  # --out has no default
-    assert len(shared) >= 20
+    cyc = {n: p.default for n, p in inspect.signature(train_cycle).parameters.items()}
+    # None on the CLI: the formulation's own default (train()'s or train_cycle()'s)
+    assert all(k in api and k in cyc for k, v in cli.items() if v is None and k not in ("costs", "resume", "teacher_theta"))
+    shared = sorted((set(cli) & set(api)) - {"out"} - {k for k, v in cli.items() if v is None})
+    assert len(shared) >= 8
     assert {n: cli[n] for n in shared} == {n: (str(api[n]) if n in ("scenario", "platform") else api[n])
                                            for n in shared}

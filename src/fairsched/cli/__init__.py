@@ -73,6 +73,18 @@ def _interrupted() -> None:
     raise SystemExit(130)
 
 
+def _check_no_empty_values(argv: list[str]) -> None:
+    """An empty argument (``--out ""``, ``--log=``; usually an unset shell variable) is never a
+    valid value: ``Path("")`` would silently mean the current folder."""
+    for i, a in enumerate(argv):
+        if a == "--":
+            return
+        flag = a.split("=", 1)[0] if a.startswith("--") and "=" in a else None
+        if a == "" or (flag and a == flag + "="):
+            before = flag or (argv[i - 1] if i else "the command")
+            raise InputError(f"{before}: empty value (an unset shell variable?); give a value")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI. Input problems -> one ``error: ...`` line on stderr and exit 2, never a
     traceback: :class:`InputError`, usage errors (bad flag values), stray pydantic errors and
@@ -82,7 +94,9 @@ def main(argv: list[str] | None = None) -> None:
 
     from fairsched.errors import pydantic_message
 
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        _check_no_empty_values(argv)
         rv = app(args=argv, prog_name="fairsched", standalone_mode=False)
     except InputError as e:
         fail(str(e))
@@ -93,7 +107,9 @@ def main(argv: list[str] | None = None) -> None:
         ctx = getattr(e, "ctx", None)
         hint = f"; see '{ctx.command_path} --help'" if ctx is not None else ""
         fail(" ".join(e.format_message().split()).rstrip(".") + hint)
-    except typer.Abort:
+    except typer.Abort as e:
+        if isinstance(e.__context__, KeyboardInterrupt) or isinstance(e.__cause__, KeyboardInterrupt):
+            _interrupted()  # click turns Ctrl-C into Abort
         typer.echo("aborted", err=True)
         raise SystemExit(1)
     except KeyboardInterrupt:

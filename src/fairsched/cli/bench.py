@@ -29,6 +29,10 @@ def bench_cmd(
     for name, v in (("--requests", requests), ("--rss-small", rss_small), ("--rss-large", rss_large)):
         if v is not None and v < 1:
             raise InputError(f"{name}: must be >= 1, got {v}")
+    if json_out is not None:
+        from fairsched.io import check_write_target
+
+        check_write_target(json_out, "--json")  # before the benchmark, not after it
     rss = None
     if rss_small is not None or rss_large is not None:
         rss = (rss_small or 10_000, rss_large or (30_000 if quick else 1_000_000))

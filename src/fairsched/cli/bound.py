@@ -34,6 +34,14 @@ def bound_cmd(
         raise InputError(f"--requests: must be 1..500 (the model grows with requests x layers), got {requests}")
     if workers < 1:
         raise InputError(f"--workers: must be >= 1, got {workers}")
+    from fairsched.validate import check_float, check_run_flags
+
+    check_float("--time-limit", time_limit, 0, 86_400, lo_open=True, hint="seconds per solve")
+    check_run_flags(load=load, seed=seed)
+    if json_out is not None:
+        from fairsched.io import check_write_target
+
+        check_write_target(json_out, "--json")  # before the solve, not after it
     names = [s.strip() for s in schedulers.split(",") if s.strip()] if schedulers else None
     r = run_bound(scenario=scenario, platform=platform, costs=costs, load=load, requests=requests, seed=seed,
                   schedulers=names, time_limit_s=time_limit, workers=workers)

@@ -18,7 +18,8 @@ from fairsched.cli.simulate import CORE_HELP, check_core
 from fairsched.cli._log import stderr_console
 from fairsched.cli.plugins import POLICY_HELP, check_policies, import_option, load_imports, policy_name
 from fairsched.errors import InputError
-from fairsched.io import atomic_write_text
+from fairsched.io import atomic_write_text, check_folder_target, output_folder
+from fairsched.validate import check_run_flags
 
 QUICK_REQUESTS = 3000
 
@@ -120,28 +121,16 @@ def compare_cmd(
     (with --loads: per load, plus a load curve and one verdict line per load)."""
     from fairsched.api import build
     from fairsched.experiments.cells import CellSpec, costs_fingerprint, platform_fingerprint
-    from fairsched.experiments.runner import run_cells
     from fairsched.metrics import UPHELD_BY
     from fairsched.workload.scenario import load_scenario
 
-    if load is not None and not (0 < load <= 10):
-        raise InputError(f"--load: must be > 0 and <= 10 (platform utilization, e.g. 0.8), got {load}")
+    check_run_flags(load=load, requests=requests, seed=seed, jobs=jobs)
     if load is not None and loads is not None:
         raise InputError("--loads: give either --load (one load) or --loads (a load sweep), not both")
     if upheld_by not in UPHELD_BY:
         raise InputError(f"--upheld-by: '{upheld_by}' is unknown; use one of {', '.join(UPHELD_BY)}")
     load_list = parse_loads(loads) if loads is not None else [load]
-    if requests is not None and requests < 1:
-        raise InputError(f"--requests: must be >= 1, got {requests}")
-    if seed < 0:
-        raise InputError(f"--seed: must be >= 0, got {seed}")
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out: '{out}' exists and is not a folder; choose a folder path")
-    for parent in out.absolute().parents:  # fail now, not after the simulations
-        if parent.exists():
-            if not parent.is_dir():
-                raise InputError(f"--out: '{parent}' is a file, so '{out}' cannot be created; choose a folder path")
-            break
+    check_folder_target(out, "--out")  # fail now, not after the simulations
     load_imports(imports)
     names = parse_schedulers(schedulers)
     names += [n for n in (policy_name(p) for p in policy or []) if n not in names]
@@ -154,8 +143,17 @@ def compare_cmd(
     for ld in load_list:
         plat, table, wl = build(scenario=scenario, platform=platform, costs=costs, load=ld, requests=requests)
         specs = [CellSpec(n, cfg.model_dump(), platform_fingerprint(plat), costs_fingerprint(table), wl.load,
-                          wl.requests, seed) for n in names]
+                          wl.requests, seed, wl.inputs) for n in names]
         runs.append((wl, out if loads is None else out / f"load{wl.load:g}", specs))
+    with output_folder(out, "--out"):  # locked; a failed run removes what it created
+        _run_and_write(out, runs, plat, table, cfg, names, scenario, platform, costs, seed, jobs, core, loads,
+                       upheld_by)
+
+
+def _run_and_write(out, runs, plat, table, cfg, names, scenario, platform, costs, seed, jobs, core, loads,
+                   upheld_by) -> None:
+    from fairsched.experiments.runner import run_cells
+
     console = stderr_console()
     wl0 = runs[0][0]
     console.print(f"[bold]{plat.describe()}[/]; scenario '{wl0.name}': {len(wl0.tenants)} tenants, "

@@ -266,6 +266,11 @@ def import_(
     from fairsched.costs.table import load_cost_table
     from fairsched.io import atomic_write_text
 
+    if out is not None:
+        from fairsched.io import check_write_target
+
+        check_write_target(out, "--out")
+        check_write_target(out.with_name(out.stem + ".meta.json"), "--out (meta JSON)")
     table = load_cost_table(csv)
     for w in check_user_table(table, allow_new_models):
         typer.echo(f"warning: {w}", err=True)

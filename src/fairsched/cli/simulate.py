@@ -56,14 +56,18 @@ def simulate_cmd(
     from fairsched.io import atomic_write_text
     from fairsched.schedulers.registry import make
 
+    from fairsched.io import check_write_target
+    from fairsched.validate import check_run_flags
+
     load_imports(imports)
     if policy is not None:
         scheduler = policy_name(policy)
     make(scheduler)
     check_policies([scheduler])
     check_core(core, [scheduler])
-    if load is not None and load <= 0:
-        raise InputError(f"--load: must be > 0 (platform utilization, e.g. 0.8), got {load}")
+    check_run_flags(load=load, requests=requests, seed=seed)
+    if log is not None:
+        check_write_target(log, "--log")  # before the simulation, not after it
     timeline = trace is not None or gantt is not None
     if timeline and core == "compiled":
         raise InputError("--trace/--gantt: per-layer traces come from the Python core; use --core auto or python")
@@ -71,6 +75,9 @@ def simulate_cmd(
         raise InputError(f"--window-ms: must be > 0, got {window_ms}")
     if start_ms is not None and start_ms < 0:
         raise InputError(f"--start-ms: must be >= 0, got {start_ms}")
+    for target, flag in ((trace, "--trace"), (gantt, "--gantt")):
+        if target is not None:
+            check_write_target(target, flag)
     extra = dict(trace_layers=True, keep_sim=True) if timeline else {}
     res = simulate(scheduler=scheduler, scenario=scenario, platform=platform, costs=costs, load=load,
                    requests=requests, seed=seed, log_requests=log is not None or timeline, core=core, **extra)

@@ -29,16 +29,18 @@ def sweep_cmd(
 
     The sweep's `schedulers:` list may name trained policies as drl:POLICY_PATH and schedulers
     registered by --import files or installed plug-ins."""
-    from fairsched.cli.compare import summary_table
-    from fairsched.experiments.sweep import expand, load_sweep, run_sweep, sweep_figures
+    from fairsched.experiments.sweep import expand, load_sweep
 
     load_imports(imports)
     if backend not in ("local", "ray"):
         raise InputError(f"--backend: '{backend}' is unknown; use local or ray")
     if address and backend != "ray":
         raise InputError("--address: only used with --backend ray; add --backend ray or drop --address")
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out: '{out}' exists and is not a folder; choose a folder path")
+    from fairsched.io import check_folder_target, output_folder
+    from fairsched.validate import check_run_flags
+
+    check_run_flags(jobs=jobs)
+    check_folder_target(out, "--out")
     if backend == "ray":
         from fairsched.experiments.runner import import_ray
 
@@ -49,6 +51,14 @@ def sweep_cmd(
             raise InputError(f"--costs: '{costs}' does not exist; give the path of a cost table CSV")
         cfg = cfg.model_copy(update={"costs": str(costs.resolve())})
     grid = expand(cfg, base)
+    with output_folder(out, "--out"):  # locked before the first line of output; see io.output_folder
+        _run(grid, out, backend, address, jobs, figures)
+
+
+def _run(grid, out: Path, backend: str, address: Optional[str], jobs: Optional[int], figures: bool) -> None:
+    from fairsched.cli.compare import summary_table
+    from fairsched.experiments.sweep import run_sweep, sweep_figures
+
     c = grid.config
     console = stderr_console()
     console.print(f"[bold]sweep '{c.name}'[/]: {len(grid.schedulers)} schedulers x {len(c.loads)} loads x "

@@ -159,8 +159,13 @@ def load_cost_table(path: str | Path | None = None) -> CostTable:
         if path is None:
             raise InputError("the shipped cost table is missing; regenerate it with `fairsched costs build`")
         raise InputError(f"cost table '{p}' does not exist; give the path of a CSV with columns {COLUMNS}")
+    import io
+
+    from fairsched.io import decode_text, read_input_bytes
+
+    text = decode_text(read_input_bytes(p, "cost table"), p, "cost table")  # size cap, UTF-8 only
     try:
-        df = pd.read_csv(p)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        df = pd.read_csv(io.StringIO(text))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as e:
         raise InputError(f"cost table '{p}' is not a readable CSV ({str(e).splitlines()[0]}); fix the file") from None
     return CostTable(validate_cost_frame(df, f"cost table '{p}'"), str(p))

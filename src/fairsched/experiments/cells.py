@@ -1,10 +1,12 @@
 """One experiment cell = one simulation; cached on disk so reruns skip finished work.
 
 A cell's key hashes everything that determines its result (resolved scenario, platform, cost
-table content, load, request count, seed, scheduler, fairsched version, and a fingerprint of the
-code and policy files that compute a result, so an edited simulator or a retrained policy never
-reuses stale cells). Results are written atomically as JSON; a rerun that finds a cell's file with
-the same key reuses it.
+table content, load, request count, seed, scheduler, fairsched version, the SHA-256 of every input
+file the run reads, e.g. arrival traces, and a fingerprint of the code and policy files that compute
+a result, so an edited trace, an edited simulator or a retrained policy never reuses stale cells).
+Results are written atomically as JSON; a rerun that finds a cell's file with the same key and a
+well-formed record reuses it; any other file there (damaged, not UTF-8, ``null``, a list, another
+key) is recomputed and replaced.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -31,11 +33,12 @@ class CellSpec:
     load: float | None
     requests: int | None
     seed: int
+    inputs: dict = field(default_factory=dict)  # input file -> SHA-256 of its bytes (Workload.inputs)
 
     def key(self) -> str:
         blob = json.dumps(
             dict(v=__version__, code=code_fingerprint(), s=scheduler_identity(self.scheduler), sc=self.scenario, p=self.platform, c=self.costs,
-                 l=self.load, r=self.requests, seed=self.seed),
+                 l=self.load, r=self.requests, seed=self.seed, inputs=sorted(self.inputs.values())),
             sort_keys=True, default=str,
         )
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -80,13 +83,21 @@ def cell_path(folder: Path, spec: CellSpec) -> Path:
 
 def load_cell(folder: Path, spec: CellSpec) -> dict | None:
     p = cell_path(folder, spec)
-    if not p.is_file():
-        return None
     try:
-        data = json.loads(p.read_text())
-    except (json.JSONDecodeError, OSError):
-        return None  # a corrupt cell is recomputed
-    return data if data.get("key") == spec.key() else None
+        if p.is_symlink() or not p.is_file():
+            return None
+        data = json.loads(p.read_bytes().decode("utf-8"))
+    except (ValueError, OSError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        return None  # a damaged cell is recomputed
+    return data if _well_formed(data, spec.key()) else None
+
+
+def _well_formed(data, key: str) -> bool:
+    """The shape :func:`cell_data` writes: anything else (``null``, a list, a cut record) is not trusted."""
+    return (isinstance(data, dict) and data.get("key") == key and isinstance(data.get("summary"), dict)
+            and isinstance(data.get("tenants"), list) and isinstance(data.get("slos"), list)
+            and all(isinstance(r, dict) for r in data["tenants"] + data["slos"])
+            and isinstance(data["summary"].get("tenants_upheld"), (int, float)))
 
 
 def cell_data(spec: CellSpec, result) -> dict:

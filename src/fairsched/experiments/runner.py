@@ -6,6 +6,10 @@ atomically the moment it completes, so an interrupted batch resumes where it sto
 Backends:
 
 * ``local`` (default): a process pool of ``jobs`` workers on this machine (``jobs=1``: in-process).
+  Workers compute and return a cell; only this (parent) process writes cell files, so a worker
+  killed part-way never leaves a file behind. Workers ignore SIGINT: on Ctrl-C the parent kills them
+  at once and cancels the queue (finished cells stay, nothing else is written). Workers also watch
+  their parent and exit when it dies (SIGKILL included), so no orphaned pool keeps computing.
 * ``ray``: one Ray task per cell, on the cluster at ``address`` (``ray.init(address=...)``) or, without
   an address, on a Ray instance started here with ``jobs`` CPUs. If the caller already called
   ``ray.init``, that instance is used as is. Workers compute and return the cell; the driver writes
@@ -16,7 +20,9 @@ Backends:
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import threading
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable, Sequence
@@ -35,6 +41,47 @@ def _compute(platform, costs, workload, spec: CellSpec, core: str = "auto") -> d
 def _run(platform, costs, workload, spec: CellSpec, folder: Path, core: str = "auto") -> dict:
     res = run_one(platform, costs, workload, spec.scheduler, seed=spec.seed, core=core)
     return save_cell(folder, spec, res)
+
+
+def _worker_init(parent: int) -> None:
+    """Pool worker set-up: leave Ctrl-C to the parent, drop its --out lock, die with it."""
+    from fairsched.io import forget_inherited_locks
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    forget_inherited_locks()
+    try:  # Linux: the kernel kills us when the parent dies
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+    def watch() -> None:  # everywhere else (and belt and braces): poll the parent
+        import time
+
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="fairsched-parent-watch").start()
+
+
+def _kill_pool(ex: ProcessPoolExecutor) -> None:
+    """Stop a pool now: cancel what has not started, kill what is running (results are discarded)."""
+    procs = list((getattr(ex, "_processes", None) or {}).values())
+    ex.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        try:
+            p.kill()
+        except (OSError, ValueError):
+            pass
+    for p in procs:
+        try:
+            p.join(timeout=2)
+        except (OSError, ValueError, AssertionError):
+            pass
 
 
 def import_ray():
@@ -69,7 +116,6 @@ def run_cells(
         raise InputError(f"--backend: '{backend}' is unknown; use one of {', '.join(BACKENDS)}")
     if address and backend != "ray":
         raise InputError("--address: only used with --backend ray; add --backend ray or drop --address")
-    folder.mkdir(parents=True, exist_ok=True)
     out: list[dict | None] = [None] * len(jobs_in)
     todo = []
     for i, (spec, *_rest) in enumerate(jobs_in):
@@ -96,10 +142,18 @@ def run_cells(
             spec, plat, costs, wl = jobs_in[i]
             finish(i, _run(plat, costs, wl, spec, folder, core))
     elif todo:
-        with ProcessPoolExecutor(max_workers=n) as ex:
-            futs = {ex.submit(_run, *jobs_in[i][1:], jobs_in[i][0], folder, core): i for i in todo}
+        ex = ProcessPoolExecutor(max_workers=n, initializer=_worker_init, initargs=(os.getpid(),))
+        try:
+            futs = {ex.submit(_compute, *jobs_in[i][1:], jobs_in[i][0], core): i for i in todo}
             for f in as_completed(futs):
-                finish(futs[f], f.result())
+                i = futs[f]
+                cell = f.result()
+                write_cell(folder, jobs_in[i][0], cell)
+                finish(i, cell)
+        except BaseException:  # Ctrl-C, a failed cell, a full disk: stop everything now
+            _kill_pool(ex)
+            raise
+        ex.shutdown(wait=True)
     return out  # type: ignore[return-value]
 
 

@@ -36,21 +36,24 @@ from typing import Any, Callable, Literal
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from fairsched.errors import InputError
-from fairsched.io import atomic_write_text, atomic_write_with, load_yaml, shipped_or_path
+from fairsched.io import atomic_write_text, atomic_write_with, load_yaml, output_folder, shipped_or_path
+from fairsched.validate import MAX_CELLS, MAX_REQUESTS, MAX_SEED, MAX_TENANTS, StrictModel
 
 #: columns that identify a cell in every output table
 CELL_COLUMNS = ["cell", "scheduler", "load", "scenario", "platform", "seed"]
 #: summary columns measured in wall-clock time: they differ between runs of the same cell
 TIMING_COLUMNS = ["sim_wall_s", "decision_us_p50", "decision_us_p99"]
+#: most seeds a count may ask for (the grid size is capped separately, MAX_CELLS)
+MAX_SEED_COUNT = 100_000
 _RANDOM_RE = re.compile(r"^(random|unseen):(\d+)$")
 SWEEP_DIR = Path(str(resources.files("fairsched.experiments") / "data"))
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Strict(StrictModel):
+    """Unknown keys, inf/nan and booleans in number fields are errors (:mod:`fairsched.validate`)."""
 
 
 class RandomMixOptions(_Strict):
@@ -61,7 +64,7 @@ class RandomMixOptions(_Strict):
     models_per_tenant: tuple[int, int] = (1, 3)
     target: tuple[float, float] = (0.80, 0.99)
     share_sigma: float = Field(default=0.8, ge=0)
-    requests: int = Field(default=20000, ge=1, description="used when the sweep sets no `requests`")
+    requests: int = Field(default=20000, ge=1, le=MAX_REQUESTS, description="used when the sweep sets no `requests`")
     warmup_fraction: float = Field(default=0.1, ge=0, lt=1)
 
 
@@ -74,8 +77,8 @@ class SweepConfig(_Strict):
     loads: list[float] = Field(min_length=1)
     scenarios: list[str] = Field(default_factory=lambda: ["default"], min_length=1)
     platforms: list[str] = Field(default_factory=lambda: ["default"], min_length=1)
-    seeds: int | list[int] = 1
-    requests: int | None = Field(default=None, ge=1)
+    seeds: int | list[int] = Field(default=1, validate_default=True)
+    requests: int | None = Field(default=None, ge=1, le=MAX_REQUESTS)
     costs: str | None = None
     random: RandomMixOptions = Field(default_factory=RandomMixOptions)
     upheld_by: Literal["rate", "mk", "both"] = "rate"  # how tenants count as upheld (metrics.judge)
@@ -106,13 +109,14 @@ class SweepConfig(_Strict):
     @classmethod
     def _seeds(cls, v):
         if isinstance(v, int):
-            if v < 1:
-                raise ValueError(f"a seed count must be >= 1 (seeds: 5 means 0..4), got {v}")
+            if not 1 <= v <= MAX_SEED_COUNT:
+                raise ValueError(f"a seed count must be >= 1 and <= {MAX_SEED_COUNT:,} (seeds: 5 means 0..4), got {v}")
             return list(range(v))
         if not v:
             raise ValueError("empty list; give a count (seeds: 5) or a list of seeds (seeds: [0, 1, 2])")
-        if any(s < 0 for s in v):
-            raise ValueError(f"seeds must be >= 0, got {v}")
+        bad = [s for s in v if not 0 <= s <= MAX_SEED]
+        if bad:
+            raise ValueError(f"seeds must be >= 0 and <= 2**63-1, got {str(bad[:3])[:80]}")
         return _unique(v, "seeds")
 
     @field_validator("scenarios", "platforms")
@@ -129,9 +133,9 @@ class SweepConfig(_Strict):
     @model_validator(mode="after")
     def _random_ranges(self):
         r = self.random
-        if not (1 <= r.n_tenants[0] <= r.n_tenants[1]):
+        if not (1 <= r.n_tenants[0] <= r.n_tenants[1] <= MAX_TENANTS):
             raise ValueError(f"random.n_tenants: need 1 <= low <= high, got {list(r.n_tenants)}")
-        if not (1 <= r.models_per_tenant[0] <= r.models_per_tenant[1]):
+        if not (1 <= r.models_per_tenant[0] <= r.models_per_tenant[1] <= 1000):
             raise ValueError(f"random.models_per_tenant: need 1 <= low <= high, got {list(r.models_per_tenant)}")
         if not (0 <= r.target[0] <= r.target[1] <= 1):
             raise ValueError(f"random.target: need 0 <= low <= high <= 1, got {list(r.target)}")
@@ -179,11 +183,19 @@ def _sweep_message(source: str, err: ValidationError) -> str:
             msg = msg[len("Value error, "):]
         else:
             got = e.get("input")
-            shown = f" (got {got!r})" if not isinstance(got, dict) else ""
+            shown = f" (got {_short_repr(got)})" if not isinstance(got, dict) else ""
             hint = _HINTS.get(loc[0]) if loc and len(loc) <= 2 else None
             msg = f"{msg}{shown}" + (f"; {hint}" if hint else "")
         clauses[where] = f"{where}: {msg}"
     return f"{source}: " + "; ".join(clauses.values())
+
+
+def _short_repr(v, n: int = 60) -> str:
+    """A bounded repr: the message quotes the input, never the whole of it."""
+    if isinstance(v, (list, tuple)) and len(v) > 5:
+        v = list(v[:5]) + ["..."]
+    r = repr(v)
+    return r if len(r) <= n else r[: n - 3] + "..."
 
 
 def available_sweeps() -> list[str]:
@@ -256,6 +268,10 @@ def expand(cfg: SweepConfig, base_dir: Path) -> Grid:
                              "(relative to the sweep file), or drop `costs` to use the shipped table")
     table = load_cost_table(costs_path)
     fp = costs_fingerprint(table)
+    n_cells = len(names) * len(cfg.loads) * len(cfg.scenarios) * len(cfg.platforms) * len(cfg.seeds)
+    if n_cells > MAX_CELLS:
+        raise InputError(f"sweep: the grid has {n_cells:,} cells, more than the {MAX_CELLS:,} allowed; "
+                         "use fewer schedulers, loads, scenarios, platforms or seeds")
     grid = Grid(cfg, base_dir, names)
     plats = {}
     for pl in cfg.platforms:
@@ -293,7 +309,7 @@ def expand(cfg: SweepConfig, base_dir: Path) -> Grid:
                     raise InputError(f"sweep: scenario '{sc}' on platform '{pl}': {e}") from None
                 for seed in cfg.seeds:
                     for n in names:
-                        spec = CellSpec(n, dump, pfp, fp, wl.load, wl.requests, seed)
+                        spec = CellSpec(n, dump, pfp, fp, wl.load, wl.requests, seed, wl.inputs)
                         grid.cells.append(Cell(n, float(load), sc, pl, seed, spec, (plat, table, wl)))
     return grid
 
@@ -327,9 +343,9 @@ def run_sweep(
     """
     from fairsched.experiments.runner import run_cells
 
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out: '{out}' exists and is not a folder; choose a folder path")
+    from fairsched.io import check_folder_target
+
+    out = check_folder_target(out, "--out")
     grid = sweep if isinstance(sweep, Grid) else expand(*load_sweep(sweep))
     cfg = grid.config
     if on_start:
@@ -344,17 +360,18 @@ def run_sweep(
 
     for c in grid.cells:
         by_key[c.spec.key()] = c
-    cells = run_cells([(c.spec, *c.objects) for c in grid.cells], out / "cells", jobs=jobs, on_done=done,
-                      backend=backend, address=address)
-    summary, tenants, slos = tables(grid, cells)
-    from fairsched.metrics import judge, judge_summary
+    with output_folder(out, "--out"):  # locked; a failed run removes what it created
+        cells = run_cells([(c.spec, *c.objects) for c in grid.cells], out / "cells", jobs=jobs, on_done=done,
+                          backend=backend, address=address)
+        summary, tenants, slos = tables(grid, cells)
+        from fairsched.metrics import judge, judge_summary
 
-    summary = judge_summary(summary, cfg.upheld_by)
-    tenants, slos = judge(tenants, cfg.upheld_by, slos)
-    write_tables(out, summary, tenants, slos)
-    snapshot = dict(cfg.model_dump(mode="json"), resolved_schedulers=grid.schedulers,
-                    cells=len(grid.cells), resolved_scenarios=grid.scenarios)
-    atomic_write_text(out / "sweep.yaml", yaml.safe_dump(snapshot, sort_keys=False))
+        summary = judge_summary(summary, cfg.upheld_by)
+        tenants, slos = judge(tenants, cfg.upheld_by, slos)
+        write_tables(out, summary, tenants, slos)
+        snapshot = dict(cfg.model_dump(mode="json"), resolved_schedulers=grid.schedulers,
+                        cells=len(grid.cells), resolved_scenarios=grid.scenarios)
+        atomic_write_text(out / "sweep.yaml", yaml.safe_dump(snapshot, sort_keys=False))
     return SweepResult(summary, tenants, slos, counts["computed"], counts["cached"], out)
 
 

@@ -85,6 +85,7 @@ class Dispatcher:
         self.slo_arrived, self.slo_hits, self.slo_dropped = [0] * S, [0] * S, [0] * S
         self.slo_done_all, self.slo_hits_all = [0] * S, [0] * S
         self.slo_cancelled = [0] * S
+        self.on_end = None  # SchedulerState.on_end: a scheduler's reset may set it (dbp)
         self.ready: dict[int, Request] = {}
         self.running: list[Request | None] = [None] * self.M
         self._aborting = [False] * self.M  # told to abort; busy until it acknowledges
@@ -371,3 +372,5 @@ class Dispatcher:
         if self.request_log is not None:
             self.request_log.append((req.id, req.tenant, s, req.model, req.arrival, req.deadline, self.now, hit,
                                      req.counted))
+        if self.on_end is not None:
+            self.on_end(req, hit)

@@ -17,7 +17,7 @@ platform the same way the simulator does, so an online runtime holds the same nu
 
 from __future__ import annotations
 
-from typing import Mapping, Protocol, Sequence, runtime_checkable
+from typing import Callable, Mapping, Optional, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -64,6 +64,11 @@ class SchedulerState(Protocol):
     slo_dropped: list  #: misses per SLO, measured window
     slo_hits_all: list  #: hits per SLO, all ended requests incl. warm-up
     slo_done_all: list  #: ended requests per SLO incl. warm-up
+
+    # ---- the one writable field
+    #: ``on_end(req, hit)``, called as each request ends, in the order outcomes become known; a
+    #: scheduler's ``reset`` may set it to keep its own per-stream history (dbp does)
+    on_end: Optional[Callable]
 
     # ---- costs
     B: float  #: shared bandwidth (bytes/s)

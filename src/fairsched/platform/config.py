@@ -13,17 +13,18 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from fairsched.errors import InputError, pydantic_message
 from fairsched.io import load_yaml, shipped_or_path
+from fairsched.validate import StrictModel
 
 DATA = Path(str(resources.files("fairsched.platform") / "data"))
 ACCEL_DIR = DATA / "accelerators"
 PLATFORM_DIR = DATA / "platforms"
 
 
-class AcceleratorType(BaseModel):
+class AcceleratorType(StrictModel):
     """One accelerator type (schema of ``data/accelerators/<name>.yaml``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -48,7 +49,7 @@ class AcceleratorType(BaseModel):
         return {"W": p.W, "I": p.I, "O": p.O, "O_final": p.O_final}
 
 
-class OperandPrecision(BaseModel):
+class OperandPrecision(StrictModel):
     """Operand precision of a type, in bits (default: 8-bit weights and activations, 16-bit psums)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -62,22 +63,19 @@ class OperandPrecision(BaseModel):
 AcceleratorType.model_rebuild()
 
 
-class SubAcceleratorGroup(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+class SubAcceleratorGroup(StrictModel):
 
     type: str
     count: int = Field(ge=1, le=4096)
     clock_mhz: float | None = Field(default=None, gt=0, description="override the type's clock")
 
 
-class PlatformConfig(BaseModel):
-    """Schema of a platform YAML file."""
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+class PlatformConfig(StrictModel):
+    """Schema of a platform YAML file (unknown keys, inf/nan, stray booleans refused)."""
 
     name: str = "platform"
     dram_bandwidth_gbps: float = Field(gt=0, description="shared off-chip bandwidth, GB/s (1e9 bytes/s)")
-    sub_accelerators: list[SubAcceleratorGroup] = Field(min_length=1)
+    sub_accelerators: list[SubAcceleratorGroup] = Field(min_length=1, max_length=4096)
     description: str = ""
 
     @field_validator("sub_accelerators")
@@ -164,6 +162,9 @@ def load_platform(spec: str | Path | dict = "default") -> Platform:
         cfg = PlatformConfig.model_validate(raw)
     except ValidationError as e:
         raise InputError(pydantic_message(where, e)) from None
+    n_subs = sum(g.count for g in cfg.sub_accelerators)
+    if n_subs > 4096:
+        raise InputError(f"{where}: sub_accelerators: {n_subs} sub-accelerators in all, more than 4096; use fewer")
     types: dict[str, AcceleratorType] = {}
     subs: list[SubAccelerator] = []
     for gi, g in enumerate(cfg.sub_accelerators):

@@ -13,7 +13,9 @@ moderate 0.7, high 0.9, overload 1.2 (``--loads``). Every scheduler of a cell se
 scheduler, and whether ``drl`` wins (strictly more than every heuristic and ``relmas`` at high and
 overload, no fewer at moderate), then per scenario whether it wins at every load: the acceptance rule asks for
 the default scenario and at least 5 unseen mixes; every evaluated mix is counted and the failed ones
-are named (the protocol evaluates 10). numpy only (no torch).
+are named (the protocol evaluates 10). The rivals include the learned policies' rule-based teachers,
+``triage`` and ``llf-masked`` (registered heuristics since issue 13; older CSVs call the triage
+column ``teacher``, read as ``triage``). numpy only (no torch).
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from fairsched.api import DEFAULT_SCHEDULERS
+from fairsched.api import DEFAULT_SCHEDULERS, TEACHER_SCHEDULERS
 
 LOADS = {"moderate": 0.7, "high": 0.9, "overload": 1.2}
-REFERENCE = ("teacher",)  # the rule the drl policy was cloned from (not a registered scheduler)
+REFERENCE = ()  # the teachers are registered schedulers now (triage, llf-masked): rivals, not references
+HEURISTICS = (*DEFAULT_SCHEDULERS, *TEACHER_SCHEDULERS)
 
 
 def _cell(args):
@@ -37,16 +40,12 @@ def _cell(args):
     from fairsched.schedulers import registry
 
     if sched.startswith("policy:"):  # an exported policy that is not shipped: policy:PATH_STEM
-        from fairsched.rl.policy_scheduler import PolicyScheduler
+        from fairsched.rl.cycle import scheduler_for_path  # a cycle policy or a per-layer one
 
         registry._load()
-        registry._REGISTRY.setdefault(sched, lambda path=sched[len("policy:"):]: PolicyScheduler(path))
-    if sched == "teacher":
-        from fairsched.rl.policy_scheduler import PolicyScheduler
-        from fairsched.rl.teacher import TeacherPolicy
-
-        registry._load()
-        registry._REGISTRY.setdefault("teacher", lambda: PolicyScheduler(TeacherPolicy("triage")))
+        registry._REGISTRY.setdefault(sched, lambda path=sched[len("policy:"):]: scheduler_for_path(path))
+    if sched == "teacher":  # the old name of the triage column
+        sched = "triage"
     plat, table, wl = build(scenario=cfg, platform=platform, costs=costs, load=load, requests=requests)
     r = run_one(plat, table, wl, sched, seed=seed)
     if sched.startswith("policy:"):
@@ -113,7 +112,8 @@ def evaluate(*, requests: int = 4000, mixes: int = 10, loads: dict | None = None
     from fairsched.schedulers.registry import available
 
     loads = loads or LOADS
-    names = list(schedulers) if schedulers else list(DEFAULT_SCHEDULERS) + [n for n in ("relmas", "drl") if n in available()]
+    names = list(schedulers) if schedulers else [n for n in HEURISTICS if n in available()] + [
+        n for n in ("relmas", "drl") if n in available()]
     if reference:
         names += list(REFERENCE)
     return run_cells(acceptance_scenarios(mixes, first_mix, base), list(loads.values()), names, requests=requests,
@@ -122,12 +122,13 @@ def evaluate(*, requests: int = 4000, mixes: int = 10, loads: dict | None = None
 
 def wide(df: pd.DataFrame) -> pd.DataFrame:
     """(scenario, load) x scheduler table of tenants upheld, plus the verdict for drl."""
+    df = df.assign(scheduler=df["scheduler"].replace({"teacher": "triage"}))
     names = list(dict.fromkeys(df["scheduler"]))
     w = df.pivot_table(index=["scenario", "load"], columns="scheduler", values="upheld", aggfunc="mean",
                        sort=False)[names]
     w.insert(0, "tenants", df.groupby(["scenario", "load"], sort=False)["tenants"].first())
     if "drl" in names:
-        rivals = [n for n in names if n in (*DEFAULT_SCHEDULERS, "relmas")]  # heuristics and relmas
+        rivals = [n for n in names if n in (*HEURISTICS, "relmas")]  # heuristics (teachers included), relmas
         best = w[rivals].max(axis=1)
         moderate = min(LOADS.values())
         w["drl_wins"] = [
@@ -152,8 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--first-mix", type=int, default=0, help="first mix index k (seed UNSEEN_SEED_BASE + k)")
     ap.add_argument("--no-default", action="store_true", help="leave out the default scenario")
     ap.add_argument("--loads", default=",".join(str(v) for v in LOADS.values()), help="moderate,high,overload")
-    ap.add_argument("--schedulers", default=None, help="comma list (default: heuristics + relmas + drl)")
-    ap.add_argument("--no-reference", action="store_true", help="leave out the teacher rule")
+    ap.add_argument("--schedulers", default=None, help="comma list (default: heuristics incl. triage and llf-masked + relmas + drl)")
+    ap.add_argument("--no-reference", action="store_true", help="(no effect: the teachers are registered rivals now)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--seeds", type=int, default=3, help="simulator seeds per cell (table: mean tenants upheld)")
     ap.add_argument("--jobs", type=int, default=1)

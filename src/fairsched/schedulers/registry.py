@@ -31,6 +31,7 @@ _REGISTRY: dict[str, type] = {}
 # modules that register schedulers; a new policy adds its module here
 _MODULES = (
     "fcfs", "edf", "llf", "sjf", "rr", "prema", "affinity_edf", "sla_aware", "dbp",
+    "teachers",  # triage, llf-masked: the rule-based teachers of drl / relmas
 )
 _EXTRA_MODULES = ("fairsched.rl.policy_scheduler",)  # learned policies (may be absent)
 _loaded = False

@@ -121,21 +121,41 @@ class TraceReplay(ArrivalProcess):
 
 def read_trace_gaps(path: str | Path, column: str, where: str) -> np.ndarray:
     """Arrival times (any unit) from a CSV column -> positive inter-arrival gaps."""
+    import io
+
+    from fairsched.io import decode_text, read_input_bytes
+
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{where}.path: trace file '{p}' does not exist; give an existing CSV file")
+    text = decode_text(read_input_bytes(p, f"{where}.path"), p, f"{where}.path")
     try:
-        df = pd.read_csv(p)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
+        df = pd.read_csv(io.StringIO(text))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError):
         raise InputError(f"{where}.path: trace '{p}' is not a readable CSV; fix the file") from None
     if column not in df.columns:
-        raise InputError(f"{where}.column: trace '{p}' has no column '{column}' (it has {list(df.columns)}); set 'column'")
+        cols = [str(c)[:40] for c in df.columns[:10]]
+        raise InputError(f"{where}.column: trace '{p}' has no column '{column}' (it has {cols}); set 'column'")
     t = pd.to_numeric(df[column], errors="coerce").to_numpy(np.float64)
     if len(t) < 2 or np.isnan(t).any():
         raise InputError(f"{where}: trace '{p}' column '{column}' needs >= 2 numeric arrival times")
-    if np.any(np.diff(t) < 0):
+    if not np.isfinite(t).all():
+        row = int(np.flatnonzero(~np.isfinite(t))[0])
+        raise InputError(f"{where}: trace '{p}' column '{column}' has a non-finite time in data row {row + 1}; "
+                         "use finite numbers")
+    with np.errstate(all="ignore"):
+        gaps = np.diff(t)
+    if np.any(gaps < 0):
         raise InputError(f"{where}: trace '{p}' column '{column}' must be sorted by time (non-decreasing)")
-    gaps = np.diff(t)
-    if gaps.sum() <= 0:
+    with np.errstate(all="ignore"):
+        span, mean = float(gaps.sum()), float(gaps.mean())
+        scaled = gaps / mean if mean > 0 else gaps
+    if not np.isfinite(gaps).all() or not np.isfinite(span):
+        raise InputError(f"{where}: trace '{p}' column '{column}' spans more time than a float can hold; "
+                         "use smaller numbers (another unit)")
+    if span <= 0:
         raise InputError(f"{where}: trace '{p}' spans zero time; arrival times must increase")
+    if not (mean >= 1e-300 and np.isfinite(scaled).all()):
+        raise InputError(f"{where}: trace '{p}' column '{column}' has gaps too small to compute with; "
+                         "use larger numbers (another unit)")
     return gaps

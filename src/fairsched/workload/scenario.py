@@ -20,12 +20,13 @@ from pathlib import Path
 from typing import Annotated, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from fairsched.costs.table import CostTable
 from fairsched.errors import InputError, pydantic_message
-from fairsched.io import load_yaml, shipped_or_path
+from fairsched.io import file_digest, load_yaml, shipped_or_path
 from fairsched.platform.config import Platform
+from fairsched.validate import MAX_REQUESTS, MAX_SLOS, MAX_SPAN_S, MAX_TENANTS, MIN_LAYER_S, StrictModel
 from fairsched.workload.arrivals import read_trace_gaps
 
 #: largest window of an (m,k) constraint (schedulers keep k outcomes per stream)
@@ -33,8 +34,8 @@ MK_MAX_K = 1000
 SCENARIO_DIR = Path(str(resources.files("fairsched.workload") / "data"))
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+class _Strict(StrictModel):
+    """Unknown keys, inf/nan and booleans in number fields are errors (:mod:`fairsched.validate`)."""
 
 
 class PoissonArrival(_Strict):
@@ -105,9 +106,9 @@ class ScenarioConfig(_Strict):
     name: str = "scenario"
     description: str = ""
     load: float = Field(default=0.7, gt=0, le=10, description="offered load L (docs/formats.md), not the measured utilization")
-    requests: int = Field(default=20000, ge=1)
+    requests: int = Field(default=20000, ge=1, le=MAX_REQUESTS)
     warmup_fraction: float = Field(default=0.1, ge=0, lt=1)
-    tenants: list[TenantConfig] = Field(min_length=1)
+    tenants: list[TenantConfig] = Field(min_length=1, max_length=MAX_TENANTS)
 
     @model_validator(mode="after")
     def _unique_names(self):
@@ -142,6 +143,8 @@ class Workload:
     requests: int
     warmup_fraction: float
     base_dir: Path = field(default_factory=Path.cwd)
+    #: SHA-256 of every input file the run reads (trace path -> digest): part of a cell's cache key
+    inputs: dict = field(default_factory=dict)
 
     @property
     def total_rate(self) -> float:
@@ -204,18 +207,22 @@ def resolve(
     ``allow_infeasible`` (hand-built tests of deadline aborts)."""
     if load is not None and not (0 < load <= 10):
         raise InputError(f"load: must be > 0 and <= 10 (platform utilization, e.g. 0.7), got {load}")
-    if requests is not None and requests < 1:
-        raise InputError(f"requests: must be >= 1, got {requests}")
+    if requests is not None and not 1 <= requests <= MAX_REQUESTS:
+        raise InputError(f"requests: must be >= 1 and <= {MAX_REQUESTS:,}, got {requests}")
+    n_slos = sum(len(t.slos) for t in cfg.tenants)
+    if n_slos > MAX_SLOS:
+        raise InputError(f"scenario: tenants: {n_slos:,} SLOs in all, more than the {MAX_SLOS:,} allowed; split the scenario")
     base = base_dir or Path.cwd()
     costs.check_covers([], platform.type_names, f"platform '{platform.name}'")
     rho = cfg.load if load is None else load
-    flat, work = [], []
+    flat, work, inputs = [], [], {}
     for ti, t in enumerate(cfg.tenants):
         for si, s in enumerate(t.slos):
             if s.model not in costs.models:
                 raise InputError(
                     f"scenario: tenants.{ti}.slos.{si}.model: '{s.model}' is not in the cost table; use one of {costs.models}"
                 )
+            _check_layer_times(costs, s.model, platform, f"scenario: tenants.{ti}.slos.{si}.model")
             iso = isolated_latency(costs, s.model, platform)
             deadline = s.deadline_ms * 1e-3 if s.deadline_ms is not None else s.deadline_x * float(iso.min())
             fastest = min_latency(costs, s.model, platform)
@@ -229,22 +236,70 @@ def resolve(
                 )
             if getattr(s.arrival, "kind", "poisson") == "trace":  # check the file now, not mid-run
                 tp = Path(s.arrival.path)
-                read_trace_gaps(tp if tp.is_absolute() else base / tp, s.arrival.column,
-                                f"scenario: tenants.{ti}.slos.{si}.arrival")
+                tp = tp if tp.is_absolute() else base / tp
+                gaps = read_trace_gaps(tp, s.arrival.column, f"scenario: tenants.{ti}.slos.{si}.arrival")
+                inputs[str(tp)] = file_digest(tp)
+                if not s.arrival.rescale:
+                    _check_trace_scale(gaps, s.arrival.unit, f"scenario: tenants.{ti}.slos.{si}.arrival")
+            if not np.isfinite(deadline) or deadline > MAX_SPAN_S:
+                raise InputError(f"scenario: tenants.{ti}.slos.{si}: deadline {deadline:.6g} s is too long (at most "
+                                 f"{MAX_SPAN_S:.0e} s); give a shorter deadline")
             flat.append((ti, t.name, s, deadline))
             work.append(float(iso.mean()))
     shares = np.array([f[2].rate_share for f in flat])
-    k = rho * platform.n / float(np.dot(shares, work))
+    with np.errstate(all="ignore"):
+        k = rho * platform.n / float(np.dot(shares, work))
     slos = [
         SLO(i, ti, tn, s.model, d, s.rate_target, float(shares[i] * k), s.arrival,
             tuple(s.mk) if s.mk is not None else None) for i, (ti, tn, s, d) in enumerate(flat)
     ]
-    return Workload(
-        cfg.name,
-        [t.name for t in cfg.tenants],
-        slos,
-        rho,
-        cfg.requests if requests is None else requests,
-        cfg.warmup_fraction,
-        base,
-    )
+    n_req = cfg.requests if requests is None else requests
+    _check_rates(slos, n_req, rho)
+    return Workload(cfg.name, [t.name for t in cfg.tenants], slos, rho, n_req, cfg.warmup_fraction, base, inputs)
+
+
+def _check_layer_times(costs: CostTable, model: str, platform: Platform, where: str) -> None:
+    """Every layer of ``model`` takes at least :data:`MIN_LAYER_S` on every sub-accelerator: shorter
+    layers (e.g. 1e-300 cycles and no DRAM traffic) stop the simulated clock from advancing."""
+    for s in platform.subs:
+        mc = costs.get(model, s.type)
+        with np.errstate(all="ignore"):
+            solo = np.maximum(mc.cycles / s.clock_hz, mc.dram_bytes / platform.bandwidth)
+        bad = ~(solo >= MIN_LAYER_S) | ~np.isfinite(solo) | (solo > MAX_SPAN_S)
+        if bad.any():
+            j = int(np.flatnonzero(bad)[0])
+            raise InputError(f"{where}: '{model}' layer {j} on '{s.type}' takes {solo[j]:.3g} s on platform "
+                             f"'{platform.name}'; a layer must take between {MIN_LAYER_S:g} s and {MAX_SPAN_S:.0e} s, "
+                             "fix its cycles/dram_bytes in the cost table")
+
+
+def _check_trace_scale(gaps: np.ndarray, unit: str, where: str) -> None:
+    scale = {"s": 1.0, "ms": 1e-3, "us": 1e-6}[unit]
+    with np.errstate(all="ignore"):
+        span = float(gaps.sum()) * scale
+    if not (np.isfinite(span) and 0 < span <= MAX_SPAN_S) or gaps.mean() * scale < MIN_LAYER_S:
+        raise InputError(f"{where}: trace spans {span:.3g} s in unit '{unit}'; with rescale: false it must span "
+                         f"more than zero and at most {MAX_SPAN_S:.0e} s; check 'unit' or use rescale: true")
+
+
+def _check_rates(slos: list[SLO], requests: int, rho: float) -> None:
+    """Arrival rates that are finite, positive and give a finite simulated span (a load of 1e-300
+    makes rates underflow; a huge rate_share overflows them)."""
+    rates = np.array([s.rate for s in slos], dtype=np.float64)
+    with np.errstate(all="ignore"):
+        ok = np.isfinite(rates) & (rates > 0) & np.isfinite(1.0 / rates)
+        span = requests / rates.sum() if ok.all() else np.inf
+    if not ok.all() or not span <= MAX_SPAN_S:
+        raise InputError(f"load {rho:g}: gives arrival rates {rates.min():.3g}..{rates.max():.3g} per s and a simulated "
+                         f"span of {span:.3g} s (at most {MAX_SPAN_S:.0e} s); use a larger load, fewer requests or "
+                         "rate_share values closer together")
+    for s in slos:
+        a = s.arrival
+        if getattr(a, "kind", None) == "bursty":
+            on, off = a.mean_on_ms * 1e-3, a.mean_off_ms * 1e-3
+            with np.errstate(all="ignore"):
+                peak = s.rate * (on + off) / on
+            if not (np.isfinite(peak) and peak > 0 and 1.0 / peak >= MIN_LAYER_S and on + off <= MAX_SPAN_S):
+                raise InputError(f"tenant '{s.tenant_name}', model '{s.model}': arrival: bursty mean_on_ms "
+                                 f"{a.mean_on_ms:g} / mean_off_ms {a.mean_off_ms:g} give a peak rate of {peak:.3g} per s; "
+                                 "use a longer mean_on_ms or a shorter mean_off_ms")

@@ -1,0 +1,257 @@
+"""Cycle-level learned scheduling (issue 13): the agent sets a rule's parameter every T_s seconds.
+
+Why a coarser grain: per-layer decisions (``rl/env.py``) are 20-80 per request, each carries little
+signal, the teacher's arg-max is stable under small PPO updates, and PPO changed almost no decision
+of the clone in 2 M steps (docs/rl.md). As in RELMAS, this formulation decides once per
+*scheduling cycle* of ``T_s`` simulated seconds; a fast rule-based dispatcher applies the decision
+to every layer until the next cycle. One cycle = ``cycle_requests`` mean inter-arrival times (50 by
+default), so an episode of 1,500 requests is 30 agent decisions whatever the load or the mix.
+
+* ``drl`` (tenant-aware): the action is the **triage line** ``theta`` for the next cycle, one of
+  :data:`THETAS`, and the dispatcher is the ``triage`` rule with that line (protected tenants --
+  savable and within cumulative platform share ``theta`` -- first, then savable, then lost; least
+  laxity within a class). ``theta`` fixed at 0.8 *is* the ``triage`` scheduler, decision for
+  decision, so the warm start is exactly the teacher and RL's job is to move the line where the
+  static capacity estimate is wrong (it is the estimate's known weak point: docs/rl.md, mix …648).
+* ``relmas`` (tenant-agnostic, hits only): the action is the **dispatch order** of the cycle among
+  the env's feasible candidates (the ``K`` least-laxity requests), one of :data:`MODES`: least
+  laxity (= ``llf-masked``, the teacher), shortest remaining work, or least laxity among the shorter
+  half. Under overload least laxity serves requests that are about to miss anyway and collapses;
+  shortest-first keeps hits. Which one wins depends on the state, which the agent sees.
+
+Both dispatchers are "a key + the env's placement" (one candidate per idle sub-accelerator, lowest
+index first), so a compiled event loop can run them later with the cycle's parameter as input.
+
+Observations are **permutation-invariant over tenants and independent of the platform's type
+order**: aggregates over tenants (fractions on target / lost, margins, and, for every ``theta`` of
+the grid, how many tenants it protects and how those are doing) and over sub-accelerators (busy
+fraction, ready queue per sub); no per-type slot, so a platform with types the policy never saw
+reads the same way (the per-layer features use a positional type one-hot; these do not).
+``relmas`` sees no tenant features at all.
+
+Rewards (per cycle): ``drl``: the change of a clipped-margin potential
+``0.5 * mean_t clip(m_t / 0.05, -1, 1)`` plus, at the end, the fraction of tenants upheld (the
+headline metric); ``relmas``: hits in the cycle / ``cycle_requests``.
+
+numpy only: ``fairsched.schedulers`` may import this module (no torch, no gymnasium).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from fairsched.errors import InputError
+from fairsched.rl.features import FeatureBuilder
+from fairsched.rl.policy import NumpyPolicy
+from fairsched.rl.teacher import THETA, triage_action
+from fairsched.schedulers.base import Scheduler
+from fairsched.sim.engine import Decision
+
+CYCLE_VERSION = 1
+FORMAT = "fairsched-cycle-policy/1"
+THETAS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5)
+DEFAULT_THETA = THETAS.index(THETA)
+MODES = ("llf", "srpt", "llf-short")
+DEFAULT_MODE = 0
+CYCLE_REQUESTS = 50
+K_DRL, K_RELMAS = 8, 16
+N_OBS = {"drl": 12 + 3 * len(THETAS), "relmas": 8 + len(MODES)}
+N_ACTIONS = {"drl": len(THETAS), "relmas": len(MODES)}
+DEFAULT_ACTION = {"drl": DEFAULT_THETA, "relmas": DEFAULT_MODE}
+
+
+def _clip(x, lo, hi):
+    return lo if x < lo else hi if x > hi else x
+
+
+class CycleController:
+    """State of one run: cycle clock, the current action, per-cycle counters, observation, dispatch."""
+
+    def __init__(self, variant: str, cycle_requests: float = CYCLE_REQUESTS):
+        if variant not in N_OBS:
+            raise InputError(f"variant: '{variant}' unknown; use drl or relmas")
+        self.variant = variant
+        self.cycle_requests = cycle_requests
+        self.features = FeatureBuilder(K_DRL if variant == "drl" else K_RELMAS, tenant_aware=variant == "drl")
+
+    def reset(self, sim) -> None:
+        self.features.reset(sim)
+        self.T_s = self.cycle_requests / sim.workload.total_rate
+        self.next_cycle = 0.0
+        self.action = DEFAULT_ACTION[self.variant]
+        self.theta = THETAS[DEFAULT_THETA]
+        self._skip: set[int] = set()
+        self._t = None
+        self._hits0 = self._done0 = 0
+        self.cycles = 0
+
+    # ------------------------------------------------------------- the cycle
+    def due(self, sim) -> bool:
+        return sim.now >= self.next_cycle
+
+    def set_action(self, sim, a: int) -> None:
+        """Apply the agent's action for the cycle that starts now; move the cycle clock past now."""
+        self.action = int(a)
+        if self.variant == "drl":
+            self.theta = THETAS[self.action]
+        while self.next_cycle <= sim.now:
+            self.next_cycle += self.T_s
+        self._hits0, self._done0 = sum(sim.slo_hits_all), sum(sim.slo_done_all)
+        self.cycles += 1
+
+    def observe(self, sim) -> np.ndarray:
+        """The cycle observation (see the module docstring); call before :meth:`set_action`."""
+        M = sim.M
+        busy = sum(1 for r in sim.running if r is not None) / M
+        hits, done = sum(sim.slo_hits_all), sum(sim.slo_done_all)
+        dh, dd = hits - self._hits0, done - self._done0
+        g = [
+            _clip(float(sim.workload.load), 0.0, 4.0),
+            _clip(sim.n_arrived / max(sim.n_total, 1), 0.0, 1.0),
+            dh / dd if dd else 1.0,
+            _clip(dd / self.cycle_requests, 0.0, 4.0) if self.cycles else 0.0,
+            _clip(len(sim.ready) / M, 0.0, 16.0) / 4.0,
+            busy,
+            hits / done if done else 1.0,
+            self._urgent(sim),
+        ]
+        if self.variant == "relmas":
+            obs = np.zeros(N_OBS["relmas"], dtype=np.float32)
+            obs[:8] = g
+            obs[8 + self.action] = 1.0
+            return obs
+        m_s, q_s, m_t, q_t, cum, savable = self.features._tenant_state(sim)
+        T = len(m_t)
+        obs = np.zeros(N_OBS["drl"], dtype=np.float32)
+        obs[:8] = g
+        obs[8] = sum(1 for x in m_t if x >= 0.0) / T
+        obs[9] = sum(1 for x in q_t if x > 1.0) / T
+        obs[10] = _clip(savable, 0.0, 4.0) / 2.0
+        obs[11] = self.theta / 1.5
+        b = 12
+        for c in THETAS:
+            prot = [t for t in range(T) if q_t[t] <= 1.0 and cum[t] <= c]
+            n = len(prot)
+            obs[b] = n / T
+            if n:
+                obs[b + 1] = sum(1 for t in prot if m_t[t] < 0.0) / n
+                obs[b + 2] = _clip(max(q_t[t] for t in prot), -1.0, 2.0)
+            b += 3
+        return obs
+
+    def _urgent(self, sim) -> float:
+        """Fraction of ready requests with under 20% of their deadline left on their best types."""
+        if not sim.ready:
+            return 0.0
+        D, bs, now = self.features.D, sim.best_suffix, sim.now
+        n = sum(1 for r in sim.ready.values() if r.deadline - now - bs[r.mi][r.next_layer] < 0.2 * D[r.slo])
+        return n / len(sim.ready)
+
+    # ------------------------------------------------------------- dispatch
+    def dispatch(self, sim) -> Decision:
+        """One assignment on the lowest-index idle sub-accelerator not yet left idle at this instant."""
+        if sim.now != self._t:
+            self._t = sim.now
+            self._skip = set()
+        skip = self._skip
+        for sub in sim.idle:
+            if sub in skip:
+                continue
+            cands, obs, mask = self.features.build(sim, sub)
+            if cands:
+                j = self._pick(sim, sub, cands, obs, mask)
+                if j is not None:
+                    return Decision(assign=[(cands[j], sub)])
+            skip.add(sub)
+        return Decision()
+
+    def _pick(self, sim, sub, cands, obs, mask):
+        if self.variant == "drl":
+            a = triage_action(obs, mask, self.theta)
+            return a if a < len(cands) else None
+        mode = MODES[self.action]
+        if mode == "llf" or len(cands) == 1:
+            return 0  # candidates are in laxity order
+        rem = [sim.remaining(r, sub) for r in cands]
+        if mode == "srpt":
+            return min(range(len(cands)), key=lambda j: (rem[j], j))
+        cut = sorted(rem)[(len(rem) - 1) // 2]
+        return next(j for j in range(len(cands)) if rem[j] <= cut)
+
+
+def potential(sim, features: FeatureBuilder) -> float:
+    """``0.5 * mean_t clip(m_t / 0.05, -1, 1)``: the drl reward's shaping potential."""
+    m_t = features._tenant_state(sim)[2]
+    return 0.5 * sum(_clip(m / 0.05, -1.0, 1.0) for m in m_t) / len(m_t)
+
+
+class CyclePolicy(NumpyPolicy):
+    """An exported cycle policy (``format`` :data:`FORMAT`): arg-max of the MLP's logits."""
+
+    @classmethod
+    def load(cls, path: str | Path) -> "CyclePolicy":
+        p = Path(path)
+        stem = p.with_suffix("") if p.suffix in (".npz", ".json") else p
+        npz, js = stem.with_suffix(".npz"), stem.with_suffix(".json")
+        for f in (npz, js):
+            if not f.is_file():
+                raise InputError(f"policy '{stem}': file '{f.name}' is missing; export it with `fairsched train`")
+        meta = json.loads(js.read_text())
+        if meta.get("format") != FORMAT or meta.get("cycle_version") != CYCLE_VERSION:
+            raise InputError(f"policy '{stem}': not a cycle policy of version {CYCLE_VERSION}; retrain it")
+        if meta.get("variant") not in N_OBS or int(meta.get("obs_dim", -1)) != N_OBS[meta["variant"]]:
+            raise InputError(f"policy '{stem}': variant/obs_dim do not match this fairsched; retrain it")
+        meta.setdefault("K", 0)
+        with np.load(npz) as z:
+            n = int(z["n_layers"])
+            weights = [(z[f"W{i}"], z[f"b{i}"]) for i in range(n)]
+        return cls(weights, meta)
+
+    def act_cycle(self, obs: np.ndarray) -> int:
+        return int(self.logits(obs).argmax())
+
+
+def is_cycle_policy(path: str | Path) -> bool:
+    p = Path(path)
+    js = (p.with_suffix("") if p.suffix in (".npz", ".json") else p).with_suffix(".json")
+    try:
+        return json.loads(js.read_text()).get("format") == FORMAT
+    except (OSError, ValueError):
+        return False
+
+
+class CycleScheduler(Scheduler):
+    """Runs a cycle policy: at the first decision point of each cycle the policy sets the action,
+    then the dispatcher assigns layers until the next cycle. ``policy``: a path (stem/.npz/.json), a
+    :class:`CyclePolicy`, or None with ``variant`` for the fixed default action (= the teacher)."""
+
+    def __init__(self, policy=None, variant: str | None = None, cycle_requests: float | None = None):
+        if policy is not None and not hasattr(policy, "act_cycle"):
+            policy = CyclePolicy.load(policy)
+        self.policy = policy
+        variant = variant or (policy.meta["variant"] if policy is not None else "drl")
+        cr = cycle_requests or (policy.meta.get("cycle_requests", CYCLE_REQUESTS) if policy is not None else CYCLE_REQUESTS)
+        self.ctl = CycleController(variant, cr)
+        self.tenant_aware = variant == "drl"
+
+    def reset(self, sim, seed):
+        self.ctl.reset(sim)
+
+    def decide(self, sim) -> Decision:
+        ctl = self.ctl
+        if ctl.due(sim):
+            a = self.policy.act_cycle(ctl.observe(sim)) if self.policy is not None else ctl.action
+            ctl.set_action(sim, a)
+        return ctl.dispatch(sim)
+
+
+def scheduler_for_path(path: str | Path) -> Scheduler:
+    """A scheduler running the exported policy at ``path``: a cycle policy or a per-layer one."""
+    if is_cycle_policy(path):
+        return CycleScheduler(path)
+    from fairsched.rl.policy_scheduler import PolicyScheduler
+
+    return PolicyScheduler(path)

@@ -1,0 +1,100 @@
+"""Gymnasium env of the cycle formulation (:mod:`fairsched.rl.cycle`): one step = one scheduling cycle.
+
+Registered as ``fairsched/Cycle-v0``. ``variant="drl"``: ``Discrete(len(THETAS))`` (the triage line of
+the next cycle); ``variant="relmas"``: ``Discrete(len(MODES))`` (the dispatch order). Between two
+steps the env runs the simulator with the :class:`~fairsched.rl.cycle.CycleController`'s dispatcher,
+exactly as :class:`~fairsched.rl.cycle.CycleScheduler` does inside ``Simulator.run`` (a test checks
+that both make the same assignments), until the first decision point at or after the next cycle
+boundary. Workloads are drawn per episode as in :class:`~fairsched.rl.env.FairSchedEnv` (load
+uniform in ``load_range``; the base scenario with probability ``p_base``, else a random tenant mix
+with a seed below ``2**31``); ``load_range`` may be changed between episodes (the trainer's load
+curriculum does).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from fairsched.rl.cycle import CYCLE_REQUESTS, N_ACTIONS, N_OBS, CycleController, potential
+from fairsched.rl.env import FairSchedEnv
+from fairsched.sim.engine import SimConfig, Simulator
+
+
+class CycleEnv(FairSchedEnv):
+    """One step = one cycle of ``cycle_requests`` mean inter-arrival times (see the module docstring)."""
+
+    def __init__(self, *, variant: str = "drl", cycle_requests: float = CYCLE_REQUESTS, terminal_weight: float = 1.0,
+                 **kwargs):
+        kwargs.setdefault("requests", 1500)
+        kwargs["tenant_aware"] = variant == "drl"
+        kwargs["reward"] = "tenant" if variant == "drl" else "hits"
+        super().__init__(**kwargs)
+        self.variant = variant
+        self.ctl = CycleController(variant, cycle_requests)
+        self.terminal_weight = terminal_weight
+        self.action_space = spaces.Discrete(N_ACTIONS[variant])
+        self.observation_space = spaces.Box(-2.0, 10.0, shape=(N_OBS[variant],), dtype=np.float32)
+
+    def _run_to_boundary(self) -> bool:
+        """Dispatch until the next decision point at which a cycle is due. False: the run ended."""
+        sim, ctl = self.sim, self.ctl
+        while sim.advance():
+            if ctl.due(sim):
+                return True
+            sim.apply(ctl.dispatch(sim))
+        self._done = True
+        return False
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super(FairSchedEnv, self).reset(seed=seed)
+        wl, sim_seed, kind = self._draw_workload()
+        self.workload_kind = kind
+        self.sim = Simulator(self.platform, self.costs, wl, SimConfig(seed=sim_seed, time_decisions=False))
+        self.ctl.reset(self.sim)
+        self._done = False
+        self._steps = 0
+        self._hits = 0
+        self._phi = potential(self.sim, self.ctl.features) if self.variant == "drl" else 0.0
+        if not self._run_to_boundary():
+            return np.zeros(self.observation_space.shape, dtype=np.float32), self._info()
+        return self.ctl.observe(self.sim), self._info()
+
+    def step(self, action):
+        if self.sim is None:
+            raise RuntimeError("call reset() before step()")
+        if self._done:
+            raise RuntimeError("the episode has ended; call reset()")
+        a = int(action)
+        if not 0 <= a < self.action_space.n:
+            raise ValueError(f"action {a} outside Discrete({self.action_space.n})")
+        sim, ctl = self.sim, self.ctl
+        ctl.set_action(sim, a)
+        sim.apply(ctl.dispatch(sim))
+        alive = self._run_to_boundary()
+        self._steps += 1
+        info = self._info()
+        if self.variant == "drl":
+            phi = potential(sim, ctl.features)
+            reward = phi - self._phi
+            self._phi = phi
+        else:
+            hits = sum(sim.slo_hits_all)
+            reward = (hits - self._hits) / ctl.cycle_requests
+            self._hits = hits
+        truncated = bool(alive and self.max_steps is not None and self._steps >= self.max_steps)
+        if not alive or truncated:
+            m = self.episode_metrics()
+            info["episode_metrics"] = m
+            if self.variant == "drl" and not alive:
+                reward += self.terminal_weight * m["tenants_upheld"] / max(m["tenants"], 1)
+        obs = ctl.observe(sim) if alive else np.zeros(self.observation_space.shape, dtype=np.float32)
+        return obs, float(reward), not alive, truncated, info
+
+    def action_masks(self) -> np.ndarray:
+        return np.ones(self.action_space.n, dtype=bool)
+
+    def _info(self) -> dict:
+        return dict(workload=self.workload_kind, cycle=self.ctl.cycles)

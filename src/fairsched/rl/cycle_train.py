@@ -1,0 +1,287 @@
+"""Training of the cycle formulation (:mod:`fairsched.rl.cycle`) with sb3 PPO (imports torch).
+
+``fairsched train --scheduler drl|relmas --out DIR`` (the default ``--formulation cycle``) calls
+:func:`train_cycle`:
+
+* ``n_envs`` :class:`~fairsched.rl.cycle_env.CycleEnv` in **one process** (``DummyVecEnv``: one batched
+  forward pass per step; the simulator, not torch, is the cost of a step);
+* **warm start** from the teacher: the action head's bias favours the default action (``theta =
+  0.8`` / least laxity) by +3, and sb3 initialises the head's weights at gain 0.01, so the
+  deterministic policy at step 0 *is* the teacher (``triage`` / ``llf-masked``) and PPO explores
+  around it (``warm_bias``: a smaller bias explores more and moves the arg-max sooner); ``warm_start=False`` is RL from scratch;
+* a **load curriculum**: the first ``curriculum_frac`` of the steps draw loads from
+  ``curriculum`` (near saturation, where the triage line matters), then from ``load_range``;
+* **validation and selection**: every ``select_every`` steps (and at step 0, i.e. the teacher) the
+  deterministic policy runs the validation scenarios (the default scenario and training-range mixes
+  100, 101 at loads 0.9 and 1.2; never the evaluation mixes) and the export is the best one (drl:
+  most tenants upheld, then hit rate; relmas: hit rate), so training cannot ship a policy worse than
+  the teacher *on those scenarios*;
+* ``DIR/learning_curve.png`` and ``DIR/val/scores.csv``: validation tenants upheld and hit rate vs
+  agent decisions (cycles) and vs simulated layer decisions; ``DIR/checkpoints`` (resume with
+  ``--resume``); ``DIR/<scheduler>.npz/.json``; nothing is written outside ``DIR``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from fairsched.errors import InputError
+from fairsched.rl.cycle import CYCLE_REQUESTS, CYCLE_VERSION, DEFAULT_ACTION, FORMAT, K_DRL, K_RELMAS, MODES, N_OBS, THETAS
+
+VALIDATION_MIX_SEEDS = (100, 101)
+VALIDATION_LOADS = (0.9, 1.2)
+
+
+def validation_scenarios():
+    from fairsched.rl.evaluate import validation_scenarios as all_val
+
+    keep = {"default", *(f"mix-{s}" for s in VALIDATION_MIX_SEEDS)}
+    return [(n, c) for n, c in all_val() if n in keep]
+
+
+def export_cycle_policy(model, stem: str | Path, *, variant: str, cycle_requests: float, extra: dict | None = None) -> Path:
+    """Write ``stem.npz`` + ``stem.json`` (format :data:`~fairsched.rl.cycle.FORMAT`); returns the stem."""
+    import numpy as np
+
+    from fairsched.rl.export import actor_weights
+
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    layers, act = actor_weights(model)
+    arrays = {"n_layers": np.array(len(layers))}
+    for i, (W, b) in enumerate(layers):
+        arrays[f"W{i}"], arrays[f"b{i}"] = W.astype(np.float32), b.astype(np.float32)
+    tmp = stem.parent / (stem.name + ".tmp.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, stem.with_suffix(".npz"))
+    meta = dict(format=FORMAT, cycle_version=CYCLE_VERSION, variant=variant, obs_dim=N_OBS[variant],
+                n_actions=len(THETAS) if variant == "drl" else len(MODES),
+                actions=list(THETAS) if variant == "drl" else list(MODES), activation=act,
+                tenant_aware=variant == "drl", K=K_DRL if variant == "drl" else K_RELMAS,
+                cycle_requests=cycle_requests, hidden=[int(W.shape[0]) for W, _ in layers[:-1]])
+    meta.update(extra or {})
+    from fairsched.io import atomic_write_text
+
+    atomic_write_text(stem.with_suffix(".json"), json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
+    return stem
+
+
+def pick_best(rows: list[dict], variant: str) -> dict:
+    """drl: most tenants upheld, then hit rate; relmas: hit rate; a tie goes to fewer steps."""
+    if not rows:
+        raise ValueError("no validation scores to choose from")
+    if variant == "drl":
+        return max(rows, key=lambda r: (r["upheld"], round(r["hit_rate"], 9), -r["timesteps"]))
+    return max(rows, key=lambda r: (round(r["hit_rate"], 9), r["upheld"], -r["timesteps"]))
+
+
+def plot_learning_curve(rows: list[dict], path: Path, title: str) -> None:
+    """Validation tenants upheld (fraction) and hit rate vs agent decisions; the step-0 policy is the teacher."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    x = [r["timesteps"] for r in rows]
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    ax.plot(x, [r["upheld_frac"] for r in rows], "o-", label="tenants upheld (fraction)")
+    ax.plot(x, [r["hit_rate"] for r in rows], "s-", label="hit rate")
+    if rows:
+        ax.axhline(rows[0]["upheld_frac"], ls=":", c="C0", lw=1, label="step 0 (teacher) upheld")
+        ax.axhline(rows[0]["hit_rate"], ls=":", c="C1", lw=1, label="step 0 (teacher) hit rate")
+    ax.set_xlabel("agent decisions (scheduling cycles)")
+    ax.set_ylabel("validation score")
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    tmp = path.parent / (path.stem + ".tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+_BUILT: dict = {}
+
+
+def score_policy(stem, scenarios, loads, requests: int, seed: int = 0) -> dict:
+    """Tenants upheld / hit rate of the exported policy ``stem`` on every (scenario, load), in this
+    process (workloads are built once and cached: validation runs many times per training)."""
+    from fairsched.api import build
+    from fairsched.metrics import slo_frame, tenant_frame
+    from fairsched.rl.cycle import CycleScheduler
+    from fairsched.sim.engine import SimConfig, Simulator
+
+    up = ten = 0
+    hr, sa = [], []
+    for name, cfg in scenarios:
+        for ld in loads:
+            key = (name, ld, requests)
+            if key not in _BUILT:
+                _BUILT[key] = build(scenario=cfg, load=ld, requests=requests)
+            plat, table, wl = _BUILT[key]
+            sim = Simulator(plat, table, wl, SimConfig(seed=seed, time_decisions=False)).run(CycleScheduler(stem))
+            slos = slo_frame(sim)
+            t = tenant_frame(slos)
+            up += int(t["upheld"].sum())
+            ten += len(t)
+            hr.append(float(slos["hits"].sum() / slos["requests"].sum()))
+            sa.append(float(slos["achieved"].mean()) if "achieved" in slos else float("nan"))
+    return dict(upheld=up, tenants=ten, upheld_frac=up / max(ten, 1), hit_rate=sum(hr) / len(hr),
+                slos_achieved=sum(sa) / len(sa))
+
+
+def train_cycle(
+    *,
+    scheduler: str = "drl",
+    timesteps: int = 12_000,
+    out: str | Path,
+    scenario: str | Path | dict | None = "default",
+    platform: str | Path | dict = "default",
+    costs: str | Path | None = None,
+    seed: int = 0,
+    resume: str | Path | None = None,
+    n_envs: int = 4,
+    requests: int = 1500,
+    cycle_requests: float = CYCLE_REQUESTS,
+    load_range: tuple[float, float] = (0.6, 1.5),
+    curriculum: tuple[float, float] | None = (0.85, 1.3),
+    curriculum_frac: float = 0.3,
+    p_base: float = 0.5,
+    warm_start: bool = True,
+    warm_bias: float = 3.0,
+    learning_rate: float = 5e-4,
+    gamma: float = 0.99,
+    gae_lambda: float = 0.95,
+    ent_coef: float = 0.01,
+    clip_range: float = 0.2,
+    target_kl: float | None = None,
+    n_steps: int = 24,
+    batch_size: int = 48,
+    n_epochs: int = 8,
+    net_arch: tuple[int, ...] = (64, 64),
+    select_every: int = 600,
+    select_requests: int = 1500,
+    checkpoint_freq: int = 600,
+    time_limit_min: float | None = 14.0,
+    progress: bool = True,
+    verbose: int = 0,
+    validation: list | None = None,
+) -> Path:
+    """Train (or resume) a cycle policy; returns the stem of the exported ``.npz``/``.json``."""
+    t0 = time.monotonic()
+    if scheduler not in N_OBS:
+        raise InputError(f"scheduler: '{scheduler}' cannot be trained; use one of {sorted(N_OBS)}")
+    if timesteps < 0:
+        raise InputError(f"timesteps: must be >= 0, got {timesteps}")
+    if n_envs < 1:
+        raise InputError(f"n_envs: must be >= 1, got {n_envs}")
+    if resume is not None and not Path(resume).is_file():
+        raise InputError(f"resume: checkpoint '{resume}' does not exist; give a .zip written by a previous run")
+    try:
+        import pandas as pd
+        import torch
+        from stable_baselines3 import PPO
+        from stable_baselines3.common.callbacks import BaseCallback, CallbackList, CheckpointCallback
+        from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
+    except ModuleNotFoundError as e:  # pragma: no cover - depends on the install
+        raise InputError(f"training needs the rl extra ({e.name} is missing); pip install 'fairsched[rl]'") from None
+
+    from fairsched.io import atomic_write_text
+    from fairsched.rl.cycle_env import CycleEnv
+    from fairsched.rl.train import _command, _time_limit_callback
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    env_kwargs = dict(variant=scheduler, scenario=scenario, platform=platform, costs=costs, requests=requests,
+                      cycle_requests=cycle_requests, load_range=tuple(load_range), p_base=p_base)
+    envs = [CycleEnv(**env_kwargs) for _ in range(n_envs)]  # fails fast (InputError) on bad input
+    for e in envs:
+        e.load_range = tuple(curriculum) if curriculum else tuple(load_range)
+    torch.set_num_threads(1)
+    venv = VecMonitor(DummyVecEnv([(lambda e=e: e) for e in envs]))
+    venv.seed(seed)
+    if resume is not None:
+        model = PPO.load(str(resume), env=venv, device="cpu")
+    else:
+        model = PPO("MlpPolicy", venv, n_steps=n_steps, batch_size=batch_size, n_epochs=n_epochs,
+                    learning_rate=learning_rate, gamma=gamma, gae_lambda=gae_lambda, ent_coef=ent_coef,
+                    clip_range=clip_range, target_kl=target_kl, seed=seed, device="cpu", verbose=verbose,
+                    policy_kwargs=dict(net_arch=dict(pi=list(net_arch), vf=list(net_arch))))
+        if warm_start:
+            with torch.no_grad():
+                model.policy.action_net.bias[DEFAULT_ACTION[scheduler]] += warm_bias
+    scen_val = validation if validation is not None else validation_scenarios()
+    scores_path = out / "val" / "scores.csv"
+    rows: list[dict] = []
+    if resume is not None and scores_path.is_file():
+        rows = pd.read_csv(scores_path).to_dict("records")
+    title = (f"{scheduler} (cycle formulation): validation on {len(scen_val)} scenarios x loads "
+             f"{', '.join(str(x) for x in VALIDATION_LOADS)}, {select_requests} requests")
+
+    def validate(m) -> None:
+        steps = int(m.num_timesteps)
+        if rows and rows[-1]["timesteps"] == steps:
+            return
+        stem = export_cycle_policy(m, out / "val" / f"{scheduler}_{steps}", variant=scheduler,
+                                   cycle_requests=cycle_requests, extra=dict(timesteps=steps))
+        s = score_policy(stem, scen_val, VALIDATION_LOADS, select_requests)
+        layer_dec = int(sum(e.sim.decisions for e in envs if e.sim is not None))
+        rows.append(dict(timesteps=steps, stem=stem.name, wall_s=round(time.monotonic() - t0, 1),
+                         layer_decisions_now=layer_dec, **s))
+        atomic_write_text(scores_path, pd.DataFrame(rows).to_csv(index=False))
+        plot_learning_curve(rows, out / "learning_curve.png", title)
+        if verbose:
+            print(f"validation at {steps} cycles: {rows[-1]}", flush=True)
+
+    class Hooks(BaseCallback):
+        def _on_training_start(self) -> None:
+            validate(self.model)
+
+        def _on_step(self) -> bool:
+            n = self.model.num_timesteps
+            if curriculum and n >= curriculum_frac * timesteps:
+                for e in envs:
+                    e.load_range = tuple(load_range)
+            if select_every > 0 and n - rows[-1]["timesteps"] >= select_every:
+                validate(self.model)
+            return True
+
+    callbacks = [CheckpointCallback(max(1, checkpoint_freq // n_envs), str(out / "checkpoints"), name_prefix=scheduler),
+                 Hooks()]
+    if time_limit_min is not None:
+        callbacks.append(_time_limit_callback(t0 + time_limit_min * 60.0))
+    if timesteps > model.num_timesteps:
+        model.learn(total_timesteps=timesteps - model.num_timesteps, callback=CallbackList(callbacks),
+                    progress_bar=progress, reset_num_timesteps=resume is None)
+    validate(model)
+    model.save(str(out / f"{scheduler}_final"))
+    best = pick_best(rows, scheduler)
+    wall = time.monotonic() - t0
+    meta = dict(
+        scheduler=scheduler, formulation="cycle", timesteps=int(model.num_timesteps), train_wall_s=round(wall, 1),
+        seed=seed, command=_command(), warm_start=warm_start if resume is None else "resumed", warm_bias=warm_bias,
+        selected=dict(best, scores=[{k: v for k, v in r.items() if k != "stem"} for r in rows]),
+        stage=("teacher warm start" if warm_start else "from scratch") + f" + {best['timesteps']} PPO cycles"
+        + (f" (selected on validation; PPO ran {int(model.num_timesteps)})" if best["timesteps"] != model.num_timesteps else ""),
+        env={k: (Path(v).name if isinstance(v, (str, Path)) else v) for k, v in env_kwargs.items()
+             if isinstance(v, (int, float, str, Path, bool, tuple, list, type(None)))},
+        curriculum=dict(loads=list(curriculum) if curriculum else None, frac=curriculum_frac),
+        ppo=dict(n_steps=n_steps, batch_size=batch_size, n_epochs=n_epochs, learning_rate=learning_rate, gamma=gamma,
+                 gae_lambda=gae_lambda, ent_coef=ent_coef, clip_range=clip_range, target_kl=target_kl,
+                 net_arch=list(net_arch), n_envs=n_envs),
+    )
+    import shutil
+
+    src = out / "val" / best["stem"]
+    for suf in (".npz",):
+        shutil.copyfile(src.with_suffix(suf), (out / scheduler).with_suffix(suf))
+    chosen = json.loads(src.with_suffix(".json").read_text())
+    chosen.update(meta)
+    atomic_write_text((out / scheduler).with_suffix(".json"), json.dumps(chosen, indent=2, sort_keys=True, default=str) + "\n")
+    atomic_write_text(out / "train_summary.json", json.dumps(meta, indent=2, default=str) + "\n")
+    venv.close()
+    return out / scheduler

@@ -45,7 +45,7 @@ def test_toml_blocks_parse():
 
 def _shell_lines():
     for body in _blocks("bash"):
-        for line in body.splitlines():
+        for line in body.replace("\\\n", " ").splitlines():  # join continued lines
             words = shlex.split(line.replace("[", "").replace("]", ""), comments=True)
             if words:
                 yield line, words

@@ -32,7 +32,7 @@ def test_trained_policy_runs_via_policy_and_leaves_no_temp_folders(tmp_path, mon
     tmp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(tmp))  # where sb3 would put SB3-<timestamp>
     out = tmp_path / "run"
-    assert _run(["-q", "train", "--scheduler", "drl", "--scenario", str(scen), "--requests", "40", "--n-envs", "1",
+    assert _run(["-q", "train", "--formulation", "layer", "--scheduler", "drl", "--scenario", str(scen), "--requests", "40", "--n-envs", "1",
                  "--bc-steps", "200", "--dagger-rounds", "0", "--select-every", "0", "--n-steps", "64",
                  "--batch-size", "32", "--eval-freq", "10000", "--checkpoint-freq", "10000", "--timesteps", "64",
                  "--no-progress", "--out", str(out)]) == 0

@@ -204,13 +204,17 @@ def train_cycle(
     torch.set_num_threads(1)
     venv = VecMonitor(DummyVecEnv([(lambda e=e: e) for e in envs]))
     venv.seed(seed)
+    from fairsched.rl.train import _own_logger  # sb3's log under --out, no SB3-<timestamp> temp folder
+
     if resume is not None:
         model = PPO.load(str(resume), env=venv, device="cpu")
+        _own_logger(model, Path(out), verbose)
     else:
         model = PPO("MlpPolicy", venv, n_steps=n_steps, batch_size=batch_size, n_epochs=n_epochs,
                     learning_rate=learning_rate, gamma=gamma, gae_lambda=gae_lambda, ent_coef=ent_coef,
                     clip_range=clip_range, target_kl=target_kl, seed=seed, device="cpu", verbose=verbose,
                     policy_kwargs=dict(net_arch=dict(pi=list(net_arch), vf=list(net_arch))))
+        _own_logger(model, Path(out), verbose)
         if warm_start:
             with torch.no_grad():
                 model.policy.action_net.bias[DEFAULT_ACTION[scheduler]] += warm_bias

@@ -73,7 +73,7 @@ class SimConfig:
     trace_layers: bool = False  # record every layer execution (tests, debugging)
     time_decisions: bool = True
     # event loop of run(): "compiled" (sim/compiled.py, numba) for the schedulers that declare a
-    # ``compiled_key`` (edf, fcfs, sjf, llf), "python" (this file), or "auto": compiled where it
+    # ``kernel_spec`` (the heuristics), "python" (this file), or "auto": compiled where it
     # can, else python. Same results either way; compiled runs do not time decisions (decision_us
     # is NaN): use "python" to measure them.
     core: Literal["auto", "python", "compiled"] = "auto"
@@ -206,15 +206,22 @@ class Simulator:
         self._C = [0.0] * M
         self._D = [0.0] * M
         self._E = [0.0] * M
-        self._w = [0.0] * M  # remaining fraction of the running layer
-        self._rate = [0.0] * M  # 0.0 on idle subs, so progress can update every sub blindly
+        # lazy progress: the running layer's remaining fraction was _w[i] at time _t0[i] and has
+        # fallen at _rate[i] since (w(t) = w - (t - t0) * rate): only a rate change touches a sub
+        self._w = [0.0] * M
+        self._t0 = [0.0] * M
+        self._rate = [0.0] * M  # 0.0 on idle subs, -1.0 on a layer started but not yet given a rate
         self._dem = [0.0] * M  # bandwidth demand D/C of the running layer (bytes/s)
         self._r0 = [0.0] * M  # its progress rate at full demand, 1/C
         self._dec_ns: list[int] = []  # decision times not yet binned into dec_hist
         self._fin = [INF] * M
+        self._ver = [0] * M  # bumped when sub i's finish time changes: older heap entries are stale
+        self._fh: list = []  # finish heap (fin, sub, version), lazy deletion
+        self._new: list[int] = []  # subs started since the last re-allocation
+        self._total = 0.0  # sum of the running layers' demands, kept incrementally
+        self._contended = False  # the last re-allocation found demand above B
         self._start = [0.0] * M
         self._layer = [0] * M
-        self._t_alloc = 0.0
         self._alloc_dirty = False
         self.n_idle = M
         # streamed metrics
@@ -267,13 +274,14 @@ class Simulator:
     # --------------------------------------------------------------- running
     def run(self, scheduler) -> "Simulator":
         """Run to the end with ``scheduler``; ``core_used`` says which event loop did it."""
-        key = self._compiled_key(scheduler)
+        spec = self._kernel_spec(scheduler)
         scheduler.reset(self, self.cfg.seed)
-        if key is not None:
+        if spec is not None:
             from fairsched.sim.compiled import run_compiled
 
+            params = scheduler.kernel_params(self) if hasattr(scheduler, "kernel_params") else ()
             self.core_used = "compiled"
-            run_compiled(self, key)
+            run_compiled(self, spec, tuple(params))
             return self
         self.core_used = "python"
         advance, apply, decide = self.advance, self.apply, scheduler.decide
@@ -294,13 +302,13 @@ class Simulator:
         self._flush_decisions()
         return self
 
-    def _compiled_key(self, scheduler) -> str | None:
-        """The scheduler's ``compiled_key`` if :meth:`run` uses the compiled core, else None.
+    def _kernel_spec(self, scheduler) -> str | None:
+        """The scheduler's ``kernel_spec`` if :meth:`run` uses the compiled core, else None.
 
         ``core="compiled"`` where the compiled core cannot reproduce the run raises InputError."""
         if self.cfg.core == "python":
             return None
-        key = getattr(scheduler, "compiled_key", None)
+        spec = getattr(type(scheduler), "kernel_spec", None)
         why = compiled_refusal(type(scheduler))
         if why is None and self.cfg.trace_layers:
             why = "with trace_layers=True (per-layer traces come from the Python core)"
@@ -308,15 +316,15 @@ class Simulator:
             why = "a simulator that was already stepped (it runs whole runs from the start)"
         elif why is None:
             try:
-                from fairsched.sim.compiled import KEYS
+                from fairsched.sim.compiled import RULES
             except ImportError:  # numba missing
                 why = "without numba installed"
             else:
-                if key not in KEYS:  # a bug in the scheduler class, not bad input
-                    raise ValueError(f"{type(scheduler).__name__}.compiled_key: unknown {key!r}; "
-                                     f"use one of {list(KEYS)}")
+                if spec not in RULES:  # a bug in the scheduler class, not bad input
+                    raise ValueError(f"{type(scheduler).__name__}.kernel_spec: unknown {spec!r}; "
+                                     f"use one of {list(RULES)}")
         if why is None:
-            return key
+            return spec
         if self.cfg.core == "compiled":
             raise InputError(f"core: the compiled core cannot run {why}; use core='auto' or core='python'")
         return None
@@ -340,7 +348,10 @@ class Simulator:
                 self._reallocate()
             arr = self._arr
             t_arr = arr[0][0] if (arr and self.n_arrived < self.n_total) else INF
-            t_fin = min(self._fin)
+            fh, ver = self._fh, self._ver
+            while fh and fh[0][2] != ver[fh[0][1]]:  # stale: rescheduled or freed since
+                heapq.heappop(fh)
+            t_fin = fh[0][0] if fh else INF
             dl = self._dl
             while dl and dl[0][2].state == DONE:
                 heapq.heappop(dl)
@@ -351,13 +362,16 @@ class Simulator:
                 self.finished = True
                 return False
             if t > self.now:
-                self._progress(t)
                 self.now = t
             if t_fin <= t:
-                fin = self._fin
-                for i in range(self.M):
-                    if fin[i] <= t:
-                        self._finish_layer(i)
+                due = []
+                while fh and fh[0][0] <= t:
+                    _, i, v = heapq.heappop(fh)
+                    if v == ver[i]:
+                        due.append(i)
+                due.sort()  # layers finishing at one instant end in sub order
+                for i in due:
+                    self._finish_layer(i)
             if t_dl <= t:
                 while dl and dl[0][0] <= t:
                     req = heapq.heappop(dl)[2]
@@ -426,10 +440,14 @@ class Simulator:
         self.n_idle -= 1
         C = self._C[i] = p.C[k] + self.cfg.decision_cost_s
         D = self._D[i] = p.D[k]
-        self._dem[i] = D / C
+        d = self._dem[i] = D / C
         self._r0[i] = 1.0 / C
         self._E[i] = p.E[k]
         self._w[i] = 1.0
+        self._t0[i] = self.now
+        self._rate[i] = -1.0  # no rate yet: the next re-allocation gives one (and a finish time)
+        self._total += d
+        self._new.append(i)
         self._start[i] = self.now
         self._layer[i] = k
         self._alloc_dirty = True
@@ -439,7 +457,9 @@ class Simulator:
         self.running[i] = None
         self.n_idle += 1
         self._fin[i] = INF
+        self._ver[i] += 1
         self._rate[i] = 0.0
+        self._total = self._total - self._dem[i] if self.n_idle < self.M else 0.0  # no drift when idle
         self._alloc_dirty = True
         dt = self.now - self._start[i]
         self.busy[i] += dt
@@ -466,8 +486,9 @@ class Simulator:
     def _drop(self, req: Request) -> None:
         if req.state == RUNNING:
             i = req.sub
+            w = self._w[i] - (self.now - self._t0[i]) * self._rate[i]  # progress up to now
             self._free(i)
-            self.energy_dyn += self._E[i] * max(0.0, 1.0 - self._w[i])
+            self.energy_dyn += self._E[i] * max(0.0, 1.0 - w)
             self.aborted_layers += 1
             if self.layer_trace is not None:
                 self.layer_trace.append((self._start[i], self.now, i, req.id, self._layer[i], "aborted"))
@@ -502,41 +523,64 @@ class Simulator:
                 self._drop(req)
 
     # -------------------------------------------------------------- bandwidth
-    def _progress(self, t: float) -> None:
-        dt = t - self._t_alloc
-        if dt <= 0:
+    def _set_rate(self, i: int, r: float) -> None:
+        """Give sub ``i``'s layer rate ``r`` from now: bank its progress, re-time its finish.
+
+        A rate equal (bit for bit) to the current one changes nothing and is not touched."""
+        if r == self._rate[i]:
             return
-        # idle subs have rate 0.0 (their w is unused), so no test is needed
-        self._w = [wi - dt * ri for wi, ri in zip(self._w, self._rate)]
-        self._t_alloc = t
+        now = self.now
+        w = self._w[i] = self._w[i] - (now - self._t0[i]) * self._rate[i]
+        self._t0[i] = now
+        self._rate[i] = r
+        f = self._fin[i] = now + (w if w > 0.0 else 0.0) / r
+        v = self._ver[i] = self._ver[i] + 1
+        fh = self._fh
+        if len(fh) > 3 * self.M + 32:  # drop stale entries (live ones are unique: same pops)
+            ver = self._ver
+            fh[:] = [e for e in fh if e[2] == ver[e[1]]]
+            heapq.heapify(fh)
+        heapq.heappush(fh, (f, i, v))
 
     def _reallocate(self) -> None:
+        """Grants after the starts and finishes of this instant (docs/performance.md, "bandwidth").
+
+        Common case: the last allocation was uncontended and the demands still fit in ``B``:
+        every running layer keeps its compute-speed rate, only the layers started since get one
+        (O(1) per start, whatever the platform size). Otherwise every rate is recomputed from the
+        demands (sum in sub order, then the sharing rule) and only changed rates are touched."""
         self._alloc_dirty = False
-        self._t_alloc = self.now
+        new, self._new = self._new, []
+        if not self._contended and self._total <= self.B:
+            for i in new:
+                if self.running[i] is not None:
+                    self._set_rate(i, self._r0[i])
+            if self._total > self.peak_bw:
+                self.peak_bw = self._total
+            return
         act = [i for i, r in enumerate(self.running) if r is not None]
         if not act:
+            self._contended = False
             return
-        C, D, w, now, dm = self._C, self._D, self._w, self.now, self._dem
+        D, dm, r0, set_rate = self._D, self._dem, self._r0, self._set_rate
         dem = [dm[i] for i in act]
+        total = 0.0
+        for d in dem:  # sequential, in sub order (re-synchronises the incremental total)
+            total += d
+        self._total = total
         used = 0.0
-        if sum(dem) <= self.B:
+        if total <= self.B:
             # no contention (every sharing rule grants full demand when it fits): compute speed
-            rate, fin, r0 = self._rate, self._fin, self._r0
-            for i in act:
-                r = rate[i] = r0[i]
-                wi = w[i]
-                fin[i] = now + (wi if wi > 0.0 else 0.0) / r
-                used += dm[i]
-            if used > self.peak_bw:
-                self.peak_bw = used
-            return
-        grants = self._share(dem, self.B)
-        rate, fin, r0 = self._rate, self._fin, self._r0
-        for i, d, g in zip(act, dem, grants):
-            r = rate[i] = r0[i] if g >= d else g / D[i]  # r0 = 1/C: full demand granted
-            wi = w[i]
-            fin[i] = now + (wi if wi > 0.0 else 0.0) / r
-            used += g
+            self._contended = False
+            for i, d in zip(act, dem):
+                set_rate(i, r0[i])
+                used += d
+        else:
+            self._contended = True
+            grants = self._share(dem, self.B)
+            for i, d, g in zip(act, dem, grants):
+                set_rate(i, r0[i] if g >= d else g / D[i])  # r0 = 1/C: full demand granted
+                used += g
         if used > self.peak_bw:
             self.peak_bw = used
 
@@ -561,17 +605,15 @@ CORES = ("auto", "python", "compiled")
 def compiled_refusal(cls) -> str | None:
     """Why the compiled core cannot run schedulers of class ``cls`` (None: it can).
 
-    It reproduces a ``PriorityScheduler`` with a static ``compiled_key`` that places like the base
-    class (fastest idle sub-accelerator) and decides with its ``decide``. The one rule behind both
-    ``--core`` checks of the CLI and :meth:`Simulator.run`."""
-    from fairsched.schedulers.base import PriorityScheduler
-
+    A scheduler class opts in by declaring ``kernel_spec`` (a rule of ``sim/compiled.py``'s
+    ``RULES``, e.g. ``"priority:deadline"`` or ``"sla-aware"``); ``schedulers/base.py`` clears it on
+    subclasses that change what a decision does. The simulator reads only that attribute: it
+    imports no scheduler module. The one rule behind both ``--core`` checks of the CLI and
+    :meth:`Simulator.run`."""
     name = getattr(cls, "name", None) or cls.__name__
-    if getattr(cls, "compiled_key", None) is None:
-        return f"scheduler '{name}' (only edf, fcfs, sjf and llf have it)"
-    if not (issubclass(cls, PriorityScheduler) and cls.place is PriorityScheduler.place
-            and cls.decide is PriorityScheduler.decide):
-        return f"scheduler '{name}' with its own placement"
+    if getattr(cls, "kernel_spec", None) is None:
+        return (f"scheduler '{name}' (it declares no in-kernel rule, kernel_spec; the heuristics "
+                "edf, fcfs, sjf, llf, rr, prema, affinity-edf and sla-aware have one)")
     return None
 
 

@@ -59,16 +59,16 @@ SHARINGS = {"maxmin": 0, "proportional": 1}
 S_MAXMIN = 0
 
 # fs: float scalars
-NOW, TOTAL, ENERGY, PEAK_BW, BW, DEC_COST = range(6)
-N_FS = 6
+NOW, TOTAL, ENERGY, PEAK_BW, BW, DEC_COST, SUMF, LEVEL, VCLK, TV = range(10)
+N_FS = 10
 # st: int scalars (counts, flags, sizes)
 (N_ARRIVED, N_TOTAL, WARMUP_N, N_IDLE, N_READY, DIRTY, LAYER_EVENTS, DECISIONS, ABORTED, ARR_POS,
  ARR_LEN, N_FREE, LOG_LEN, KEY, SHED, SHARING, LOGGING, N_AT, N_DL, N_LST, N_RDY, RULE, N_FH,
- CONTENDED, N_NEW, GMAX, RR_PTR, STAMP) = range(28)
-N_ST = 28
-# sub: float rows per sub-accelerator (engine: _C, _D, _E, _w, _t0, _rate, _dem, _r0, _fin, _start, busy)
-S_C, S_D, S_E, S_W, S_T0, S_RATE, S_DEM, S_R0, S_FIN, S_START, S_BUSY = range(11)
-N_SUBF = 11
+ N_FM, N_TH, N_TM, N_F, N_T, N_NEW, GMAX, RR_PTR, STAMP) = range(32)
+N_ST = 32
+# sub: float rows per sub-accelerator (engine: _C, _D, _E, _w, _t0, _tag, _dem, _r0, _start, busy)
+S_C, S_D, S_E, S_W, S_T0, S_TAG, S_DEM, S_R0, S_START, S_BUSY = range(10)
+N_SUBF = 10
 # reqf / reqi: rows per request slot
 R_ARRIVAL, R_DEADLINE = 0, 1
 R_ID, R_SLO, R_MODEL, R_LAYER, R_STATE, R_SUB, R_COUNTED, R_RPOS = range(8)
@@ -305,8 +305,8 @@ def gh_compact(g, n, reqi):
 
 # ----------------------------------------------------------------------------------- kernel
 @njit(cache=True)
-def run_kernel(fs, st, sub, sprof, sver, running, reqf, reqi, free, dl_k, dl_v, ls_k, ls_v, rd_k, rd_v,
-               sk_k, sk_v, fh_k, fh_v, ih, ih_n, gh, gsize, glive, slo_grp, rlist, par, athr, arr_t, arr_s,
+def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, dl_v, ls_k, ls_v, rd_k, rd_v,
+               sk_k, sk_v, fh_k, fh_v, fm_k, fm_v, th_k, th_v, tm_k, tm_v, ih, ih_n, gh, gsize, glive, slo_grp, rlist, par, athr, arr_t, arr_s,
                cost, bsuf, model_i, slo_model, slo_dl, cnt, log_f, log_i):
     """Run events until the end (``FINISHED``), the end of the arrival chunk (``NEED_ARRIVALS``) or
     a full array (``NEED_ROOM``, with the arrivals of the next instant in ``st[N_AT]``).
@@ -325,12 +325,9 @@ def run_kernel(fs, st, sub, sprof, sver, running, reqf, reqi, free, dl_k, dl_v, 
     heaped = rule == R_PRIORITY or rule == R_AFFINITY
     shed = st[SHED] != 0
     logging = st[LOGGING] != 0
-    C, D, E, w, t0, rate = sub[S_C], sub[S_D], sub[S_E], sub[S_W], sub[S_T0], sub[S_RATE]
-    dem, r0, fin, start, busy = sub[S_DEM], sub[S_R0], sub[S_FIN], sub[S_START], sub[S_BUSY]
-    act = np.empty(M, np.int64)  # scratch of _reallocate
-    dv = np.empty(M, np.float64)  # their demands
-    order = np.empty(M, np.int64)
-    grant = np.empty(M, np.float64)
+    maxmin = st[SHARING] == S_MAXMIN
+    C, D, E, w, t0, tag = sub[S_C], sub[S_D], sub[S_E], sub[S_W], sub[S_T0], sub[S_TAG]
+    dem, r0, start, busy = sub[S_DEM], sub[S_R0], sub[S_START], sub[S_BUSY]
     newl = np.empty(M, np.int64)  # subs started since the last re-allocation
     due = np.empty(M, np.int64)  # subs finishing at this instant
     used_g = np.zeros(G, np.int64)  # rr: the decision (stamp) that last took this tenant's head
@@ -380,85 +377,115 @@ def run_kernel(fs, st, sub, sprof, sver, running, reqf, reqi, free, dl_k, dl_v, 
             rlist[j] = last
             reqi[R_RPOS, last] = j
 
-    def set_rate(i, r):  # engine: _set_rate
-        if r == rate[i]:
-            return
+    def hpush(hk, hv, nidx, key, i, v):  # engine: _push (compaction when full: same pops)
+        if st[nidx] >= hk.shape[0]:
+            st[nidx] = fin_compact(hk, hv, st[nidx], sver)
+        st[nidx] = heap_push(hk, hv, st[nidx], key, i, v, 0)
+
+    def head(hk, hv, nidx):  # engine: _head; True if a live entry is on top
+        while st[nidx] > 0 and hv[0, H_LAYER] != sver[hv[0, H_ID]]:
+            st[nidx] = heap_pop(hk, hv, st[nidx])
+        return st[nidx] > 0
+
+    def to_full(i, wi):  # engine: _to_full
         now = fs[NOW]
-        wi = w[i] - (now - t0[i]) * rate[i]
-        w[i] = wi
-        t0[i] = now
-        rate[i] = r
-        f = now + (wi if wi > 0.0 else 0.0) / r
-        fin[i] = f
         v = sver[i] + 1
         sver[i] = v
-        if st[N_FH] >= fh_k.shape[0]:
-            st[N_FH] = fin_compact(fh_k, fh_v, st[N_FH], sver)
-        st[N_FH] = heap_push(fh_k, fh_v, st[N_FH], f, i, v, 0)
+        scls[i] = 1
+        w[i] = wi
+        t0[i] = now
+        d = dem[i]
+        fs[SUMF] += d
+        st[N_F] += 1
+        hpush(fh_k, fh_v, N_FH, now + (wi if wi > 0.0 else 0.0) / r0[i], i, v)
+        hpush(fm_k, fm_v, N_FM, -d, i, v)
 
-    def reallocate():  # engine: _reallocate (and bandwidth.maxmin / proportional)
+    def to_throttled(i, b):  # engine: _to_throttled
+        v = sver[i] + 1
+        sver[i] = v
+        scls[i] = 2
+        tg = fs[VCLK] + b
+        tag[i] = tg
+        st[N_T] += 1
+        hpush(th_k, th_v, N_TH, tg, i, v)
+        if maxmin:
+            hpush(tm_k, tm_v, N_TM, dem[i], i, v)
+
+    def leave(i):  # engine: _leave
+        c = scls[i]
+        if c == 1:
+            st[N_F] -= 1
+            fs[SUMF] = fs[SUMF] - dem[i] if st[N_F] else 0.0
+        elif c == 2:
+            st[N_T] -= 1
+        scls[i] = 0
+        sver[i] += 1
+
+    def remaining(i):  # engine: _remaining
+        c = scls[i]
+        if c == 1:
+            return w[i] - (fs[NOW] - t0[i]) * r0[i]
+        if c == 2:
+            V = fs[VCLK] + (fs[NOW] - fs[TV]) * fs[LEVEL]
+            return (tag[i] - V) / (D[i] if maxmin else C[i])
+        return 1.0
+
+    def reallocate():  # engine: _reallocate
         st[DIRTY] = 0
+        now = fs[NOW]
+        if st[N_T]:
+            fs[VCLK] = fs[VCLK] + (now - fs[TV]) * fs[LEVEL]
+        fs[TV] = now
         n_new = st[N_NEW]
         st[N_NEW] = 0
-        if st[CONTENDED] == 0 and fs[TOTAL] <= B:  # still uncontended: only new layers get a rate
+        if not maxmin:
             for j in range(n_new):
                 i = newl[j]
-                if running[i] >= 0:
-                    set_rate(i, r0[i])
-            if fs[TOTAL] > fs[PEAK_BW]:
-                fs[PEAK_BW] = fs[TOTAL]
+                if running[i] >= 0 and scls[i] == 0:
+                    to_throttled(i, C[i])
+            total = fs[TOTAL]
+            f = 1.0 if total <= B else B / total
+            fs[LEVEL] = f
+            used = total if f == 1.0 else total * f
+            if used > fs[PEAK_BW]:
+                fs[PEAK_BW] = used
             return
-        na = 0
-        total = 0.0
-        for i in range(M):  # the running layers in sub order, and the sum of their demands
-            if running[i] >= 0:
-                act[na] = i
-                dv[na] = dem[i]
-                total += dem[i]
-                na += 1
-        if na == 0:
-            st[CONTENDED] = 0
-            return
-        fs[TOTAL] = total
-        used = 0.0
-        if total <= B:  # no contention: compute speed
-            st[CONTENDED] = 0
-            for j in range(na):
-                set_rate(act[j], r0[act[j]])
-                used += dv[j]
-        else:
-            st[CONTENDED] = 1
-            if st[SHARING] == S_MAXMIN:
-                for j in range(na):  # stable sort of positions by demand (Python's sorted)
-                    x = dv[j]
-                    p = j - 1
-                    while p >= 0 and dv[order[p]] > x:
-                        order[p + 1] = order[p]
-                        p -= 1
-                    order[p + 1] = j
-                left = B
-                k = na
-                for pos in range(na):
-                    j = order[pos]
-                    d = dv[j]
-                    share = left / k
-                    if d <= share:
-                        grant[j] = d
-                        left -= d
-                        k -= 1
-                    else:
-                        for q in range(pos, na):
-                            grant[order[q]] = share
-                        break
-            else:
-                f = B / total
-                for j in range(na):
-                    grant[j] = dv[j] * f
-            for j in range(na):
-                i = act[j]
-                g = grant[j]
-                set_rate(i, r0[i] if g >= dv[j] else g / D[i])
-                used += g
+        for j in range(n_new):
+            i = newl[j]
+            if running[i] >= 0 and scls[i] == 0:
+                to_full(i, 1.0)
+        moves = 0
+        limit = 2 * (M - st[N_IDLE]) + 4
+        L = INF
+        while True:
+            nT = st[N_T]
+            L = (B - fs[SUMF]) / nT if nT else INF
+            if moves > limit:
+                break
+            if st[N_F]:
+                head(fm_k, fm_v, N_FM)
+                d = fm_k[0]
+                i = fm_v[0, H_ID]
+                if (-d > L) if nT else (fs[SUMF] > B):
+                    wi = w[i] - (now - t0[i]) * r0[i]
+                    leave(i)
+                    to_throttled(i, (wi if wi > 0.0 else 0.0) * D[i])
+                    moves += 1
+                    continue
+            if nT:
+                head(tm_k, tm_v, N_TM)
+                d = tm_k[0]
+                i = tm_v[0, H_ID]
+                if d <= L:
+                    b = tag[i] - fs[VCLK]
+                    leave(i)
+                    to_full(i, b / D[i])
+                    moves += 1
+                    continue
+            break
+        fs[LEVEL] = L
+        nT = st[N_T]
+        used = fs[SUMF] + nT * L if nT else fs[SUMF]
         if used > fs[PEAK_BW]:
             fs[PEAK_BW] = used
 
@@ -478,9 +505,6 @@ def run_kernel(fs, st, sub, sprof, sver, running, reqf, reqi, free, dl_k, dl_v, 
         dem[i] = dd
         r0[i] = 1.0 / c
         E[i] = cost[C_E, p, col]
-        w[i] = 1.0
-        t0[i] = fs[NOW]
-        rate[i] = -1.0
         fs[TOTAL] += dd
         newl[st[N_NEW]] = i
         st[N_NEW] += 1
@@ -492,9 +516,7 @@ def run_kernel(fs, st, sub, sprof, sver, running, reqf, reqi, free, dl_k, dl_v, 
         st[N_IDLE] += 1
         p = sprof[i]
         ih_n[p] = ih_push(ih[p], ih_n[p], i)
-        fin[i] = INF
-        sver[i] += 1
-        rate[i] = 0.0
+        leave(i)
         fs[TOTAL] = fs[TOTAL] - dem[i] if st[N_IDLE] < M else 0.0
         st[DIRTY] = 1
         busy[i] += fs[NOW] - start[i]
@@ -525,7 +547,7 @@ def run_kernel(fs, st, sub, sprof, sver, running, reqf, reqi, free, dl_k, dl_v, 
     def drop(slot):  # engine: _drop
         if reqi[R_STATE, slot] == RUNNING:
             i = reqi[R_SUB, slot]
-            wi = w[i] - (fs[NOW] - t0[i]) * rate[i]
+            wi = remaining(i)
             free_sub(i)
             x = 1.0 - wi
             fs[ENERGY] += E[i] * (x if x > 0.0 else 0.0)
@@ -730,9 +752,10 @@ def run_kernel(fs, st, sub, sprof, sver, running, reqf, reqi, free, dl_k, dl_v, 
             t_arr = arr_t[st[ARR_POS]]
         else:
             t_arr = INF
-        while st[N_FH] > 0 and fh_v[0, H_LAYER] != sver[fh_v[0, H_ID]]:  # rescheduled or freed: stale
-            st[N_FH] = heap_pop(fh_k, fh_v, st[N_FH])
-        t_fin = fh_k[0] if st[N_FH] > 0 else INF
+        t_fin = fh_k[0] if head(fh_k, fh_v, N_FH) else INF
+        if st[N_T]:
+            head(th_k, th_v, N_TH)
+            t_fin = min(t_fin, fs[TV] + (th_k[0] - fs[VCLK]) / fs[LEVEL])
         while st[N_DL] > 0 and reqi[R_ID, dl_v[0, H_SLOT]] != dl_v[0, H_ID]:  # ended: stale
             st[N_DL] = heap_pop(dl_k, dl_v, st[N_DL])
         t_dl = dl_k[0] if st[N_DL] > 0 else INF
@@ -767,12 +790,20 @@ def run_kernel(fs, st, sub, sprof, sver, running, reqf, reqi, free, dl_k, dl_v, 
                 i, v = fh_v[0, H_ID], fh_v[0, H_LAYER]
                 st[N_FH] = heap_pop(fh_k, fh_v, st[N_FH])
                 if v == sver[i]:
-                    x = nd  # insertion in sub order
-                    while x > 0 and due[x - 1] > i:
-                        due[x] = due[x - 1]
-                        x -= 1
-                    due[x] = i
+                    due[nd] = i
                     nd += 1
+            if st[N_T]:  # throttled layers finish in tag order, at tV + (tag - V) / L
+                while head(th_k, th_v, N_TH) and fs[TV] + (th_k[0] - fs[VCLK]) / fs[LEVEL] <= t:
+                    due[nd] = th_v[0, H_ID]
+                    nd += 1
+                    st[N_TH] = heap_pop(th_k, th_v, st[N_TH])
+            for j in range(1, nd):  # layers finishing at one instant end in sub order
+                i = due[j]
+                x = j
+                while x > 0 and due[x - 1] > i:
+                    due[x] = due[x - 1]
+                    x -= 1
+                due[x] = i
             for j in range(nd):
                 finish_layer(due[j])
         if t_dl <= t:
@@ -879,6 +910,7 @@ class _Kernel:
                 self.cost[C_SOLO, p, a:b] = pr.solo
         self.sprof = np.array(sim.sub_prof, np.int64)
         self.sver = np.zeros(M, np.int64)
+        self.scls = np.zeros(M, np.int64)
         # idle subs of each profile: a sorted row is a valid heap
         self.ih = np.zeros((n_prof, M), np.int64)
         self.ih_n = np.zeros(n_prof, np.int64)
@@ -930,7 +962,7 @@ class _Kernel:
         self.st[SHARING] = SHARINGS[sim.cfg.sharing]
         self.st[LOGGING] = bool(sim.cfg.log_requests)
         self.sub = np.zeros((N_SUBF, M), np.float64)
-        self.sub[S_FIN] = INF
+        self.fs[LEVEL] = INF
         self.running = np.full(M, -1, np.int64)
         self.reqf = np.zeros((2, 0), np.float64)
         self.reqi = np.zeros((N_REQI, 0), np.int64)
@@ -938,7 +970,7 @@ class _Kernel:
         self.rlist = np.zeros(0, np.int64)
         self._grow_slots(slots)
         self.dl, self.ls, self.rd, self.sk = _heap(heap), _heap(heap), _heap(heap), _heap(heap)
-        self.fh = _heap(4 * M + 64)
+        self.fh, self.fm, self.th, self.tm = (_heap(4 * M + 64) for _ in range(4))
         self.log_f = np.zeros((3, 0), np.float64)
         self.log_i = np.zeros((4, 0), np.int64)
         self.log_chunks: list[tuple[np.ndarray, np.ndarray]] = []
@@ -948,8 +980,9 @@ class _Kernel:
 
     def run(self, arrivals: _Arrivals) -> None:
         while True:
-            code = run_kernel(self.fs, self.st, self.sub, self.sprof, self.sver, self.running, self.reqf,
-                              self.reqi, self.free, *self.dl, *self.ls, *self.rd, *self.sk, *self.fh, self.ih,
+            code = run_kernel(self.fs, self.st, self.sub, self.sprof, self.sver, self.scls, self.running, self.reqf,
+                              self.reqi, self.free, *self.dl, *self.ls, *self.rd, *self.sk, *self.fh, *self.fm,
+                              *self.th, *self.tm, self.ih,
                               self.ih_n, self.gh, self.gsize, self.glive, self.slo_grp, self.rlist, self.par,
                               self.athr, self.arr_t, self.arr_s, self.cost, self.bsuf, self.model_i,
                               self.slo_model, self.slo_dl, self.cnt, self.log_f, self.log_i)

@@ -206,20 +206,32 @@ class Simulator:
         self._C = [0.0] * M
         self._D = [0.0] * M
         self._E = [0.0] * M
-        # lazy progress: the running layer's remaining fraction was _w[i] at time _t0[i] and has
-        # fallen at _rate[i] since (w(t) = w - (t - t0) * rate): only a rate change touches a sub
+        # Bandwidth (docs/performance.md, "Bandwidth sharing"): a running layer is in class 1
+        # (full speed: its remaining fraction was _w[i] at _t0[i] and falls at 1/C) or class 2
+        # (throttled: it shares the level _L with every other throttled layer, and finishes when
+        # the virtual clock V, which advances at _L, reaches its tag). Only class changes touch a
+        # layer; a start or finish costs O(log M) plus the layers that cross the level.
+        self._cls = [0] * M  # 0: idle, or started at this instant and not yet placed in a class
         self._w = [0.0] * M
         self._t0 = [0.0] * M
-        self._rate = [0.0] * M  # 0.0 on idle subs, -1.0 on a layer started but not yet given a rate
+        self._tag = [0.0] * M
         self._dem = [0.0] * M  # bandwidth demand D/C of the running layer (bytes/s)
         self._r0 = [0.0] * M  # its progress rate at full demand, 1/C
         self._dec_ns: list[int] = []  # decision times not yet binned into dec_hist
-        self._fin = [INF] * M
-        self._ver = [0] * M  # bumped when sub i's finish time changes: older heap entries are stale
-        self._fh: list = []  # finish heap (fin, sub, version), lazy deletion
+        self._ver = [0] * M  # bumped when sub i changes class or is freed: older heap entries are stale
+        self._fh: list = []  # class 1 by finish time (fin, sub, version)
+        self._fmax: list = []  # class 1 by demand, largest first (-d, sub, version)
+        self._th: list = []  # class 2 by tag (tag, sub, version)
+        self._tmin: list = []  # class 2 by demand (d, sub, version); max-min only
         self._new: list[int] = []  # subs started since the last re-allocation
-        self._total = 0.0  # sum of the running layers' demands, kept incrementally
-        self._contended = False  # the last re-allocation found demand above B
+        self._sumF = 0.0  # demand of class 1
+        self._nF = 0
+        self._nT = 0
+        self._L = INF  # max-min: bandwidth of each throttled layer; proportional: the speed factor
+        self._V = 0.0  # virtual clock of class 2, as of time _tV
+        self._tV = 0.0
+        self._total = 0.0  # sum of the running layers' demands (proportional sharing)
+        self._maxmin = self.cfg.sharing == "maxmin"
         self._start = [0.0] * M
         self._layer = [0] * M
         self._alloc_dirty = False
@@ -348,10 +360,11 @@ class Simulator:
                 self._reallocate()
             arr = self._arr
             t_arr = arr[0][0] if (arr and self.n_arrived < self.n_total) else INF
-            fh, ver = self._fh, self._ver
-            while fh and fh[0][2] != ver[fh[0][1]]:  # stale: rescheduled or freed since
-                heapq.heappop(fh)
-            t_fin = fh[0][0] if fh else INF
+            h = self._head(self._fh)
+            t_fin = h[0] if h else INF
+            if self._nT:
+                h = self._head(self._th)
+                t_fin = min(t_fin, self._tV + (h[0] - self._V) / self._L)
             dl = self._dl
             while dl and dl[0][2].state == DONE:
                 heapq.heappop(dl)
@@ -365,10 +378,19 @@ class Simulator:
                 self.now = t
             if t_fin <= t:
                 due = []
+                fh, ver = self._fh, self._ver
                 while fh and fh[0][0] <= t:
                     _, i, v = heapq.heappop(fh)
                     if v == ver[i]:
                         due.append(i)
+                if self._nT:  # throttled layers finish in tag order, at tV + (tag - V) / L
+                    th, tV, V, L = self._th, self._tV, self._V, self._L
+                    while True:
+                        h = self._head(th)
+                        if h is None or not tV + (h[0] - V) / L <= t:
+                            break
+                        heapq.heappop(th)
+                        due.append(h[1])
                 due.sort()  # layers finishing at one instant end in sub order
                 for i in due:
                     self._finish_layer(i)
@@ -443,10 +465,7 @@ class Simulator:
         d = self._dem[i] = D / C
         self._r0[i] = 1.0 / C
         self._E[i] = p.E[k]
-        self._w[i] = 1.0
-        self._t0[i] = self.now
-        self._rate[i] = -1.0  # no rate yet: the next re-allocation gives one (and a finish time)
-        self._total += d
+        self._total += d  # its class comes at the next re-allocation
         self._new.append(i)
         self._start[i] = self.now
         self._layer[i] = k
@@ -456,9 +475,7 @@ class Simulator:
         """Free sub ``i``; returns the busy time of the layer that ran there."""
         self.running[i] = None
         self.n_idle += 1
-        self._fin[i] = INF
-        self._ver[i] += 1
-        self._rate[i] = 0.0
+        self._leave(i)
         self._total = self._total - self._dem[i] if self.n_idle < self.M else 0.0  # no drift when idle
         self._alloc_dirty = True
         dt = self.now - self._start[i]
@@ -486,7 +503,7 @@ class Simulator:
     def _drop(self, req: Request) -> None:
         if req.state == RUNNING:
             i = req.sub
-            w = self._w[i] - (self.now - self._t0[i]) * self._rate[i]  # progress up to now
+            w = self._remaining(i)
             self._free(i)
             self.energy_dyn += self._E[i] * max(0.0, 1.0 - w)
             self.aborted_layers += 1
@@ -523,64 +540,120 @@ class Simulator:
                 self._drop(req)
 
     # -------------------------------------------------------------- bandwidth
-    def _set_rate(self, i: int, r: float) -> None:
-        """Give sub ``i``'s layer rate ``r`` from now: bank its progress, re-time its finish.
-
-        A rate equal (bit for bit) to the current one changes nothing and is not touched."""
-        if r == self._rate[i]:
-            return
-        now = self.now
-        w = self._w[i] = self._w[i] - (now - self._t0[i]) * self._rate[i]
-        self._t0[i] = now
-        self._rate[i] = r
-        f = self._fin[i] = now + (w if w > 0.0 else 0.0) / r
-        v = self._ver[i] = self._ver[i] + 1
-        fh = self._fh
-        if len(fh) > 3 * self.M + 32:  # drop stale entries (live ones are unique: same pops)
+    def _push(self, h: list, e: tuple) -> None:
+        if len(h) > 3 * self.M + 32:  # drop stale entries (live ones are unique: same pops)
             ver = self._ver
-            fh[:] = [e for e in fh if e[2] == ver[e[1]]]
-            heapq.heapify(fh)
-        heapq.heappush(fh, (f, i, v))
+            h[:] = [x for x in h if x[2] == ver[x[1]]]
+            heapq.heapify(h)
+        heapq.heappush(h, e)
+
+    def _head(self, h: list):
+        """The first live entry of a class heap (stale ones popped), or None."""
+        ver = self._ver
+        while h and h[0][2] != ver[h[0][1]]:
+            heapq.heappop(h)
+        return h[0] if h else None
+
+    def _to_full(self, i: int, w: float) -> None:
+        """Sub ``i``'s layer runs at compute speed from now, with remaining fraction ``w``."""
+        now = self.now
+        v = self._ver[i] = self._ver[i] + 1
+        self._cls[i] = 1
+        self._w[i] = w
+        self._t0[i] = now
+        d = self._dem[i]
+        self._sumF += d
+        self._nF += 1
+        self._push(self._fh, (now + (w if w > 0.0 else 0.0) / self._r0[i], i, v))
+        self._push(self._fmax, (-d, i, v))
+
+    def _to_throttled(self, i: int, b: float) -> None:
+        """Sub ``i``'s layer shares the level from now, with ``b`` left (bytes; proportional
+        sharing: seconds at compute speed)."""
+        v = self._ver[i] = self._ver[i] + 1
+        self._cls[i] = 2
+        tag = self._tag[i] = self._V + b
+        self._nT += 1
+        self._push(self._th, (tag, i, v))
+        if self._maxmin:
+            self._push(self._tmin, (self._dem[i], i, v))
+
+    def _leave(self, i: int) -> None:
+        c = self._cls[i]
+        if c == 1:
+            self._nF -= 1
+            self._sumF = self._sumF - self._dem[i] if self._nF else 0.0  # no drift when empty
+        elif c == 2:
+            self._nT -= 1
+        self._cls[i] = 0
+        self._ver[i] += 1
+
+    def _remaining(self, i: int) -> float:
+        """Remaining fraction of sub ``i``'s layer now (1.0 if it started at this instant)."""
+        c = self._cls[i]
+        if c == 1:
+            return self._w[i] - (self.now - self._t0[i]) * self._r0[i]
+        if c == 2:
+            V = self._V + (self.now - self._tV) * self._L
+            return (self._tag[i] - V) / (self._D[i] if self._maxmin else self._C[i])
+        return 1.0
 
     def _reallocate(self) -> None:
         """Grants after the starts and finishes of this instant (docs/performance.md, "bandwidth").
 
-        Common case: the last allocation was uncontended and the demands still fit in ``B``:
-        every running layer keeps its compute-speed rate, only the layers started since get one
-        (O(1) per start, whatever the platform size). Otherwise every rate is recomputed from the
-        demands (sum in sub order, then the sharing rule) and only changed rates are touched."""
+        Max-min: class 1 holds the layers whose demand is met, class 2 the others, which all get
+        the level ``L = (B - demand of class 1) / size of class 2``. New layers enter class 1;
+        then the largest class-1 demand above the level moves to class 2, or the smallest class-2
+        demand at or below it moves to class 1, until neither applies (water-filling, from the
+        previous allocation instead of from scratch). Proportional: every layer is in class 2,
+        with its work in seconds at compute speed and the level ``min(1, B / total demand)``."""
         self._alloc_dirty = False
+        now = self.now
+        if self._nT:
+            self._V = self._V + (now - self._tV) * self._L
+        self._tV = now
         new, self._new = self._new, []
-        if not self._contended and self._total <= self.B:
+        running, cls = self.running, self._cls
+        B = self.B
+        if not self._maxmin:
             for i in new:
-                if self.running[i] is not None:
-                    self._set_rate(i, self._r0[i])
-            if self._total > self.peak_bw:
-                self.peak_bw = self._total
+                if running[i] is not None and cls[i] == 0:
+                    self._to_throttled(i, self._C[i])
+            total = self._total
+            f = self._L = 1.0 if total <= B else B / total
+            used = total if f == 1.0 else total * f
+            if used > self.peak_bw:
+                self.peak_bw = used
             return
-        act = [i for i, r in enumerate(self.running) if r is not None]
-        if not act:
-            self._contended = False
-            return
-        D, dm, r0, set_rate = self._D, self._dem, self._r0, self._set_rate
-        dem = [dm[i] for i in act]
-        total = 0.0
-        for d in dem:  # sequential, in sub order (re-synchronises the incremental total)
-            total += d
-        self._total = total
-        used = 0.0
-        if total <= self.B:
-            # no contention (every sharing rule grants full demand when it fits): compute speed
-            self._contended = False
-            for i, d in zip(act, dem):
-                set_rate(i, r0[i])
-                used += d
-        else:
-            self._contended = True
-            grants = self._share(dem, self.B)
-            for i, d, g in zip(act, dem, grants):
-                set_rate(i, r0[i] if g >= d else g / D[i])  # r0 = 1/C: full demand granted
-                used += g
+        for i in new:
+            if running[i] is not None and cls[i] == 0:
+                self._to_full(i, 1.0)
+        D, head = self._D, self._head
+        moves, limit = 0, 2 * (self.M - self.n_idle) + 4  # rounding cannot make it cycle for long
+        while True:
+            nT = self._nT
+            L = (B - self._sumF) / nT if nT else INF
+            if moves > limit:
+                break
+            if self._nF:
+                d, i, _ = head(self._fmax)
+                if (-d > L) if nT else (self._sumF > B):
+                    w = self._w[i] - (now - self._t0[i]) * self._r0[i]
+                    self._leave(i)
+                    self._to_throttled(i, (w if w > 0.0 else 0.0) * D[i])
+                    moves += 1
+                    continue
+            if nT:
+                d, i, _ = head(self._tmin)
+                if d <= L:
+                    b = self._tag[i] - self._V
+                    self._leave(i)
+                    self._to_full(i, b / D[i])
+                    moves += 1
+                    continue
+            break
+        self._L = L
+        used = self._sumF + nT * L if nT else self._sumF
         if used > self.peak_bw:
             self.peak_bw = used
 

@@ -333,6 +333,18 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
     used_g = np.zeros(G, np.int64)  # rr: the decision (stamp) that last took this tenant's head
     ctake = np.zeros(0, np.int64)  # prema: scratch of candidate slots
     cmark = np.zeros(0, np.bool_)
+    # sla-aware: a tournament tree over SLOs; leaf g = (-deficit, deadline, id) of SLO g's head
+    # (lid -1: no ready request), refreshed only for SLOs marked dirty (head or hit rate changed)
+    GP = 1
+    while GP < G:
+        GP *= 2
+    tree = np.full(2 * GP, -1, np.int64)
+    lk = np.zeros(G, np.float64)
+    ld = np.zeros(G, np.float64)
+    lid = np.full(G, -1, np.int64)
+    gdirty = np.zeros(G, np.bool_)
+    dlist = np.empty(G, np.int64)
+    ndirty = np.zeros(1, np.int64)
 
     def key_of(slot, k):  # the scheduler's key of a request at layer k (ties: id)
         if key_kind == K_DEADLINE:
@@ -344,6 +356,50 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
             return b
         return reqf[R_DEADLINE, slot] - b
 
+    def live_ready(slot, rid, k):
+        return reqi[R_ID, slot] == rid and reqi[R_STATE, slot] == READY and reqi[R_LAYER, slot] == k
+
+    def group_head(g):  # slot of group g's first live ready request (glive[g] > 0)
+        while True:
+            slot = gh[g, 0, H_SLOT]
+            if live_ready(slot, gh[g, 0, H_ID], gh[g, 0, H_LAYER]):
+                return slot
+            gsize[g] = gh_pop(gh[g], gsize[g])
+
+    def dirty(g):
+        if rule == R_SLA and not gdirty[g]:
+            gdirty[g] = True
+            dlist[ndirty[0]] = g
+            ndirty[0] += 1
+
+    def better(a, b):
+        if a < 0:
+            return b
+        if b < 0:
+            return a
+        return a if _less(lk[a], ld[a], lid[a], lk[b], ld[b], lid[b]) else b
+
+    def refresh():
+        for j in range(ndirty[0]):
+            g = dlist[j]
+            gdirty[g] = False
+            if glive[g] == 0:
+                lid[g] = -1
+                tree[GP + g] = -1
+            else:
+                slot = group_head(g)
+                d = cnt[C_DONE_ALL, g]
+                h = cnt[C_HITS_ALL, g] / d if d else 1.0
+                lk[g] = -(par[P_TARGET, g] - h)
+                ld[g] = reqf[R_DEADLINE, slot]
+                lid[g] = reqi[R_ID, slot]
+                tree[GP + g] = g
+            x = (GP + g) >> 1
+            while x >= 1:
+                tree[x] = better(tree[2 * x], tree[2 * x + 1])
+                x >>= 1
+        ndirty[0] = 0
+
     def make_ready(slot, k):  # engine: ready[id] = req (+ _lst push when shedding)
         rid = reqi[R_ID, slot]
         reqi[R_STATE, slot] = READY
@@ -353,6 +409,7 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
             st[N_RDY] = heap_push(rd_k, rd_v, st[N_RDY], key_of(slot, k), rid, k, slot)
         elif grouped:
             g = slo_grp[reqi[R_SLO, slot]]
+            dirty(g)
             glive[g] += 1
             if gsize[g] >= 2 * glive[g] + SLACK:
                 gsize[g] = gh_compact(gh[g], gsize[g], reqi)
@@ -370,7 +427,9 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
         n = st[N_READY] - 1
         st[N_READY] = n
         if grouped:
-            glive[slo_grp[reqi[R_SLO, slot]]] -= 1
+            g = slo_grp[reqi[R_SLO, slot]]
+            glive[g] -= 1
+            dirty(g)
         elif not heaped:
             j = reqi[R_RPOS, slot]
             last = rlist[n]
@@ -378,7 +437,7 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
             reqi[R_RPOS, last] = j
 
     def hpush(hk, hv, nidx, key, i, v):  # engine: _push (compaction when full: same pops)
-        if st[nidx] >= hk.shape[0]:
+        if st[nidx] > 2 * (M - st[N_IDLE]) + 8:
             st[nidx] = fin_compact(hk, hv, st[nidx], sver)
         st[nidx] = heap_push(hk, hv, st[nidx], key, i, v, 0)
 
@@ -525,6 +584,7 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
         s = reqi[R_SLO, slot]
         counted = reqi[R_COUNTED, slot] != 0
         cnt[C_DONE_ALL, s] += 1
+        dirty(s)
         if hit:
             cnt[C_HITS_ALL, s] += 1
             if counted:
@@ -619,16 +679,6 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
     def col_of(slot):
         return model_i[M_LAYER_OFF, reqi[R_MODEL, slot]] + reqi[R_LAYER, slot]
 
-    def live_ready(slot, rid, k):
-        return reqi[R_ID, slot] == rid and reqi[R_STATE, slot] == READY and reqi[R_LAYER, slot] == k
-
-    def group_head(g):  # slot of group g's first live ready request (glive[g] > 0)
-        while True:
-            slot = gh[g, 0, H_SLOT]
-            if live_ready(slot, gh[g, 0, H_ID], gh[g, 0, H_LAYER]):
-                return slot
-            gsize[g] = gh_pop(gh[g], gsize[g])
-
     def decide():  # one call of the scheduler's decide + Simulator.apply; returns assignments
         n = 0
         if rule == R_PRIORITY:  # PriorityScheduler.decide: key order, fastest idle sub
@@ -659,21 +709,8 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
                                       sk_v[j, H_SLOT])
         elif rule == R_SLA:  # SLAAware: largest SLO deficit (target - hit rate) first, then EDF
             while st[N_IDLE] > 0 and st[N_READY] > 0:
-                bg = -1
-                bk = 0.0
-                bd = 0.0
-                bid = 0
-                for g in range(G):
-                    if glive[g] == 0:
-                        continue
-                    slot = group_head(g)
-                    d = cnt[C_DONE_ALL, g]
-                    h = cnt[C_HITS_ALL, g] / d if d else 1.0
-                    kk = -(par[P_TARGET, g] - h)
-                    dl = reqf[R_DEADLINE, slot]
-                    rid = reqi[R_ID, slot]
-                    if bg < 0 or _less(kk, dl, rid, bk, bd, bid):
-                        bg, bk, bd, bid = g, kk, dl, rid
+                refresh()  # the SLOs whose head or hit rate changed since
+                bg = tree[1]  # the SLO whose head has the least (-deficit, deadline, id)
                 slot = group_head(bg)
                 gsize[bg] = gh_pop(gh[bg], gsize[bg])
                 start_layer(slot, fastest_idle(col_of(slot)))
@@ -742,6 +779,9 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
     if rule == R_PREMA:
         ctake = np.empty(free.shape[0], np.int64)
         cmark = np.zeros(free.shape[0], np.bool_)
+    if rule == R_SLA:  # every SLO's leaf is rebuilt on entry (once per arrival chunk)
+        for g in range(G):
+            dirty(g)
 
     while True:  # engine: advance
         if st[DIRTY]:

@@ -17,10 +17,12 @@ Semantics (docs/semantics.md, DESIGN section 3):
 
 The loop is split SimPy-style into :meth:`Simulator.advance` (process events until the next
 decision point) and :meth:`Simulator.apply` (carry out a decision), so the evaluation runner
-and the RL environment drive the same code. This file is the reference; for the static-key
-priority schedulers (edf, fcfs, sjf, llf) :meth:`Simulator.run` hands the whole run to a compiled
-copy of this loop (:mod:`.compiled`, ``SimConfig.core``) that gives the same results, bit for bit. Metrics are streamed into counters: memory does not
-grow with finished requests unless a per-request log is asked for.
+and the RL environment drive the same code. This file is the reference; for schedulers that
+declare an in-kernel rule (``kernel_spec``: every heuristic) :meth:`Simulator.run` hands the whole
+run to a compiled copy of this loop (:mod:`.compiled`, ``SimConfig.core``) that gives the same
+results, bit for bit. Bandwidth sharing is incremental (:meth:`Simulator._reallocate`), so an
+event costs O(log M), not O(M). Metrics are streamed into counters: memory does not grow with
+finished requests unless a per-request log is asked for.
 """
 
 from __future__ import annotations

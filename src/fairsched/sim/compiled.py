@@ -1,33 +1,37 @@
-"""A compiled (numba) event loop for the static-key priority schedulers: ``edf``, ``fcfs``, ``sjf``, ``llf``.
+"""A compiled (numba) event loop for every heuristic: ``edf``, ``fcfs``, ``sjf``, ``llf``, ``rr``,
+``prema``, ``affinity-edf``, ``sla-aware``.
 
 Why it exists: simulator speed is the product (sweeps run thousands of simulations), and the
 pure-Python engine stops near 10^5 layer events per second: every event is a Python call to the
 scheduler, a bandwidth re-allocation and a progress update, spread over a dozen small functions.
-This kernel does the same work on arrays, about 50x faster (docs/performance.md).
+This kernel does the same work on arrays, 20x to 40x faster (docs/performance.md).
 
 What stays in Python: :mod:`fairsched.sim.engine` is the readable reference and the only core for
-schedulers that decide dynamically (``rr``, ``prema``, ``sla-aware``, ``affinity-edf``, learned
-policies), for the RL environment (which steps the simulator one decision at a time), for
-per-layer traces and for timing decisions (compiled runs leave ``dec_hist`` empty).
+schedulers without an in-kernel rule (learned policies, user-defined ones), for the RL
+environment (which steps the simulator one decision at a time), for per-layer traces and for
+timing decisions (compiled runs leave ``dec_hist`` empty).
 
 Exactness: the kernel reproduces :meth:`Simulator.run` bit for bit (request log, counters, floats):
-every floating-point operation of ``engine.py`` is done on the same values in the same order
-(comments name the engine method mirrored), and no fast-math is enabled, so no operation is
-fused or reordered. ``tests/sim/test_compiled.py`` checks the identity.
+every floating-point operation of ``engine.py`` and of the scheduler's ``decide`` is done on the
+same values in the same order (comments name the method mirrored), and no fast-math is enabled,
+so no operation is fused or reordered. ``tests/sim/test_compiled.py`` checks the identity.
 
-Why a priority scheduler fits: its key is static per (request, next layer) and its placement is
-``Simulator.fastest_idle``, so a decision is "pop requests from a heap in key order, each to the
-fastest idle sub-accelerator", with no scheduler code to call. After such a decision either no
-sub-accelerator is idle or no request is ready, so the engine's "decide again at the same
-instant" path never fires and is left out.
+Rules (``RULES``, named by a scheduler class's ``kernel_spec``): a priority rule pops requests
+from a heap in key order, each to the fastest idle sub-accelerator; ``affinity-edf`` may refuse
+a placement; ``sla-aware`` and ``rr`` keep one heap per SLO / tenant; ``prema`` scans the ready
+set. After a decision that assigned something the kernel decides again at the same instant, as
+the engine does.
 
 Layout:
 
 * Request state lives in slot arrays (``reqf``/``reqi``, one column per live request) with a free
   list; a slot is freed when its request ends, so memory follows the live requests, not the run.
-* Three binary heaps of ``(float key, id, layer)`` with lazy deletion (an entry is stale when its
+* Binary heaps of ``(float key, id, layer)`` with lazy deletion (an entry is stale when its
   slot no longer holds that request, or the request moved on): deadlines, latest starts
-  (shedding) and ready requests in scheduler-key order.
+  (shedding) and ready requests in scheduler-key order; per-profile heaps of idle subs.
+* Bandwidth: incremental max-min (full-speed and throttled classes, a virtual clock for the
+  throttled ones) or proportional sharing, with heaps of finish times and tags versioned per sub
+  (``Simulator._reallocate``): an event costs O(log M), not O(M).
 * Arrivals come in chunks, merged from the same seeded processes in the engine's order; the
   kernel returns when it needs the next chunk, or more room (Python grows an array and resumes).
   The kernel only returns at the top of its loop, before touching the next instant, so resuming

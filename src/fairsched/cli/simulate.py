@@ -12,7 +12,7 @@ from rich.console import Console
 from fairsched.errors import InputError
 
 
-CORE_HELP = ("event loop: auto (compiled for edf, fcfs, sjf, llf; else python), python (also times "
+CORE_HELP = ("event loop: auto (compiled for the heuristics; else python), python (also times "
              "each decision) or compiled; same results")
 
 

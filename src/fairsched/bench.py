@@ -123,6 +123,117 @@ def side_by_side(platform, costs, workload, scheduler: str = "edf", repeat: int 
                 layer_events=sim.layer_events, decisions=sim.decisions)
 
 
+# ------------------------------------------------------------- every scheduler, and scaling
+def every_scheduler(platform, costs, workload, repeat: int = 1, skip=()) -> dict:
+    """Layer events per CPU second of every registered scheduler on one workload, side by side
+    (each on the core ``auto`` picks: ``{name: {"rate", "core"}}``; an error is reported, not raised)."""
+    from fairsched.schedulers.registry import available
+
+    out = {}
+    for name in available():
+        if name in skip:
+            continue
+        try:
+            rate, sim = time_scheduler(platform, costs, workload, name, repeat=repeat)
+        except InputError as e:  # e.g. a learned policy out of date: report it, measure the rest
+            out[name] = dict(rate=None, core=None, error=str(e))
+            continue
+        out[name] = dict(rate=rate, core=sim.core_used, layer_events=sim.layer_events)
+    return out
+
+
+def scaled_platform(base, n: int):
+    """``base`` replicated to ``n`` sub-accelerators (same type mix, ``n / base.n`` times its DRAM
+    bandwidth): a multi-chip platform whose per-sub bandwidth, and so its contention, stays the
+    same as the base platform's."""
+    from dataclasses import replace
+
+    from fairsched.platform.config import Platform
+
+    if n % base.n:
+        raise InputError(f"platform size: {n} is not a multiple of the base platform's {base.n} sub-accelerators")
+    subs = tuple(replace(s, index=k * base.n + s.index) for k in range(n // base.n) for s in base.subs)
+    return Platform(f"{base.name}x{n // base.n}", base.bandwidth * (n // base.n), subs, base.types)
+
+
+def scaled_scenario(scenario, n_tenants: int) -> dict:
+    """The scenario with its tenants repeated (renamed ``name~k``) up to ``n_tenants`` tenants; the
+    load (platform utilization) stays the scenario's, so each tenant's rates shrink."""
+    from fairsched.workload.scenario import load_scenario
+
+    cfg, _ = load_scenario(scenario)
+    raw = cfg.model_dump()
+    base = raw["tenants"]
+    raw["tenants"] = [dict(base[i % len(base)], name=f"{base[i % len(base)]['name']}~{i // len(base)}")
+                      for i in range(n_tenants)]
+    return raw
+
+
+def growth_exponent(sizes, seconds_per_event) -> float | None:
+    """Least-squares slope of log(time per event) against log(size): 0 = flat, 1 = linear."""
+    pts = [(np.log(x), np.log(y)) for x, y in zip(sizes, seconds_per_event) if y]
+    if len(pts) < 2:
+        return None
+    x, y = np.array(pts).T
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def platform_scaling(scenario, platform, costs, sizes=(8, 32, 128, 512), schedulers=("edf", "sla-aware", "drl"),
+                     requests_per_sub: int = 1250, python_max_size: int = 32, repeat: int = 1,
+                     log: Callable[[str], None] = lambda s: None) -> dict:
+    """Layer events per CPU second at each platform size (:func:`scaled_platform` of ``platform``,
+    ``requests_per_sub x size`` requests so the run's length per sub stays the same), and the
+    fitted growth exponent of time per event in platform size, per scheduler. Schedulers on the
+    Python core (learned policies) run only up to ``python_max_size`` sub-accelerators and on a
+    fifth of the requests (their time per event grows linearly in the platform size)."""
+    from fairsched.api import build
+    from fairsched.schedulers.registry import available, scheduler_class
+
+    base = build(scenario=scenario, platform=platform, costs=costs, requests=10)[0]
+    out: dict = {}
+    for name in schedulers:
+        if name not in available():
+            continue
+        kernel = getattr(scheduler_class(name), "kernel_spec", None) is not None
+        rows = []
+        for n in sizes:
+            if not kernel and n > python_max_size:
+                rows.append(dict(size=n, rate=None))
+                continue
+            m = requests_per_sub * n // (1 if kernel else 5)
+            plat, table, wl = build(scenario=scenario, platform=scaled_platform(base, n), costs=costs, requests=m)
+            log(f"  {name}, {n} sub-accelerators, {m} requests ...")
+            try:
+                rate, sim = time_scheduler(plat, table, wl, name, repeat=repeat)
+            except InputError as e:
+                rows.append(dict(size=n, rate=None, error=str(e)))
+                continue
+            rows.append(dict(size=n, rate=rate, core=sim.core_used, layer_events=sim.layer_events,
+                             peak_bw_frac=sim.peak_bw / plat.bandwidth))
+        ok = [r for r in rows if r["rate"]]
+        out[name] = dict(rows=rows, exponent=growth_exponent([r["size"] for r in ok], [1 / r["rate"] for r in ok]))
+    return out
+
+
+def tenant_scaling(scenario, platform, costs, counts=(12, 100, 1000), schedulers=("edf", "sla-aware", "rr"),
+                   requests: int = 10000, repeat: int = 1, log: Callable[[str], None] = lambda s: None) -> dict:
+    """Layer events per CPU second with the scenario's tenants repeated to each count
+    (:func:`scaled_scenario`), same load and requests."""
+    from fairsched.api import build
+    from fairsched.schedulers.registry import available
+
+    out: dict = {}
+    for n in counts:
+        plat, table, wl = build(scenario=scaled_scenario(scenario, n), platform=platform, costs=costs,
+                                requests=requests)
+        for name in schedulers:
+            if name in available():
+                log(f"  {name}, {n} tenants ...")
+                rate, sim = time_scheduler(plat, table, wl, name, repeat=repeat)
+                out.setdefault(name, []).append(dict(tenants=n, slos=len(wl.slos), rate=rate, core=sim.core_used))
+    return out
+
+
 _JIT_CHILD = """
 import json
 from fairsched.api import build
@@ -288,12 +399,14 @@ def run_bench(
     env_seconds: float | None = None,
     rl: bool = True,
     jit: bool = True,
+    scaling: bool = True,
     log: Callable[[str], None] = lambda s: None,
 ) -> dict:
     """Run every measurement; returns a flat dict (``KEYS`` always present, None where unavailable).
 
-    ``env_seconds=0`` skips the env measurement, ``rl=False`` the decision latency and
-    ``jit=False`` the compile-time measurement in fresh processes (tests)."""
+    ``env_seconds=0`` skips the env measurement, ``rl=False`` the decision latency,
+    ``jit=False`` the compile-time measurement in fresh processes and ``scaling=False`` the
+    per-scheduler and scaling tables (tests)."""
     from fairsched.api import build
     from fairsched.schedulers.registry import available
 
@@ -319,6 +432,17 @@ def run_bench(
         except InputError as e:  # e.g. a policy file out of date: report it, measure the rest
             res["drl_error"] = str(e)
             log(f"  drl skipped: {e}")
+
+    if scaling:
+        log(f"every registered scheduler, {n} requests ...")
+        res["schedulers"] = every_scheduler(plat, table, wl, repeat=repeat)
+        log("platform-size scaling ...")
+        res["platform_scaling"] = platform_scaling(
+            scenario, platform, costs, sizes=(8, 32) if quick else (8, 32, 128, 512),
+            requests_per_sub=max(50, n // 8 // (4 if quick else 1)), log=log)
+        log("tenant-count scaling ...")
+        res["tenant_scaling"] = tenant_scaling(scenario, platform, costs, counts=(12, 100) if quick else (12, 100, 1000),
+                                               requests=n, log=log)
 
     log(f"SimPy reference side by side, {n_ref} requests ...")
     _, _, wl_ref = build(scenario=scenario, platform=plat, costs=table, requests=n_ref)
@@ -370,4 +494,34 @@ def format_table(res: dict) -> str:
         (f"peak RSS, {f(res.get('rss_requests_large'), '{:,}')} requests (MB)", f(res.get("rss_mb_large"), "{:.0f}")),
     ]
     out = ["| measure | value |", "|---|---|"] + [f"| {a} | {b} |" for a, b in rows]
-    return "\n".join(out)
+    return "\n".join(out + scaling_tables(res))
+
+
+def scaling_tables(res: dict) -> list[str]:
+    """Markdown tables: every scheduler; platform-size scaling with exponents; tenant scaling."""
+    out = []
+    sch = res.get("schedulers")
+    if sch:
+        out += ["", "| scheduler | core | layer events/s |", "|---|---|---|"]
+        for k, v in sch.items():
+            rate = "n/a" if v["rate"] is None else f"{v['rate']:,.0f}"
+            out.append(f"| {k} | {v.get('core') or 'n/a'} | {rate} |")
+    ps = res.get("platform_scaling")
+    if ps:
+        sizes = sorted({r["size"] for v in ps.values() for r in v["rows"]})
+        out += ["", "| scheduler | " + " | ".join(f"{n} subs" for n in sizes) + " | growth exponent |",
+                "|---|" + "---|" * (len(sizes) + 1)]
+        for k, v in ps.items():
+            by = {r["size"]: r["rate"] for r in v["rows"]}
+            cells = ["n/a" if by.get(n) is None else f"{by[n]:,.0f}" for n in sizes]
+            e = v["exponent"]
+            out.append(f"| {k} | " + " | ".join(cells) + f" | {'n/a' if e is None else f'{e:.2f}'} |")
+    ts = res.get("tenant_scaling")
+    if ts:
+        counts = sorted({r["tenants"] for v in ts.values() for r in v})
+        out += ["", "| scheduler | " + " | ".join(f"{n} tenants" for n in counts) + " |",
+                "|---|" + "---|" * len(counts)]
+        for k, v in ts.items():
+            by = {r["tenants"]: r["rate"] for r in v}
+            out.append(f"| {k} | " + " | ".join("n/a" if by.get(n) is None else f"{by[n]:,.0f}" for n in counts) + " |")
+    return out

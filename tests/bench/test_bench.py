@@ -7,7 +7,8 @@ import json
 import pytest
 
 from fairsched.api import build
-from fairsched.bench import KEYS, draw_arrivals, format_table, run_bench
+from fairsched.bench import (KEYS, draw_arrivals, every_scheduler, format_table, growth_exponent, platform_scaling,
+                             run_bench, scaled_platform, scaled_scenario, scaling_tables, tenant_scaling)
 from fairsched.cli import main
 from fairsched.schedulers.registry import make
 from fairsched.sim.engine import SimConfig, Simulator
@@ -35,7 +36,7 @@ def test_draw_arrivals_are_the_runs_arrivals(small_inputs):
 def test_run_bench_reports_every_key(small_inputs):
     costs, scen, plat = small_inputs
     res = run_bench(scenario=scen, platform=plat, costs=costs, quick=True, requests=150,
-                    rss_requests=(100, 300), env_seconds=0, rl=False, jit=False)
+                    rss_requests=(100, 300), env_seconds=0, rl=False, jit=False, scaling=False)
     assert set(KEYS) <= set(res)
     assert res["sim_layer_events_per_s"] > 0 and res["layer_events"] > 0
     assert res["core_auto"] == "compiled" and res["sim_layer_events_per_s_python"] > 0
@@ -76,3 +77,40 @@ def test_bound_cli_end_to_end(small_inputs, tmp_path, capsys):
 def test_bound_cli_rejects_bad_requests(capsys):
     code, _, err = run_cli(["bound", "--requests", "0"], capsys)
     assert code == 2 and "--requests" in err
+
+
+def test_growth_exponent_is_the_log_log_slope():
+    assert growth_exponent([8, 32, 128], [1.0, 1.0, 1.0]) == pytest.approx(0.0, abs=1e-12)
+    assert growth_exponent([8, 32, 128], [8.0, 32.0, 128.0]) == pytest.approx(1.0)
+    assert growth_exponent([10, 1000], [1.0, 10.0]) == pytest.approx(0.5)
+    assert growth_exponent([8], [1.0]) is None
+
+
+def test_scaled_platform_and_scenario(small_inputs):
+    costs, scen, plat = small_inputs
+    base = build(scenario=scen, platform=plat, costs=costs, requests=10)[0]
+    big = scaled_platform(base, 12)
+    assert big.n == 12 and [s.index for s in big.subs] == list(range(12))
+    assert [s.type for s in big.subs] == [s.type for s in base.subs] * 4
+    assert big.bandwidth == pytest.approx(4 * base.bandwidth)
+    raw = scaled_scenario(scen, 7)
+    names = [t["name"] for t in raw["tenants"]]
+    assert len(names) == len(set(names)) == 7 and names[3] == "t1~1"
+
+
+def test_scaling_tables_end_to_end(small_inputs):
+    costs, scen, plat = small_inputs
+    p, t, wl = build(scenario=scen, platform=plat, costs=costs, requests=100)
+    sch = every_scheduler(p, t, wl, skip=("drl", "relmas"))
+    assert {"edf", "rr", "sla-aware", "prema", "affinity-edf"} <= set(sch)
+    from fairsched.schedulers.registry import scheduler_class
+
+    for name, v in sch.items():  # the in-kernel rules run compiled; the others (dbp, teachers) on Python
+        assert v["rate"] > 0
+        assert v["core"] == ("compiled" if scheduler_class(name).kernel_spec else "python"), name
+    ps = platform_scaling(scen, plat, costs, sizes=(3, 6), schedulers=("edf", "sla-aware"), requests_per_sub=20)
+    assert [r["size"] for r in ps["edf"]["rows"]] == [3, 6] and ps["edf"]["exponent"] is not None
+    ts = tenant_scaling(scen, plat, costs, counts=(3, 9), schedulers=("rr",), requests=100)
+    assert [r["tenants"] for r in ts["rr"]] == [3, 9] and ts["rr"][1]["slos"] == 12
+    lines = scaling_tables(dict(schedulers=sch, platform_scaling=ps, tenant_scaling=ts))
+    assert any("growth exponent" in x for x in lines) and any("9 tenants" in x for x in lines)

@@ -19,16 +19,23 @@ from hypothesis import strategies as st
 
 from fairsched.api import build
 from fairsched.errors import InputError
+from fairsched.schedulers.base import Scheduler
 from fairsched.schedulers.edf import EDF
+from fairsched.schedulers.prema import Prema
 from fairsched.schedulers.registry import make
 from fairsched.sim import compiled
-from fairsched.sim.engine import SimConfig, Simulator
+from fairsched.sim.engine import Decision, SimConfig, Simulator
 from fairsched.workload.scenario import ScenarioConfig, resolve
 from tests.conftest import make_platform, make_table, make_workload
 from tests.sim.test_properties import instances, trace_dir  # noqa: F401 (fixture)
 
-STATIC = ("edf", "fcfs", "sjf", "llf")
-KEY = {"edf": "deadline", "fcfs": "arrival", "sjf": "best_remaining", "llf": "laxity"}
+STATIC = ("edf", "fcfs", "sjf", "llf")  # a static key + fastest-idle placement
+DYNAMIC = ("rr", "prema", "affinity-edf", "sla-aware")  # keys that change, refusals, turns, tokens
+HEURISTICS = STATIC + DYNAMIC
+
+
+def spec(name):
+    return type(make(name)).kernel_spec
 
 
 def _bits(v):
@@ -65,14 +72,14 @@ def assert_same(plat, costs, wl, name, arrivals=None, **cfg):
 
 # ------------------------------------------------------------------------- default scenario
 @pytest.mark.parametrize("load", [0.5, 0.9, 1.3])
-@pytest.mark.parametrize("name", STATIC)
+@pytest.mark.parametrize("name", HEURISTICS)
 def test_default_scenario_identical(name, load):
     plat, costs, wl = build(requests=3000, load=load)
     py, _ = assert_same(plat, costs, wl, name, seed=int(load * 10))
     assert py.layer_events > 50_000 and (load < 1 or py.aborted_layers + sum(py.slo_dropped) > 0)
 
 
-@pytest.mark.parametrize("name", STATIC)
+@pytest.mark.parametrize("name", HEURISTICS)
 @pytest.mark.parametrize("opts", [dict(sharing="proportional"), dict(shed_hopeless=False),
                                   dict(decision_cost_s=2e-6), dict(sharing="proportional", shed_hopeless=False)],
                          ids=["proportional", "no-shedding", "decision-cost", "proportional-no-shedding"])
@@ -94,7 +101,7 @@ def contended():
 
 
 @pytest.mark.parametrize("sharing", ["maxmin", "proportional"])
-@pytest.mark.parametrize("name", STATIC)
+@pytest.mark.parametrize("name", HEURISTICS)
 def test_bandwidth_contention_identical(name, sharing):
     plat, costs, wl = contended()
     py, _ = assert_same(plat, costs, wl, name, seed=2, sharing=sharing)
@@ -102,7 +109,7 @@ def test_bandwidth_contention_identical(name, sharing):
 
 
 @pytest.mark.parametrize("shed", [True, False])
-@pytest.mark.parametrize("name", STATIC)
+@pytest.mark.parametrize("name", HEURISTICS)
 def test_fixed_arrivals_with_ties_identical(name, shed):
     costs = make_table({"a": {"x": [(2.0, 10.0), (1.0, 0.0)], "y": [(1.0, 30.0), (3.0, 5.0)]},
                         "b": {"x": [(1.0, 0.0)], "y": [(0.5, 20.0)]}})
@@ -136,14 +143,17 @@ def test_finishing_at_the_deadline_and_aborts_identical():
     assert co.aborted_layers == 2 and co.slo_dropped == [2, 0, 1]
 
 
-@pytest.mark.parametrize("name", ["edf", "sjf"])
+@pytest.mark.parametrize("name", ["edf", "sjf", "rr", "sla-aware", "prema", "affinity-edf"])
 def test_tiny_pools_and_chunks_resume_exactly(name):
     """Initial pool, heaps and arrival chunks of a few entries: the kernel returns to Python
     hundreds of times (more arrivals, more room) and must resume without a trace."""
     plat, costs, wl = build(requests=500, load=1.4)
     py = run(plat, costs, wl, name, "python", seed=3)
     sim = Simulator(plat, costs, wl, SimConfig(log_requests=True, seed=3, core="compiled"))
-    compiled.run_compiled(sim, KEY[name], slots=1, heap=1, chunk=3)
+    sched = make(name)
+    sched.reset(sim, 3)
+    params = sched.kernel_params(sim) if hasattr(sched, "kernel_params") else ()
+    compiled.run_compiled(sim, spec(name), params, slots=1, heap=1, chunk=3, group=1)
     assert outcome(py) == outcome(sim)
 
 
@@ -152,7 +162,7 @@ def test_tiny_pools_and_chunks_resume_exactly(name):
 @given(data=st.data())
 def test_random_instances_identical(trace_dir, data):  # noqa: F811
     plat, costs, wl, cfg, _ = data.draw(instances(trace_dir, max_requests=30))
-    for name in STATIC:
+    for name in HEURISTICS:
         sims = []
         for core in ("python", "compiled"):
             sim = Simulator(plat, costs, wl, SimConfig(seed=cfg.seed, shed_hopeless=cfg.shed_hopeless,
@@ -194,13 +204,60 @@ def test_arrival_chunks_follow_the_engine_heap_order(tmp_path):
 
 
 # ------------------------------------------------------------------------------- who runs it
-@pytest.mark.parametrize("name", ["rr", "sla-aware", "prema", "affinity-edf"])
-def test_compiled_core_refuses_dynamic_schedulers(name):
+class _Custom(Scheduler):
+    """A user-defined policy: the kernel has no rule for it."""
+
+    def decide(self, sim):
+        return Decision(assign=[(min(sim.ready.values(), key=lambda r: r.id), sim.idle[0])])
+
+
+class _LatePrema(Prema):  # a subclass that changes the decision loses the parent's rule
+    def decide(self, sim):
+        return super().decide(sim)
+
+
+@pytest.mark.parametrize("sched", [_Custom, _LatePrema])
+def test_compiled_core_refuses_schedulers_without_a_rule(sched):
     plat, costs, wl = contended()
-    with pytest.raises(InputError, match=r"^core: .*use core='auto' or core='python'"):
-        Simulator(plat, costs, wl, SimConfig(core="compiled")).run(make(name))
-    sim = Simulator(plat, costs, wl, SimConfig(core="auto")).run(make(name))  # auto: the Python core
-    assert sim.decision_us(0.5) > 0
+    assert sched.kernel_spec is None
+    with pytest.raises(InputError, match=r"^core: .*kernel_spec.*use core='auto' or core='python'"):
+        Simulator(plat, costs, wl, SimConfig(core="compiled")).run(sched())
+    sim = Simulator(plat, costs, wl, SimConfig(core="auto")).run(sched())  # auto: the Python core
+    assert sim.core_used == "python" and sim.decision_us(0.5) > 0
+
+
+@pytest.mark.parametrize("name", HEURISTICS)
+def test_every_heuristic_runs_in_the_kernel(name):
+    plat, costs, wl = contended()
+    assert Simulator(plat, costs, wl).run(make(name)).core_used == "compiled"
+
+
+def test_simulator_imports_no_scheduler_module():
+    """The dependency goes one way: schedulers use the simulator, never the reverse (the package's
+    ``__init__`` imports both, so the check reads the simulator's own import statements)."""
+    import ast
+    from pathlib import Path
+
+    for f in sorted((Path(compiled.__file__).parent).glob("*.py")):
+        for node in ast.walk(ast.parse(f.read_text())):
+            mods = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                    else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not any(m.startswith("fairsched.schedulers") for m in mods), (f.name, mods)
+
+
+def test_large_platform_identical():
+    """32 sub-accelerators of two types, with bandwidth 4x the default: mostly uncontended
+    (the incremental path), sometimes contended (the full re-allocation), both exact."""
+    from fairsched.platform.config import Platform
+
+    base = build()[0]
+    t = base.type_names
+    plat = Platform.build([(t[0], 16, base.subs[0].clock_hz, 0.1), (t[1], 16, base.subs[-1].clock_hz, 0.1)],
+                          4 * base.bandwidth)
+    _, costs, wl = build(platform=plat, requests=1500, load=0.9)
+    for name in HEURISTICS:
+        py, _ = assert_same(plat, costs, wl, name, seed=4)
+        assert py.peak_bw == pytest.approx(plat.bandwidth, rel=1e-12)
 
 
 def test_compiled_core_refuses_traces_and_stepped_simulators():
@@ -231,7 +288,8 @@ def test_subclass_that_changes_the_order_loses_the_compiled_core():
             pass
 
     assert LatestFirst.compiled_key is None and EDFSameOrder.compiled_key == "deadline"
-    assert make("affinity-edf").compiled_key is None and make("sla-aware").compiled_key is None
+    assert LatestFirst.kernel_spec is None and EDFSameOrder.kernel_spec == "priority:deadline"
+    assert make("affinity-edf").kernel_spec == "affinity-edf" and make("sla-aware").kernel_spec == "sla-aware"
     plat, costs, wl = contended()
     with pytest.raises(InputError, match="^core: "):
         Simulator(plat, costs, wl, SimConfig(core="compiled")).run(LatestFirst())

@@ -1,4 +1,5 @@
-"""``fairsched bench``: simulator speed, SimPy speed-up, env steps, decision latency, peak memory."""
+"""``fairsched bench``: simulator speed (every scheduler, platform and tenant scaling), SimPy speed-up,
+env steps, decision latency, peak memory."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ def bench_cmd(
     rss_small: Optional[int] = typer.Option(None, help="requests of the small peak-RSS run (default 10^4)"),
     rss_large: Optional[int] = typer.Option(
         None, help="requests of the large peak-RSS run (default 10^6; quick 3*10^4; 10^7 runs in a minute or two)"),
+    scaling: bool = typer.Option(True, help="also every registered scheduler, platform-size and tenant-count scaling"),
 ) -> None:
     """Measure, in one run and side by side, the figures of docs/performance.md."""
     from fairsched.bench import format_table, run_bench
@@ -37,7 +39,7 @@ def bench_cmd(
     if rss_small is not None or rss_large is not None:
         rss = (rss_small or 10_000, rss_large or (30_000 if quick else 1_000_000))
     res = run_bench(scenario=scenario, platform=platform, costs=costs, quick=quick, requests=requests,
-                    rss_requests=rss, log=lambda s: typer.echo(s, err=True))
+                    rss_requests=rss, scaling=scaling, log=lambda s: typer.echo(s, err=True))
     typer.echo(format_table(res))
     m = res["machine"]
     typer.echo(f"\nmachine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, numpy {m['numpy']}, "

@@ -13,7 +13,7 @@ from fairsched.cli.plugins import check_policies, import_option, load_imports, p
 from fairsched.errors import InputError
 
 
-CORE_HELP = ("event loop: auto (compiled for edf, fcfs, sjf, llf; else python), python (also times "
+CORE_HELP = ("event loop: auto (compiled for the heuristics; else python), python (also times "
              "each decision) or compiled; same results")
 
 

@@ -12,6 +12,11 @@ from fairsched.sim.engine import Decision
 
 @register("affinity-edf")
 class AffinityEDF(PriorityScheduler):
+    kernel_spec = "affinity-edf"  # sim/compiled.py decides the same way, bit for bit
+
+    def kernel_params(self, sim):
+        return (self.max_slowdown,)
+
     def __init__(self, max_slowdown: float = 1.5):
         self.max_slowdown = max_slowdown
 

@@ -14,8 +14,23 @@ from abc import ABC, abstractmethod
 from fairsched.sim.engine import Decision
 
 
+#: methods whose redefinition changes what a decision does: a subclass that redefines one loses
+#: its parent's in-kernel rule unless it declares ``kernel_spec`` (or ``compiled_key``) itself
+_DECIDING = ("key", "req_key", "place", "decide", "kernel_params")
+
+
 class Scheduler(ABC):
     name = "base"
+
+    #: The rule of the compiled core (``sim/compiled.py``, ``RULES``) that decides exactly like
+    #: this class, or None (the Python core only). The simulator reads only this attribute.
+    kernel_spec: str | None = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if (any(m in cls.__dict__ for m in _DECIDING) and "kernel_spec" not in cls.__dict__
+                and "compiled_key" not in cls.__dict__):
+            cls.kernel_spec = None
 
     def reset(self, sim, seed: int) -> None:
         """Called once before a run; override to precompute per-platform data."""
@@ -35,7 +50,8 @@ class PriorityScheduler(Scheduler):
     #: The key in the compiled core's terms, for a ``key`` that is static per (request, next
     #: layer): "deadline", "arrival", "best_remaining" (``sim.best_remaining``) or "laxity"
     #: (deadline - best_remaining), each with ties broken by id. None: the Python core only.
-    #: With it, ``Simulator.run`` uses ``sim/compiled.py`` (``SimConfig.core``).
+    #: With it, ``Simulator.run`` uses ``sim/compiled.py`` (``SimConfig.core``): it sets
+    #: ``kernel_spec = "priority:<key>"``.
     compiled_key: str | None = None
 
     def __init_subclass__(cls, **kwargs):
@@ -44,8 +60,10 @@ class PriorityScheduler(Scheduler):
         if "key" in cls.__dict__ and "req_key" not in cls.__dict__:
             cls.req_key = PriorityScheduler.req_key
         # nor the parent's compiled core, if it changes what a decision does
-        if any(m in cls.__dict__ for m in ("key", "req_key", "place", "decide")) and "compiled_key" not in cls.__dict__:
+        if any(m in cls.__dict__ for m in _DECIDING) and "compiled_key" not in cls.__dict__:
             cls.compiled_key = None
+        if "compiled_key" in cls.__dict__ and "kernel_spec" not in cls.__dict__:
+            cls.kernel_spec = None if cls.compiled_key is None else f"priority:{cls.compiled_key}"
 
     def key(self, sim, req):  # smaller = first
         raise NotImplementedError

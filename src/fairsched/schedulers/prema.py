@@ -19,6 +19,12 @@ def priority_of(target: float) -> float:
 
 @register("prema")
 class Prema(Scheduler):
+    kernel_spec = "prema"  # sim/compiled.py decides the same way, bit for bit
+
+    def kernel_params(self, sim):
+        """The compiled core's copy of this rule needs the per-SLO priorities and latencies."""
+        return ((self.prio, self.iso),)
+
     def reset(self, sim, seed):
         self.prio = [priority_of(t) for t in sim.slo_target]
         self.iso = [sim.best_suffix[mi][0] for mi in sim.slo_model]

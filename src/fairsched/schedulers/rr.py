@@ -7,6 +7,8 @@ from fairsched.sim.engine import Decision
 
 @register("rr")
 class RoundRobin(Scheduler):
+    kernel_spec = "rr"  # sim/compiled.py decides the same way, bit for bit
+
     def reset(self, sim, seed):
         self.n_tenants = len(sim.workload.tenants)
         self.next_tenant = 0

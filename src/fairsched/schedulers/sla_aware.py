@@ -10,6 +10,8 @@ from fairsched.schedulers.registry import register
 
 @register("sla-aware")
 class SLAAware(PriorityScheduler):
+    kernel_spec = "sla-aware"  # sim/compiled.py decides the same way, bit for bit
+
     def key(self, sim, req):
         s = req.slo
         return -(sim.slo_target[s] - sim.slo_hit_rate(s)), req.deadline, req.id

@@ -1,33 +1,37 @@
-"""A compiled (numba) event loop for the static-key priority schedulers: ``edf``, ``fcfs``, ``sjf``, ``llf``.
+"""A compiled (numba) event loop for every heuristic: ``edf``, ``fcfs``, ``sjf``, ``llf``, ``rr``,
+``prema``, ``affinity-edf``, ``sla-aware``.
 
 Why it exists: simulator speed is the product (sweeps run thousands of simulations), and the
 pure-Python engine stops near 10^5 layer events per second: every event is a Python call to the
 scheduler, a bandwidth re-allocation and a progress update, spread over a dozen small functions.
-This kernel does the same work on arrays, about 50x faster (docs/performance.md).
+This kernel does the same work on arrays, 20x to 40x faster (docs/performance.md).
 
 What stays in Python: :mod:`fairsched.sim.engine` is the readable reference and the only core for
-schedulers that decide dynamically (``rr``, ``prema``, ``sla-aware``, ``affinity-edf``, learned
-policies), for the RL environment (which steps the simulator one decision at a time), for
-per-layer traces and for timing decisions (compiled runs leave ``dec_hist`` empty).
+schedulers without an in-kernel rule (learned policies, user-defined ones), for the RL
+environment (which steps the simulator one decision at a time), for per-layer traces and for
+timing decisions (compiled runs leave ``dec_hist`` empty).
 
 Exactness: the kernel reproduces :meth:`Simulator.run` bit for bit (request log, counters, floats):
-every floating-point operation of ``engine.py`` is done on the same values in the same order
-(comments name the engine method mirrored), and no fast-math is enabled, so no operation is
-fused or reordered. ``tests/sim/test_compiled.py`` checks the identity.
+every floating-point operation of ``engine.py`` and of the scheduler's ``decide`` is done on the
+same values in the same order (comments name the method mirrored), and no fast-math is enabled,
+so no operation is fused or reordered. ``tests/sim/test_compiled.py`` checks the identity.
 
-Why a priority scheduler fits: its key is static per (request, next layer) and its placement is
-``Simulator.fastest_idle``, so a decision is "pop requests from a heap in key order, each to the
-fastest idle sub-accelerator", with no scheduler code to call. After such a decision either no
-sub-accelerator is idle or no request is ready, so the engine's "decide again at the same
-instant" path never fires and is left out.
+Rules (``RULES``, named by a scheduler class's ``kernel_spec``): a priority rule pops requests
+from a heap in key order, each to the fastest idle sub-accelerator; ``affinity-edf`` may refuse
+a placement; ``sla-aware`` and ``rr`` keep one heap per SLO / tenant; ``prema`` scans the ready
+set. After a decision that assigned something the kernel decides again at the same instant, as
+the engine does.
 
 Layout:
 
 * Request state lives in slot arrays (``reqf``/``reqi``, one column per live request) with a free
   list; a slot is freed when its request ends, so memory follows the live requests, not the run.
-* Three binary heaps of ``(float key, id, layer)`` with lazy deletion (an entry is stale when its
+* Binary heaps of ``(float key, id, layer)`` with lazy deletion (an entry is stale when its
   slot no longer holds that request, or the request moved on): deadlines, latest starts
-  (shedding) and ready requests in scheduler-key order.
+  (shedding) and ready requests in scheduler-key order; per-profile heaps of idle subs.
+* Bandwidth: incremental max-min (full-speed and throttled classes, a virtual clock for the
+  throttled ones) or proportional sharing, with heaps of finish times and tags versioned per sub
+  (``Simulator._reallocate``): an event costs O(log M), not O(M).
 * Arrivals come in chunks, merged from the same seeded processes in the engine's order; the
   kernel returns when it needs the next chunk, or more room (Python grows an array and resumes).
   The kernel only returns at the top of its loop, before touching the next instant, so resuming
@@ -46,30 +50,37 @@ INF = np.inf
 # kernel exit codes
 FINISHED, NEED_ARRIVALS, NEED_ROOM = 0, 1, 2
 
-# scheduler keys: scheduler attribute ``compiled_key`` -> code
-KEYS = {"deadline": 0, "arrival": 1, "best_remaining": 2, "laxity": 3}
+# in-kernel rules: a scheduler's ``kernel_spec`` -> (rule code, key code). A rule "key + placement"
+# (a static per-(request, layer) key, fastest-idle placement, optionally refused) is one line here,
+# one case in ``key_of`` and, for a refusal, one case in ``decide`` (docs/performance.md).
+R_PRIORITY, R_AFFINITY, R_SLA, R_RR, R_PREMA = range(5)
 K_DEADLINE, K_ARRIVAL, K_BEST, K_LAXITY = 0, 1, 2, 3
+KEYS = {"deadline": K_DEADLINE, "arrival": K_ARRIVAL, "best_remaining": K_BEST, "laxity": K_LAXITY}
+RULES = {f"priority:{k}": (R_PRIORITY, c) for k, c in KEYS.items()}
+RULES.update({"affinity-edf": (R_AFFINITY, K_DEADLINE), "sla-aware": (R_SLA, K_DEADLINE),
+              "rr": (R_RR, K_ARRIVAL), "prema": (R_PREMA, K_BEST)})
 SHARINGS = {"maxmin": 0, "proportional": 1}
 S_MAXMIN = 0
 
 # fs: float scalars
-NOW, T_ALLOC, ENERGY, PEAK_BW, BW, DEC_COST = range(6)
-N_FS = 6
+NOW, TOTAL, ENERGY, PEAK_BW, BW, DEC_COST, SUMF, LEVEL, VCLK, TV = range(10)
+N_FS = 10
 # st: int scalars (counts, flags, sizes)
 (N_ARRIVED, N_TOTAL, WARMUP_N, N_IDLE, N_READY, DIRTY, LAYER_EVENTS, DECISIONS, ABORTED, ARR_POS,
- ARR_LEN, N_FREE, LOG_LEN, KEY, SHED, SHARING, LOGGING, N_AT, N_DL, N_LST, N_RDY) = range(21)
-N_ST = 21
-# sub: float rows per sub-accelerator (engine: _C, _D, _E, _w, _rate, _dem, _r0, _fin, _start, busy)
-S_C, S_D, S_E, S_W, S_RATE, S_DEM, S_R0, S_FIN, S_START, S_BUSY = range(10)
+ ARR_LEN, N_FREE, LOG_LEN, KEY, SHED, SHARING, LOGGING, N_AT, N_DL, N_LST, N_RDY, RULE, N_FH,
+ N_FM, N_TH, N_TM, N_F, N_T, N_NEW, GMAX, RR_PTR, STAMP) = range(32)
+N_ST = 32
+# sub: float rows per sub-accelerator (engine: _C, _D, _E, _w, _t0, _tag, _dem, _r0, _start, busy)
+S_C, S_D, S_E, S_W, S_T0, S_TAG, S_DEM, S_R0, S_START, S_BUSY = range(10)
 N_SUBF = 10
 # reqf / reqi: rows per request slot
 R_ARRIVAL, R_DEADLINE = 0, 1
-R_ID, R_SLO, R_MODEL, R_LAYER, R_STATE, R_SUB, R_COUNTED = range(7)
-N_REQI = 7
+R_ID, R_SLO, R_MODEL, R_LAYER, R_STATE, R_SUB, R_COUNTED, R_RPOS = range(8)
+N_REQI = 8
 SLACK = 32  # stale heap entries tolerated beyond twice the live ones
 # heap entry ints: heap_v[:, col]
 H_ID, H_LAYER, H_SLOT = 0, 1, 2
-# cost tables: cost[row, sub, layer column]
+# cost tables: cost[row, profile, layer column]
 C_C, C_D, C_E, C_SOLO = range(4)
 # model_i rows
 M_LAYER_OFF, M_SUF_OFF, M_N_LAYERS = 0, 1, 2
@@ -78,6 +89,8 @@ C_ARRIVED, C_HITS, C_DROPPED, C_DONE_ALL, C_HITS_ALL = range(5)
 # log rows
 L_ARRIVAL, L_DEADLINE, L_END = 0, 1, 2
 L_ID, L_SLO, L_HIT, L_COUNTED = 0, 1, 2, 3
+# rule parameters: par[row, slo] (prema's priority and isolated latency, sla-aware's target)
+P_PRIO, P_ISO, P_TARGET = range(3)
 
 
 # ------------------------------------------------------------------------------------ heaps
@@ -174,26 +187,168 @@ def _short(hk, n, need):
     return hk.shape[0] - n < need or 2 * n > hk.shape[0]
 
 
+@njit(cache=True)
+def fin_compact(hk, hv, n, ver):
+    """Drop finish-heap entries whose version is not the sub's current one; re-heapify."""
+    m = 0
+    for j in range(n):
+        if hv[j, H_LAYER] != ver[hv[j, H_ID]]:
+            continue
+        _move(hk, hv, m, j)
+        m += 1
+    for i in range(m // 2 - 1, -1, -1):
+        _sift_down(hk, hv, i, m, hk[i], hv[i, H_ID], hv[i, H_LAYER], hv[i, H_SLOT])
+    return m
+
+
+# Int heaps: per-profile idle subs (``ih[p]``, ordered by sub index) and per-group ready requests
+# (``gh[g]``, rows of (id, layer, slot), ordered by id: within one tenant or SLO, id order is
+# arrival order and deadline order, so it is the order of rr's and sla-aware's keys).
+@njit(cache=True)
+def ih_push(h, n, x):
+    i = n
+    while i > 0:
+        p = (i - 1) >> 1
+        if h[p] <= x:
+            break
+        h[i] = h[p]
+        i = p
+    h[i] = x
+    return n + 1
+
+
+@njit(cache=True)
+def ih_pop(h, n):
+    n -= 1
+    if n > 0:
+        x = h[n]
+        i = 0
+        while True:
+            c = 2 * i + 1
+            if c >= n:
+                break
+            if c + 1 < n and h[c + 1] < h[c]:
+                c += 1
+            if h[c] >= x:
+                break
+            h[i] = h[c]
+            i = c
+        h[i] = x
+    return n
+
+
+@njit(cache=True)
+def _gless(g, a, b):
+    if g[a, H_ID] != g[b, H_ID]:
+        return g[a, H_ID] < g[b, H_ID]
+    return g[a, H_LAYER] < g[b, H_LAYER]
+
+
+@njit(cache=True)
+def _gswap(g, a, b):
+    for c in range(3):
+        x = g[a, c]
+        g[a, c] = g[b, c]
+        g[b, c] = x
+
+
+@njit(cache=True)
+def _gdown(g, i, n):
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            return
+        if c + 1 < n and _gless(g, c + 1, c):
+            c += 1
+        if not _gless(g, c, i):
+            return
+        _gswap(g, i, c)
+        i = c
+
+
+@njit(cache=True)
+def gh_push(g, n, rid, layer, slot):
+    i = n
+    g[i, H_ID] = rid
+    g[i, H_LAYER] = layer
+    g[i, H_SLOT] = slot
+    while i > 0:
+        p = (i - 1) >> 1
+        if not _gless(g, i, p):
+            break
+        _gswap(g, i, p)
+        i = p
+    return n + 1
+
+
+@njit(cache=True)
+def gh_pop(g, n):
+    n -= 1
+    if n > 0:
+        for c in range(3):
+            g[0, c] = g[n, c]
+        _gdown(g, 0, n)
+    return n
+
+
+@njit(cache=True)
+def gh_compact(g, n, reqi):
+    m = 0
+    for j in range(n):
+        slot = g[j, H_SLOT]
+        if (reqi[R_ID, slot] != g[j, H_ID] or reqi[R_STATE, slot] != READY
+                or reqi[R_LAYER, slot] != g[j, H_LAYER]):
+            continue
+        for c in range(3):
+            g[m, c] = g[j, c]
+        m += 1
+    for i in range(m // 2 - 1, -1, -1):
+        _gdown(g, i, m)
+    return m
+
+
 # ----------------------------------------------------------------------------------- kernel
 @njit(cache=True)
-def run_kernel(fs, st, sub, running, reqf, reqi, free, dl_k, dl_v, ls_k, ls_v, rd_k, rd_v,
-               arr_t, arr_s, cost, bsuf, model_i, slo_model, slo_dl, cnt, log_f, log_i):
+def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, dl_v, ls_k, ls_v, rd_k, rd_v,
+               sk_k, sk_v, fh_k, fh_v, fm_k, fm_v, th_k, th_v, tm_k, tm_v, ih, ih_n, gh, gsize, glive, slo_grp, rlist, par, athr, arr_t, arr_s,
+               cost, bsuf, model_i, slo_model, slo_dl, cnt, log_f, log_i):
     """Run events until the end (``FINISHED``), the end of the arrival chunk (``NEED_ARRIVALS``) or
     a full array (``NEED_ROOM``, with the arrivals of the next instant in ``st[N_AT]``).
 
-    Mirrors ``Simulator.advance`` with a :class:`PriorityScheduler` deciding in place. ``sub``
-    holds the engine's per-sub lists as rows; ``running`` the slot running on each sub (-1: idle)."""
+    Mirrors ``Simulator.advance`` / ``apply`` with the scheduler's rule (``st[RULE]``) deciding in
+    place. ``sub`` holds the engine's per-sub lists as rows; ``running`` the slot running on each
+    sub (-1: idle); ``sprof`` each sub's profile (type, clock), ``ih[p]`` that profile's idle subs."""
     M = sub.shape[1]
+    P = ih.shape[0]
+    S = slo_dl.shape[0]
+    G = gsize.shape[0]
     B = fs[BW]
     key_kind = st[KEY]
+    rule = st[RULE]
+    grouped = rule == R_SLA or rule == R_RR
+    heaped = rule == R_PRIORITY or rule == R_AFFINITY
     shed = st[SHED] != 0
     logging = st[LOGGING] != 0
-    C, D, E, w, rate = sub[S_C], sub[S_D], sub[S_E], sub[S_W], sub[S_RATE]
-    dem, r0, fin, start, busy = sub[S_DEM], sub[S_R0], sub[S_FIN], sub[S_START], sub[S_BUSY]
-    act = np.empty(M, np.int64)  # scratch of _reallocate
-    dv = np.empty(M, np.float64)  # their demands
-    order = np.empty(M, np.int64)
-    grant = np.empty(M, np.float64)
+    maxmin = st[SHARING] == S_MAXMIN
+    C, D, E, w, t0, tag = sub[S_C], sub[S_D], sub[S_E], sub[S_W], sub[S_T0], sub[S_TAG]
+    dem, r0, start, busy = sub[S_DEM], sub[S_R0], sub[S_START], sub[S_BUSY]
+    newl = np.empty(M, np.int64)  # subs started since the last re-allocation
+    due = np.empty(M, np.int64)  # subs finishing at this instant
+    used_g = np.zeros(G, np.int64)  # rr: the decision (stamp) that last took this tenant's head
+    ctake = np.zeros(0, np.int64)  # prema: scratch of candidate slots
+    cmark = np.zeros(0, np.bool_)
+    # sla-aware: a tournament tree over SLOs; leaf g = (-deficit, deadline, id) of SLO g's head
+    # (lid -1: no ready request), refreshed only for SLOs marked dirty (head or hit rate changed)
+    GP = 1
+    while GP < G:
+        GP *= 2
+    tree = np.full(2 * GP, -1, np.int64)
+    lk = np.zeros(G, np.float64)
+    ld = np.zeros(G, np.float64)
+    lid = np.full(G, -1, np.int64)
+    gdirty = np.zeros(G, np.bool_)
+    dlist = np.empty(G, np.int64)
+    ndirty = np.zeros(1, np.int64)
 
     def key_of(slot, k):  # the scheduler's key of a request at layer k (ties: id)
         if key_kind == K_DEADLINE:
@@ -205,98 +360,227 @@ def run_kernel(fs, st, sub, running, reqf, reqi, free, dl_k, dl_v, ls_k, ls_v, r
             return b
         return reqf[R_DEADLINE, slot] - b
 
+    def live_ready(slot, rid, k):
+        return reqi[R_ID, slot] == rid and reqi[R_STATE, slot] == READY and reqi[R_LAYER, slot] == k
+
+    def group_head(g):  # slot of group g's first live ready request (glive[g] > 0)
+        while True:
+            slot = gh[g, 0, H_SLOT]
+            if live_ready(slot, gh[g, 0, H_ID], gh[g, 0, H_LAYER]):
+                return slot
+            gsize[g] = gh_pop(gh[g], gsize[g])
+
+    def dirty(g):
+        if rule == R_SLA and not gdirty[g]:
+            gdirty[g] = True
+            dlist[ndirty[0]] = g
+            ndirty[0] += 1
+
+    def better(a, b):
+        if a < 0:
+            return b
+        if b < 0:
+            return a
+        return a if _less(lk[a], ld[a], lid[a], lk[b], ld[b], lid[b]) else b
+
+    def refresh():
+        for j in range(ndirty[0]):
+            g = dlist[j]
+            gdirty[g] = False
+            if glive[g] == 0:
+                lid[g] = -1
+                tree[GP + g] = -1
+            else:
+                slot = group_head(g)
+                d = cnt[C_DONE_ALL, g]
+                h = cnt[C_HITS_ALL, g] / d if d else 1.0
+                lk[g] = -(par[P_TARGET, g] - h)
+                ld[g] = reqf[R_DEADLINE, slot]
+                lid[g] = reqi[R_ID, slot]
+                tree[GP + g] = g
+            x = (GP + g) >> 1
+            while x >= 1:
+                tree[x] = better(tree[2 * x], tree[2 * x + 1])
+                x >>= 1
+        ndirty[0] = 0
+
     def make_ready(slot, k):  # engine: ready[id] = req (+ _lst push when shedding)
         rid = reqi[R_ID, slot]
         reqi[R_STATE, slot] = READY
-        st[N_READY] += 1
-        st[N_RDY] = heap_push(rd_k, rd_v, st[N_RDY], key_of(slot, k), rid, k, slot)
+        n = st[N_READY]
+        st[N_READY] = n + 1
+        if heaped:
+            st[N_RDY] = heap_push(rd_k, rd_v, st[N_RDY], key_of(slot, k), rid, k, slot)
+        elif grouped:
+            g = slo_grp[reqi[R_SLO, slot]]
+            dirty(g)
+            glive[g] += 1
+            if gsize[g] >= 2 * glive[g] + SLACK:
+                gsize[g] = gh_compact(gh[g], gsize[g], reqi)
+            gsize[g] = gh_push(gh[g], gsize[g], rid, k, slot)
+            if gsize[g] > st[GMAX]:
+                st[GMAX] = gsize[g]
+        else:
+            rlist[n] = slot
+            reqi[R_RPOS, slot] = n
         if shed:
             lst = reqf[R_DEADLINE, slot] - bsuf[model_i[M_SUF_OFF, reqi[R_MODEL, slot]] + k]
             st[N_LST] = heap_push(ls_k, ls_v, st[N_LST], lst, rid, k, slot)
 
-    def reallocate():  # engine: _reallocate (and bandwidth.maxmin / proportional)
+    def unready(slot):  # a ready request leaves the ready set (started or dropped)
+        n = st[N_READY] - 1
+        st[N_READY] = n
+        if grouped:
+            g = slo_grp[reqi[R_SLO, slot]]
+            glive[g] -= 1
+            dirty(g)
+        elif not heaped:
+            j = reqi[R_RPOS, slot]
+            last = rlist[n]
+            rlist[j] = last
+            reqi[R_RPOS, last] = j
+
+    def hpush(hk, hv, nidx, key, i, v):  # engine: _push (compaction when full: same pops)
+        if st[nidx] > 2 * (M - st[N_IDLE]) + 8:
+            st[nidx] = fin_compact(hk, hv, st[nidx], sver)
+        st[nidx] = heap_push(hk, hv, st[nidx], key, i, v, 0)
+
+    def head(hk, hv, nidx):  # engine: _head; True if a live entry is on top
+        while st[nidx] > 0 and hv[0, H_LAYER] != sver[hv[0, H_ID]]:
+            st[nidx] = heap_pop(hk, hv, st[nidx])
+        return st[nidx] > 0
+
+    def to_full(i, wi):  # engine: _to_full
+        now = fs[NOW]
+        v = sver[i] + 1
+        sver[i] = v
+        scls[i] = 1
+        w[i] = wi
+        t0[i] = now
+        d = dem[i]
+        fs[SUMF] += d
+        st[N_F] += 1
+        hpush(fh_k, fh_v, N_FH, now + (wi if wi > 0.0 else 0.0) / r0[i], i, v)
+        hpush(fm_k, fm_v, N_FM, -d, i, v)
+
+    def to_throttled(i, b):  # engine: _to_throttled
+        v = sver[i] + 1
+        sver[i] = v
+        scls[i] = 2
+        tg = fs[VCLK] + b
+        tag[i] = tg
+        st[N_T] += 1
+        hpush(th_k, th_v, N_TH, tg, i, v)
+        if maxmin:
+            hpush(tm_k, tm_v, N_TM, dem[i], i, v)
+
+    def leave(i):  # engine: _leave
+        c = scls[i]
+        if c == 1:
+            st[N_F] -= 1
+            fs[SUMF] = fs[SUMF] - dem[i] if st[N_F] else 0.0
+        elif c == 2:
+            st[N_T] -= 1
+        scls[i] = 0
+        sver[i] += 1
+
+    def remaining(i):  # engine: _remaining
+        c = scls[i]
+        if c == 1:
+            return w[i] - (fs[NOW] - t0[i]) * r0[i]
+        if c == 2:
+            V = fs[VCLK] + (fs[NOW] - fs[TV]) * fs[LEVEL]
+            return (tag[i] - V) / (D[i] if maxmin else C[i])
+        return 1.0
+
+    def reallocate():  # engine: _reallocate
         st[DIRTY] = 0
         now = fs[NOW]
-        fs[T_ALLOC] = now
-        na = 0
-        total = 0.0
-        for i in range(M):  # the running layers in sub order, and the sum of their demands
-            if running[i] >= 0:
-                act[na] = i
-                dv[na] = dem[i]
-                total += dem[i]
-                na += 1
-        if na == 0:
+        if st[N_T]:
+            fs[VCLK] = fs[VCLK] + (now - fs[TV]) * fs[LEVEL]
+        fs[TV] = now
+        n_new = st[N_NEW]
+        st[N_NEW] = 0
+        if not maxmin:
+            for j in range(n_new):
+                i = newl[j]
+                if running[i] >= 0 and scls[i] == 0:
+                    to_throttled(i, C[i])
+            total = fs[TOTAL]
+            f = 1.0 if total <= B else B / total
+            fs[LEVEL] = f
+            used = total if f == 1.0 else total * f
+            if used > fs[PEAK_BW]:
+                fs[PEAK_BW] = used
             return
-        used = 0.0
-        if total <= B:  # no contention: compute speed
-            for j in range(na):
-                i = act[j]
-                r = r0[i]
-                rate[i] = r
-                wi = w[i]
-                fin[i] = now + (wi if wi > 0.0 else 0.0) / r
-                used += dv[j]
-        else:
-            if st[SHARING] == S_MAXMIN:
-                for j in range(na):  # stable sort of positions by demand (Python's sorted)
-                    x = dv[j]
-                    p = j - 1
-                    while p >= 0 and dv[order[p]] > x:
-                        order[p + 1] = order[p]
-                        p -= 1
-                    order[p + 1] = j
-                left = B
-                k = na
-                for pos in range(na):
-                    j = order[pos]
-                    d = dv[j]
-                    share = left / k
-                    if d <= share:
-                        grant[j] = d
-                        left -= d
-                        k -= 1
-                    else:
-                        for q in range(pos, na):
-                            grant[order[q]] = share
-                        break
-            else:
-                f = B / total
-                for j in range(na):
-                    grant[j] = dv[j] * f
-            for j in range(na):
-                i = act[j]
-                g = grant[j]
-                r = r0[i] if g >= dv[j] else g / D[i]
-                rate[i] = r
-                wi = w[i]
-                fin[i] = now + (wi if wi > 0.0 else 0.0) / r
-                used += g
+        for j in range(n_new):
+            i = newl[j]
+            if running[i] >= 0 and scls[i] == 0:
+                to_full(i, 1.0)
+        moves = 0
+        limit = 2 * (M - st[N_IDLE]) + 4
+        L = INF
+        while True:
+            nT = st[N_T]
+            L = (B - fs[SUMF]) / nT if nT else INF
+            if moves > limit:
+                break
+            if st[N_F]:
+                head(fm_k, fm_v, N_FM)
+                d = fm_k[0]
+                i = fm_v[0, H_ID]
+                if (-d > L) if nT else (fs[SUMF] > B):
+                    wi = w[i] - (now - t0[i]) * r0[i]
+                    leave(i)
+                    to_throttled(i, (wi if wi > 0.0 else 0.0) * D[i])
+                    moves += 1
+                    continue
+            if nT:
+                head(tm_k, tm_v, N_TM)
+                d = tm_k[0]
+                i = tm_v[0, H_ID]
+                if d <= L:
+                    b = tag[i] - fs[VCLK]
+                    leave(i)
+                    to_full(i, b / D[i])
+                    moves += 1
+                    continue
+            break
+        fs[LEVEL] = L
+        nT = st[N_T]
+        used = fs[SUMF] + nT * L if nT else fs[SUMF]
         if used > fs[PEAK_BW]:
             fs[PEAK_BW] = used
 
-    def start_layer(slot, i):  # engine: _start_layer
-        st[N_READY] -= 1
+    def start_layer(slot, i):  # engine: _start_layer; i is the lowest idle sub of its profile
+        unready(slot)
+        p = sprof[i]
+        ih_n[p] = ih_pop(ih[p], ih_n[p])
         k = reqi[R_LAYER, slot]
         reqi[R_STATE, slot] = RUNNING
         reqi[R_SUB, slot] = i
         running[i] = slot
         st[N_IDLE] -= 1
         col = model_i[M_LAYER_OFF, reqi[R_MODEL, slot]] + k
-        c = C[i] = cost[C_C, i, col] + fs[DEC_COST]
-        d = D[i] = cost[C_D, i, col]
-        dem[i] = d / c
+        c = C[i] = cost[C_C, p, col] + fs[DEC_COST]
+        d = D[i] = cost[C_D, p, col]
+        dd = d / c
+        dem[i] = dd
         r0[i] = 1.0 / c
-        E[i] = cost[C_E, i, col]
-        w[i] = 1.0
+        E[i] = cost[C_E, p, col]
+        fs[TOTAL] += dd
+        newl[st[N_NEW]] = i
+        st[N_NEW] += 1
         start[i] = fs[NOW]
         st[DIRTY] = 1
 
     def free_sub(i):  # engine: _free
         running[i] = -1
         st[N_IDLE] += 1
-        fin[i] = INF
-        rate[i] = 0.0
+        p = sprof[i]
+        ih_n[p] = ih_push(ih[p], ih_n[p], i)
+        leave(i)
+        fs[TOTAL] = fs[TOTAL] - dem[i] if st[N_IDLE] < M else 0.0
         st[DIRTY] = 1
         busy[i] += fs[NOW] - start[i]
 
@@ -304,6 +588,7 @@ def run_kernel(fs, st, sub, running, reqf, reqi, free, dl_k, dl_v, ls_k, ls_v, r
         s = reqi[R_SLO, slot]
         counted = reqi[R_COUNTED, slot] != 0
         cnt[C_DONE_ALL, s] += 1
+        dirty(s)
         if hit:
             cnt[C_HITS_ALL, s] += 1
             if counted:
@@ -326,13 +611,14 @@ def run_kernel(fs, st, sub, running, reqf, reqi, free, dl_k, dl_v, ls_k, ls_v, r
     def drop(slot):  # engine: _drop
         if reqi[R_STATE, slot] == RUNNING:
             i = reqi[R_SUB, slot]
+            wi = remaining(i)
             free_sub(i)
-            x = 1.0 - w[i]
+            x = 1.0 - wi
             fs[ENERGY] += E[i] * (x if x > 0.0 else 0.0)
             st[ABORTED] += 1
             reqi[R_SUB, slot] = -1
         else:
-            st[N_READY] -= 1
+            unready(slot)
         if reqi[R_COUNTED, slot]:
             cnt[C_DROPPED, reqi[R_SLO, slot]] += 1
         end(slot, False)
@@ -382,19 +668,124 @@ def run_kernel(fs, st, sub, running, reqf, reqi, free, dl_k, dl_v, ls_k, ls_v, r
             if reqi[R_ID, slot] == rid and reqi[R_STATE, slot] == READY and reqi[R_LAYER, slot] == k:
                 drop(slot)
 
-    def decide():  # PriorityScheduler.decide + Simulator.apply: key order, fastest idle sub
-        while st[N_IDLE] > 0 and st[N_READY] > 0:
-            rid, k, slot = rd_v[0, H_ID], rd_v[0, H_LAYER], rd_v[0, H_SLOT]
-            st[N_RDY] = heap_pop(rd_k, rd_v, st[N_RDY])
-            if not (reqi[R_ID, slot] == rid and reqi[R_STATE, slot] == READY and reqi[R_LAYER, slot] == k):
-                continue  # stale entry
-            col = model_i[M_LAYER_OFF, reqi[R_MODEL, slot]] + k
-            best = -1
-            for i in range(M):  # Simulator.fastest_idle: first index on ties
-                if running[i] < 0 and (best < 0 or cost[C_SOLO, i, col] < cost[C_SOLO, best, col]):
+    def fastest_idle(col):  # Simulator.fastest_idle: least solo time, first index on ties
+        best = -1
+        bt = 0.0
+        for p in range(P):
+            if ih_n[p] > 0:
+                i = ih[p, 0]
+                x = cost[C_SOLO, p, col]
+                if best < 0 or x < bt or (x == bt and i < best):
                     best = i
-            start_layer(slot, best)
+                    bt = x
+        return best
+
+    def col_of(slot):
+        return model_i[M_LAYER_OFF, reqi[R_MODEL, slot]] + reqi[R_LAYER, slot]
+
+    def decide():  # one call of the scheduler's decide + Simulator.apply; returns assignments
+        n = 0
+        if rule == R_PRIORITY:  # PriorityScheduler.decide: key order, fastest idle sub
+            while st[N_IDLE] > 0 and st[N_READY] > 0:
+                rid, k, slot = rd_v[0, H_ID], rd_v[0, H_LAYER], rd_v[0, H_SLOT]
+                st[N_RDY] = heap_pop(rd_k, rd_v, st[N_RDY])
+                if not live_ready(slot, rid, k):
+                    continue  # stale entry
+                start_layer(slot, fastest_idle(col_of(slot)))
+                n += 1
+        elif rule == R_AFFINITY:  # AffinityEDF.decide: EDF order, refuse a too slow placement
+            ns = 0
+            while st[N_IDLE] > 0 and st[N_RDY] > 0:
+                key, rid, k, slot = rd_k[0], rd_v[0, H_ID], rd_v[0, H_LAYER], rd_v[0, H_SLOT]
+                st[N_RDY] = heap_pop(rd_k, rd_v, st[N_RDY])
+                if not live_ready(slot, rid, k):
+                    continue
+                col = col_of(slot)
+                i = fastest_idle(col)
+                if cost[C_SOLO, sprof[i], col] <= athr[col]:
+                    start_layer(slot, i)
+                    n += 1
+                else:  # refused: back into the heap after this decision
+                    _put(sk_k, sk_v, ns, key, rid, k, slot)
+                    ns += 1
+            for j in range(ns):
+                st[N_RDY] = heap_push(rd_k, rd_v, st[N_RDY], sk_k[j], sk_v[j, H_ID], sk_v[j, H_LAYER],
+                                      sk_v[j, H_SLOT])
+        elif rule == R_SLA:  # SLAAware: largest SLO deficit (target - hit rate) first, then EDF
+            while st[N_IDLE] > 0 and st[N_READY] > 0:
+                refresh()  # the SLOs whose head or hit rate changed since
+                bg = tree[1]  # the SLO whose head has the least (-deficit, deadline, id)
+                slot = group_head(bg)
+                gsize[bg] = gh_pop(gh[bg], gsize[bg])
+                start_layer(slot, fastest_idle(col_of(slot)))
+                n += 1
+        elif rule == R_RR:  # RoundRobin: tenants take turns from the pointer, oldest request first
+            st[STAMP] += 1
+            stamp = st[STAMP]
+            while st[N_IDLE] > 0:
+                t = -1
+                for j in range(G):
+                    c = (st[RR_PTR] + j) % G
+                    if glive[c] > 0 and used_g[c] != stamp:
+                        t = c
+                        break
+                if t < 0:
+                    break
+                used_g[t] = stamp
+                slot = group_head(t)
+                gsize[t] = gh_pop(gh[t], gsize[t])
+                st[RR_PTR] = (t + 1) % G
+                start_layer(slot, fastest_idle(col_of(slot)))
+                n += 1
+        else:  # Prema: token threshold, then shortest remaining (best types) first
+            nr = st[N_READY]
+            now = fs[NOW]
+            top = 0.0
+            for j in range(nr):
+                slot = rlist[j]
+                s = reqi[R_SLO, slot]
+                tk = par[P_PRIO, s] * (now - reqf[R_ARRIVAL, slot]) / par[P_ISO, s]
+                if j == 0 or tk > top:
+                    top = tk
+            thr = 9.0 if top >= 9.0 else 3.0 if top >= 3.0 else 1.0 if top >= 1.0 else 0.0
+            nc = 0
+            for j in range(nr):
+                slot = rlist[j]
+                s = reqi[R_SLO, slot]
+                tk = par[P_PRIO, s] * (now - reqf[R_ARRIVAL, slot]) / par[P_ISO, s]
+                ctake[j] = slot
+                cmark[j] = tk >= thr
+                if cmark[j]:
+                    nc += 1
+            if nc < st[N_IDLE]:  # too few candidates: every ready request is one
+                for j in range(nr):
+                    cmark[j] = True
+                nc = nr
+            while st[N_IDLE] > 0 and nc > 0:  # the candidates in (best remaining, id) order
+                bj = -1
+                bb = 0.0
+                bid = 0
+                for j in range(nr):
+                    if cmark[j]:
+                        slot = ctake[j]
+                        b = bsuf[model_i[M_SUF_OFF, reqi[R_MODEL, slot]] + reqi[R_LAYER, slot]]
+                        rid = reqi[R_ID, slot]
+                        if bj < 0 or b < bb or (b == bb and rid < bid):
+                            bj, bb, bid = j, b, rid
+                cmark[bj] = False
+                nc -= 1
+                slot = ctake[bj]
+                start_layer(slot, fastest_idle(col_of(slot)))
+                n += 1
         st[DECISIONS] += 1
+        return n
+
+    if rule == R_PREMA:
+        ctake = np.empty(free.shape[0], np.int64)
+        cmark = np.zeros(free.shape[0], np.bool_)
+    if rule == R_SLA:  # every SLO's leaf is rebuilt on entry (once per arrival chunk)
+        for g in range(G):
+            dirty(g)
 
     while True:  # engine: advance
         if st[DIRTY]:
@@ -405,10 +796,10 @@ def run_kernel(fs, st, sub, running, reqf, reqi, free, dl_k, dl_v, ls_k, ls_v, r
             t_arr = arr_t[st[ARR_POS]]
         else:
             t_arr = INF
-        t_fin = INF
-        for i in range(M):
-            if fin[i] < t_fin:
-                t_fin = fin[i]
+        t_fin = fh_k[0] if head(fh_k, fh_v, N_FH) else INF
+        if st[N_T]:
+            head(th_k, th_v, N_TH)
+            t_fin = min(t_fin, fs[TV] + (th_k[0] - fs[VCLK]) / fs[LEVEL])
         while st[N_DL] > 0 and reqi[R_ID, dl_v[0, H_SLOT]] != dl_v[0, H_ID]:  # ended: stale
             st[N_DL] = heap_pop(dl_k, dl_v, st[N_DL])
         t_dl = dl_k[0] if st[N_DL] > 0 else INF
@@ -431,20 +822,34 @@ def run_kernel(fs, st, sub, running, reqf, reqi, free, dl_k, dl_v, ls_k, ls_v, r
             st[N_RDY] = heap_compact(rd_k, rd_v, st[N_RDY], reqi, True)
         if (st[N_FREE] < n_at or _short(dl_k, st[N_DL], n_at) or _short(ls_k, st[N_LST], n_at + M)
                 or _short(rd_k, st[N_RDY], n_at + M)
+                or (grouped and st[GMAX] + n_at + M + 1 > gh.shape[1])
                 or (logging and log_f.shape[1] - st[LOG_LEN] < free.shape[0] - st[N_FREE] + n_at)):
             st[N_AT] = n_at
             return NEED_ROOM
-        if t > fs[NOW]:  # engine: _progress
-            dt = t - fs[T_ALLOC]
-            if not dt <= 0:
-                for i in range(M):
-                    w[i] = w[i] - dt * rate[i]
-                fs[T_ALLOC] = t
+        if t > fs[NOW]:
             fs[NOW] = t
         if t_fin <= t:
-            for i in range(M):
-                if fin[i] <= t:
-                    finish_layer(i)
+            nd = 0
+            while st[N_FH] > 0 and fh_k[0] <= t:
+                i, v = fh_v[0, H_ID], fh_v[0, H_LAYER]
+                st[N_FH] = heap_pop(fh_k, fh_v, st[N_FH])
+                if v == sver[i]:
+                    due[nd] = i
+                    nd += 1
+            if st[N_T]:  # throttled layers finish in tag order, at tV + (tag - V) / L
+                while head(th_k, th_v, N_TH) and fs[TV] + (th_k[0] - fs[VCLK]) / fs[LEVEL] <= t:
+                    due[nd] = th_v[0, H_ID]
+                    nd += 1
+                    st[N_TH] = heap_pop(th_k, th_v, st[N_TH])
+            for j in range(1, nd):  # layers finishing at one instant end in sub order
+                i = due[j]
+                x = j
+                while x > 0 and due[x - 1] > i:
+                    due[x] = due[x - 1]
+                    x -= 1
+                due[x] = i
+            for j in range(nd):
+                finish_layer(due[j])
         if t_dl <= t:
             while st[N_DL] > 0 and dl_k[0] <= t:
                 rid, slot = dl_v[0, H_ID], dl_v[0, H_SLOT]
@@ -458,7 +863,14 @@ def run_kernel(fs, st, sub, running, reqf, reqi, free, dl_k, dl_v, ls_k, ls_v, r
                 shed_hopeless()
                 if st[N_READY] == 0:
                     continue
-            decide()
+            # engine: a decision that assigned something is followed by another at this instant
+            while True:
+                if decide() == 0 or st[N_IDLE] == 0 or st[N_READY] == 0:
+                    break
+                if shed:
+                    shed_hopeless()
+                if st[N_READY] == 0:
+                    break
 
 
 # ------------------------------------------------------------------------------ Python side
@@ -524,25 +936,62 @@ class _Arrivals:
 class _Kernel:
     """Arrays of one compiled run, and the loop that calls the kernel and grows arrays."""
 
-    def __init__(self, sim, key: str, slots: int = 1024, heap: int = 1024):
+    def __init__(self, sim, spec: str, params: tuple = (), slots: int = 1024, heap: int = 1024, group: int = 64):
         M = sim.M
         n_models = len(sim.models)
+        n_prof = len(sim.prof_keys)
         lay_off = np.concatenate([[0], np.cumsum(sim.n_layers)]).astype(np.int64)
         suf_off = np.concatenate([[0], np.cumsum([n + 1 for n in sim.n_layers])]).astype(np.int64)
-        self.cost = np.zeros((4, M, int(lay_off[-1])), np.float64)
-        for i in range(M):
+        # per profile (type, clock), not per sub: every sub of a profile has the same costs
+        self.cost = np.zeros((4, n_prof, int(lay_off[-1])), np.float64)
+        for p in range(n_prof):
             for mi in range(n_models):
-                p = sim.prof[sim.sub_prof[i]][mi]
+                pr = sim.prof[p][mi]
                 a, b = lay_off[mi], lay_off[mi + 1]
-                self.cost[C_C, i, a:b] = p.C
-                self.cost[C_D, i, a:b] = p.D
-                self.cost[C_E, i, a:b] = p.E
-                self.cost[C_SOLO, i, a:b] = [sim.sub_solo[mi][k][i] for k in range(sim.n_layers[mi])]
+                self.cost[C_C, p, a:b] = pr.C
+                self.cost[C_D, p, a:b] = pr.D
+                self.cost[C_E, p, a:b] = pr.E
+                self.cost[C_SOLO, p, a:b] = pr.solo
+        self.sprof = np.array(sim.sub_prof, np.int64)
+        self.sver = np.zeros(M, np.int64)
+        self.scls = np.zeros(M, np.int64)
+        # idle subs of each profile: a sorted row is a valid heap
+        self.ih = np.zeros((n_prof, M), np.int64)
+        self.ih_n = np.zeros(n_prof, np.int64)
+        for i, p in enumerate(sim.sub_prof):
+            self.ih[p, self.ih_n[p]] = i
+            self.ih_n[p] += 1
         self.bsuf = np.array([v for row in sim.best_suffix for v in row], np.float64)
         self.model_i = np.array([lay_off[:-1], suf_off[:-1], sim.n_layers], np.int64).reshape(3, n_models)
         self.slo_model = np.array(sim.slo_model, np.int64)
         self.slo_dl = np.array(sim.slo_deadline, np.float64)
-        self.cnt = np.zeros((5, len(sim.slo_model)), np.int64)
+        S = len(sim.slo_model)
+        self.cnt = np.zeros((5, S), np.int64)
+        rule, key = RULES[spec]
+        # rule parameters, computed with the same float operations as the Python schedulers
+        self.par = np.zeros((3, S), np.float64)
+        self.athr = np.zeros(int(lay_off[-1]), np.float64)
+        self.slo_grp = np.zeros(S, np.int64)
+        n_groups = 1
+        if rule == R_SLA:
+            self.par[P_TARGET] = sim.slo_target
+            self.slo_grp = np.arange(S, dtype=np.int64)
+            n_groups = S
+        elif rule == R_RR:
+            self.slo_grp = np.array(sim.slo_tenant, np.int64)
+            n_groups = len(sim.workload.tenants)
+        elif rule == R_PREMA:
+            (prio, iso), = params
+            self.par[P_PRIO], self.par[P_ISO] = prio, iso
+        elif rule == R_AFFINITY:
+            (max_slowdown,) = params
+            for mi in range(n_models):
+                for k in range(sim.n_layers[mi]):
+                    best = min(sim.prof[p][mi].solo[k] for p in range(n_prof))
+                    self.athr[lay_off[mi] + k] = max_slowdown * best
+        self.gh = np.zeros((n_groups, group if rule in (R_SLA, R_RR) else 1, 3), np.int64)
+        self.gsize = np.zeros(n_groups, np.int64)
+        self.glive = np.zeros(n_groups, np.int64)
 
         self.fs = np.zeros(N_FS, np.float64)
         self.fs[BW] = sim.B
@@ -551,18 +1000,21 @@ class _Kernel:
         self.st[N_TOTAL] = sim.n_total
         self.st[WARMUP_N] = sim.warmup_n
         self.st[N_IDLE] = M
-        self.st[KEY] = KEYS[key]
+        self.st[RULE] = rule
+        self.st[KEY] = key
         self.st[SHED] = bool(sim.cfg.shed_hopeless)
         self.st[SHARING] = SHARINGS[sim.cfg.sharing]
         self.st[LOGGING] = bool(sim.cfg.log_requests)
         self.sub = np.zeros((N_SUBF, M), np.float64)
-        self.sub[S_FIN] = INF
+        self.fs[LEVEL] = INF
         self.running = np.full(M, -1, np.int64)
         self.reqf = np.zeros((2, 0), np.float64)
         self.reqi = np.zeros((N_REQI, 0), np.int64)
         self.free = np.zeros(0, np.int64)
+        self.rlist = np.zeros(0, np.int64)
         self._grow_slots(slots)
-        self.dl, self.ls, self.rd = _heap(heap), _heap(heap), _heap(heap)
+        self.dl, self.ls, self.rd, self.sk = _heap(heap), _heap(heap), _heap(heap), _heap(heap)
+        self.fh, self.fm, self.th, self.tm = (_heap(4 * M + 64) for _ in range(4))
         self.log_f = np.zeros((3, 0), np.float64)
         self.log_i = np.zeros((4, 0), np.int64)
         self.log_chunks: list[tuple[np.ndarray, np.ndarray]] = []
@@ -572,9 +1024,12 @@ class _Kernel:
 
     def run(self, arrivals: _Arrivals) -> None:
         while True:
-            code = run_kernel(self.fs, self.st, self.sub, self.running, self.reqf, self.reqi, self.free,
-                              *self.dl, *self.ls, *self.rd, self.arr_t, self.arr_s, self.cost, self.bsuf,
-                              self.model_i, self.slo_model, self.slo_dl, self.cnt, self.log_f, self.log_i)
+            code = run_kernel(self.fs, self.st, self.sub, self.sprof, self.sver, self.scls, self.running, self.reqf,
+                              self.reqi, self.free, *self.dl, *self.ls, *self.rd, *self.sk, *self.fh, *self.fm,
+                              *self.th, *self.tm, self.ih,
+                              self.ih_n, self.gh, self.gsize, self.glive, self.slo_grp, self.rlist, self.par,
+                              self.athr, self.arr_t, self.arr_s, self.cost, self.bsuf, self.model_i,
+                              self.slo_model, self.slo_dl, self.cnt, self.log_f, self.log_i)
             if code == FINISHED:
                 self._flush_log()
                 return
@@ -594,6 +1049,15 @@ class _Kernel:
         self.dl = self._grow_heap(self.dl, int(st[N_DL]), n_at)
         self.ls = self._grow_heap(self.ls, int(st[N_LST]), n_at + M)
         self.rd = self._grow_heap(self.rd, int(st[N_RDY]), n_at + M)
+        if len(self.sk[0]) < len(self.rd[0]):  # affinity-edf's refused requests: at most the ready heap
+            self.sk = _heap(len(self.rd[0]))
+        if st[RULE] in (R_SLA, R_RR):
+            st[GMAX] = int(self.gsize.max())
+            need = int(st[GMAX]) + n_at + M + 1
+            if need > self.gh.shape[1]:
+                gh = np.zeros((self.gh.shape[0], 2 * need, 3), np.int64)
+                gh[:, :self.gh.shape[1]] = self.gh
+                self.gh = gh
         if st[LOGGING]:
             need = len(self.free) - int(st[N_FREE]) + n_at
             if self.log_f.shape[1] - st[LOG_LEN] < need:
@@ -613,6 +1077,9 @@ class _Kernel:
         free[n_free:n_free + cap - old] = np.arange(old, cap)
         self.free = free
         self.st[N_FREE] = n_free + cap - old
+        rlist = np.zeros(cap, np.int64)  # prema's ready set: at most one entry per slot
+        rlist[:old] = self.rlist[:old]
+        self.rlist = rlist
 
     @staticmethod
     def _grow_heap(heap, n: int, need: int) -> tuple[np.ndarray, np.ndarray]:
@@ -630,12 +1097,15 @@ class _Kernel:
             self.st[LOG_LEN] = 0
 
 
-def run_compiled(sim, key: str, *, slots: int = 1024, heap: int = 1024, chunk: int = 16384) -> None:
-    """Run ``sim`` (fresh) to the end with the compiled kernel; fill its public counters.
+def run_compiled(sim, spec: str, params: tuple = (), *, slots: int = 1024, heap: int = 1024,
+                 chunk: int = 16384, group: int = 64) -> None:
+    """Run ``sim`` (fresh) to the end with the compiled kernel and the in-kernel rule ``spec``
+    (a key of ``RULES``; ``params`` the scheduler's ``kernel_params()``); fill its public counters.
 
-    ``slots``, ``heap``: initial sizes of the request pool and of each heap (they double as
-    needed); ``chunk``: arrivals per refill. They change speed and memory, never results."""
-    k = _Kernel(sim, key, slots=slots, heap=heap)
+    ``slots``, ``heap``, ``group``: initial sizes of the request pool, of each heap and of each
+    per-tenant / per-SLO heap (they double as needed); ``chunk``: arrivals per refill. They change
+    speed and memory, never results."""
+    k = _Kernel(sim, spec, params, slots=slots, heap=heap, group=group)
     k.run(_Arrivals(sim, min_chunk=chunk))
     fs, st, cnt = k.fs, k.st, k.cnt
     sim.now = float(fs[NOW])

@@ -17,10 +17,12 @@ Semantics (docs/semantics.md, DESIGN section 3):
 
 The loop is split SimPy-style into :meth:`Simulator.advance` (process events until the next
 decision point) and :meth:`Simulator.apply` (carry out a decision), so the evaluation runner
-and the RL environment drive the same code. This file is the reference; for the static-key
-priority schedulers (edf, fcfs, sjf, llf) :meth:`Simulator.run` hands the whole run to a compiled
-copy of this loop (:mod:`.compiled`, ``SimConfig.core``) that gives the same results, bit for bit. Metrics are streamed into counters: memory does not
-grow with finished requests unless a per-request log is asked for.
+and the RL environment drive the same code. This file is the reference; for schedulers that
+declare an in-kernel rule (``kernel_spec``: every heuristic) :meth:`Simulator.run` hands the whole
+run to a compiled copy of this loop (:mod:`.compiled`, ``SimConfig.core``) that gives the same
+results, bit for bit. Bandwidth sharing is incremental (:meth:`Simulator._reallocate`), so an
+event costs O(log M), not O(M). Metrics are streamed into counters: memory does not grow with
+finished requests unless a per-request log is asked for.
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ class SimConfig:
     trace_layers: bool = False  # record every layer execution (tests, debugging)
     time_decisions: bool = True
     # event loop of run(): "compiled" (sim/compiled.py, numba) for the schedulers that declare a
-    # ``compiled_key`` (edf, fcfs, sjf, llf), "python" (this file), or "auto": compiled where it
+    # ``kernel_spec`` (the heuristics), "python" (this file), or "auto": compiled where it
     # can, else python. Same results either way; compiled runs do not time decisions (decision_us
     # is NaN): use "python" to measure them.
     core: Literal["auto", "python", "compiled"] = "auto"
@@ -206,15 +208,34 @@ class Simulator:
         self._C = [0.0] * M
         self._D = [0.0] * M
         self._E = [0.0] * M
-        self._w = [0.0] * M  # remaining fraction of the running layer
-        self._rate = [0.0] * M  # 0.0 on idle subs, so progress can update every sub blindly
+        # Bandwidth (docs/performance.md, "Bandwidth sharing"): a running layer is in class 1
+        # (full speed: its remaining fraction was _w[i] at _t0[i] and falls at 1/C) or class 2
+        # (throttled: it shares the level _L with every other throttled layer, and finishes when
+        # the virtual clock V, which advances at _L, reaches its tag). Only class changes touch a
+        # layer; a start or finish costs O(log M) plus the layers that cross the level.
+        self._cls = [0] * M  # 0: idle, or started at this instant and not yet placed in a class
+        self._w = [0.0] * M
+        self._t0 = [0.0] * M
+        self._tag = [0.0] * M
         self._dem = [0.0] * M  # bandwidth demand D/C of the running layer (bytes/s)
         self._r0 = [0.0] * M  # its progress rate at full demand, 1/C
         self._dec_ns: list[int] = []  # decision times not yet binned into dec_hist
-        self._fin = [INF] * M
+        self._ver = [0] * M  # bumped when sub i changes class or is freed: older heap entries are stale
+        self._fh: list = []  # class 1 by finish time (fin, sub, version)
+        self._fmax: list = []  # class 1 by demand, largest first (-d, sub, version)
+        self._th: list = []  # class 2 by tag (tag, sub, version)
+        self._tmin: list = []  # class 2 by demand (d, sub, version); max-min only
+        self._new: list[int] = []  # subs started since the last re-allocation
+        self._sumF = 0.0  # demand of class 1
+        self._nF = 0
+        self._nT = 0
+        self._L = INF  # max-min: bandwidth of each throttled layer; proportional: the speed factor
+        self._V = 0.0  # virtual clock of class 2, as of time _tV
+        self._tV = 0.0
+        self._total = 0.0  # sum of the running layers' demands (proportional sharing)
+        self._maxmin = self.cfg.sharing == "maxmin"
         self._start = [0.0] * M
         self._layer = [0] * M
-        self._t_alloc = 0.0
         self._alloc_dirty = False
         self.n_idle = M
         # streamed metrics
@@ -270,13 +291,14 @@ class Simulator:
     # --------------------------------------------------------------- running
     def run(self, scheduler) -> "Simulator":
         """Run to the end with ``scheduler``; ``core_used`` says which event loop did it."""
-        key = self._compiled_key(scheduler)
+        spec = self._kernel_spec(scheduler)
         scheduler.reset(self, self.cfg.seed)
-        if key is not None:
+        if spec is not None:
             from fairsched.sim.compiled import run_compiled
 
+            params = scheduler.kernel_params(self) if hasattr(scheduler, "kernel_params") else ()
             self.core_used = "compiled"
-            run_compiled(self, key)
+            run_compiled(self, spec, tuple(params))
             return self
         self.core_used = "python"
         advance, apply, decide = self.advance, self.apply, scheduler.decide
@@ -297,13 +319,13 @@ class Simulator:
         self._flush_decisions()
         return self
 
-    def _compiled_key(self, scheduler) -> str | None:
-        """The scheduler's ``compiled_key`` if :meth:`run` uses the compiled core, else None.
+    def _kernel_spec(self, scheduler) -> str | None:
+        """The scheduler's ``kernel_spec`` if :meth:`run` uses the compiled core, else None.
 
         ``core="compiled"`` where the compiled core cannot reproduce the run raises InputError."""
         if self.cfg.core == "python":
             return None
-        key = getattr(scheduler, "compiled_key", None)
+        spec = getattr(type(scheduler), "kernel_spec", None)
         why = compiled_refusal(type(scheduler))
         if why is None and self.cfg.trace_layers:
             why = "with trace_layers=True (per-layer traces come from the Python core)"
@@ -311,15 +333,15 @@ class Simulator:
             why = "a simulator that was already stepped (it runs whole runs from the start)"
         elif why is None:
             try:
-                from fairsched.sim.compiled import KEYS
+                from fairsched.sim.compiled import RULES
             except ImportError:  # numba missing
                 why = "without numba installed"
             else:
-                if key not in KEYS:  # a bug in the scheduler class, not bad input
-                    raise ValueError(f"{type(scheduler).__name__}.compiled_key: unknown {key!r}; "
-                                     f"use one of {list(KEYS)}")
+                if spec not in RULES:  # a bug in the scheduler class, not bad input
+                    raise ValueError(f"{type(scheduler).__name__}.kernel_spec: unknown {spec!r}; "
+                                     f"use one of {list(RULES)}")
         if why is None:
-            return key
+            return spec
         if self.cfg.core == "compiled":
             raise InputError(f"core: the compiled core cannot run {why}; use core='auto' or core='python'")
         return None
@@ -343,7 +365,11 @@ class Simulator:
                 self._reallocate()
             arr = self._arr
             t_arr = arr[0][0] if (arr and self.n_arrived < self.n_total) else INF
-            t_fin = min(self._fin)
+            h = self._head(self._fh)
+            t_fin = h[0] if h else INF
+            if self._nT:
+                h = self._head(self._th)
+                t_fin = min(t_fin, self._tV + (h[0] - self._V) / self._L)
             dl = self._dl
             while dl and dl[0][2].state == DONE:
                 heapq.heappop(dl)
@@ -354,13 +380,25 @@ class Simulator:
                 self.finished = True
                 return False
             if t > self.now:
-                self._progress(t)
                 self.now = t
             if t_fin <= t:
-                fin = self._fin
-                for i in range(self.M):
-                    if fin[i] <= t:
-                        self._finish_layer(i)
+                due = []
+                fh, ver = self._fh, self._ver
+                while fh and fh[0][0] <= t:
+                    _, i, v = heapq.heappop(fh)
+                    if v == ver[i]:
+                        due.append(i)
+                if self._nT:  # throttled layers finish in tag order, at tV + (tag - V) / L
+                    th, tV, V, L = self._th, self._tV, self._V, self._L
+                    while True:
+                        h = self._head(th)
+                        if h is None or not tV + (h[0] - V) / L <= t:
+                            break
+                        heapq.heappop(th)
+                        due.append(h[1])
+                due.sort()  # layers finishing at one instant end in sub order
+                for i in due:
+                    self._finish_layer(i)
             if t_dl <= t:
                 while dl and dl[0][0] <= t:
                     req = heapq.heappop(dl)[2]
@@ -429,10 +467,11 @@ class Simulator:
         self.n_idle -= 1
         C = self._C[i] = p.C[k] + self.cfg.decision_cost_s
         D = self._D[i] = p.D[k]
-        self._dem[i] = D / C
+        d = self._dem[i] = D / C
         self._r0[i] = 1.0 / C
         self._E[i] = p.E[k]
-        self._w[i] = 1.0
+        self._total += d  # its class comes at the next re-allocation
+        self._new.append(i)
         self._start[i] = self.now
         self._layer[i] = k
         self._alloc_dirty = True
@@ -441,8 +480,8 @@ class Simulator:
         """Free sub ``i``; returns the busy time of the layer that ran there."""
         self.running[i] = None
         self.n_idle += 1
-        self._fin[i] = INF
-        self._rate[i] = 0.0
+        self._leave(i)
+        self._total = self._total - self._dem[i] if self.n_idle < self.M else 0.0  # no drift when idle
         self._alloc_dirty = True
         dt = self.now - self._start[i]
         self.busy[i] += dt
@@ -469,8 +508,9 @@ class Simulator:
     def _drop(self, req: Request) -> None:
         if req.state == RUNNING:
             i = req.sub
+            w = self._remaining(i)
             self._free(i)
-            self.energy_dyn += self._E[i] * max(0.0, 1.0 - self._w[i])
+            self.energy_dyn += self._E[i] * max(0.0, 1.0 - w)
             self.aborted_layers += 1
             if self.layer_trace is not None:
                 self.layer_trace.append((self._start[i], self.now, i, req.id, self._layer[i], "aborted"))
@@ -507,41 +547,120 @@ class Simulator:
                 self._drop(req)
 
     # -------------------------------------------------------------- bandwidth
-    def _progress(self, t: float) -> None:
-        dt = t - self._t_alloc
-        if dt <= 0:
-            return
-        # idle subs have rate 0.0 (their w is unused), so no test is needed
-        self._w = [wi - dt * ri for wi, ri in zip(self._w, self._rate)]
-        self._t_alloc = t
+    def _push(self, h: list, e: tuple) -> None:
+        if len(h) > 3 * self.M + 32:  # drop stale entries (live ones are unique: same pops)
+            ver = self._ver
+            h[:] = [x for x in h if x[2] == ver[x[1]]]
+            heapq.heapify(h)
+        heapq.heappush(h, e)
+
+    def _head(self, h: list):
+        """The first live entry of a class heap (stale ones popped), or None."""
+        ver = self._ver
+        while h and h[0][2] != ver[h[0][1]]:
+            heapq.heappop(h)
+        return h[0] if h else None
+
+    def _to_full(self, i: int, w: float) -> None:
+        """Sub ``i``'s layer runs at compute speed from now, with remaining fraction ``w``."""
+        now = self.now
+        v = self._ver[i] = self._ver[i] + 1
+        self._cls[i] = 1
+        self._w[i] = w
+        self._t0[i] = now
+        d = self._dem[i]
+        self._sumF += d
+        self._nF += 1
+        self._push(self._fh, (now + (w if w > 0.0 else 0.0) / self._r0[i], i, v))
+        self._push(self._fmax, (-d, i, v))
+
+    def _to_throttled(self, i: int, b: float) -> None:
+        """Sub ``i``'s layer shares the level from now, with ``b`` left (bytes; proportional
+        sharing: seconds at compute speed)."""
+        v = self._ver[i] = self._ver[i] + 1
+        self._cls[i] = 2
+        tag = self._tag[i] = self._V + b
+        self._nT += 1
+        self._push(self._th, (tag, i, v))
+        if self._maxmin:
+            self._push(self._tmin, (self._dem[i], i, v))
+
+    def _leave(self, i: int) -> None:
+        c = self._cls[i]
+        if c == 1:
+            self._nF -= 1
+            self._sumF = self._sumF - self._dem[i] if self._nF else 0.0  # no drift when empty
+        elif c == 2:
+            self._nT -= 1
+        self._cls[i] = 0
+        self._ver[i] += 1
+
+    def _remaining(self, i: int) -> float:
+        """Remaining fraction of sub ``i``'s layer now (1.0 if it started at this instant)."""
+        c = self._cls[i]
+        if c == 1:
+            return self._w[i] - (self.now - self._t0[i]) * self._r0[i]
+        if c == 2:
+            V = self._V + (self.now - self._tV) * self._L
+            return (self._tag[i] - V) / (self._D[i] if self._maxmin else self._C[i])
+        return 1.0
 
     def _reallocate(self) -> None:
+        """Grants after the starts and finishes of this instant (docs/performance.md, "bandwidth").
+
+        Max-min: class 1 holds the layers whose demand is met, class 2 the others, which all get
+        the level ``L = (B - demand of class 1) / size of class 2``. New layers enter class 1;
+        then the largest class-1 demand above the level moves to class 2, or the smallest class-2
+        demand at or below it moves to class 1, until neither applies (water-filling, from the
+        previous allocation instead of from scratch). Proportional: every layer is in class 2,
+        with its work in seconds at compute speed and the level ``min(1, B / total demand)``."""
         self._alloc_dirty = False
-        self._t_alloc = self.now
-        act = [i for i, r in enumerate(self.running) if r is not None]
-        if not act:
-            return
-        C, D, w, now, dm = self._C, self._D, self._w, self.now, self._dem
-        dem = [dm[i] for i in act]
-        used = 0.0
-        if sum(dem) <= self.B:
-            # no contention (every sharing rule grants full demand when it fits): compute speed
-            rate, fin, r0 = self._rate, self._fin, self._r0
-            for i in act:
-                r = rate[i] = r0[i]
-                wi = w[i]
-                fin[i] = now + (wi if wi > 0.0 else 0.0) / r
-                used += dm[i]
+        now = self.now
+        if self._nT:
+            self._V = self._V + (now - self._tV) * self._L
+        self._tV = now
+        new, self._new = self._new, []
+        running, cls = self.running, self._cls
+        B = self.B
+        if not self._maxmin:
+            for i in new:
+                if running[i] is not None and cls[i] == 0:
+                    self._to_throttled(i, self._C[i])
+            total = self._total
+            f = self._L = 1.0 if total <= B else B / total
+            used = total if f == 1.0 else total * f
             if used > self.peak_bw:
                 self.peak_bw = used
             return
-        grants = self._share(dem, self.B)
-        rate, fin, r0 = self._rate, self._fin, self._r0
-        for i, d, g in zip(act, dem, grants):
-            r = rate[i] = r0[i] if g >= d else g / D[i]  # r0 = 1/C: full demand granted
-            wi = w[i]
-            fin[i] = now + (wi if wi > 0.0 else 0.0) / r
-            used += g
+        for i in new:
+            if running[i] is not None and cls[i] == 0:
+                self._to_full(i, 1.0)
+        D, head = self._D, self._head
+        moves, limit = 0, 2 * (self.M - self.n_idle) + 4  # rounding cannot make it cycle for long
+        while True:
+            nT = self._nT
+            L = (B - self._sumF) / nT if nT else INF
+            if moves > limit:
+                break
+            if self._nF:
+                d, i, _ = head(self._fmax)
+                if (-d > L) if nT else (self._sumF > B):
+                    w = self._w[i] - (now - self._t0[i]) * self._r0[i]
+                    self._leave(i)
+                    self._to_throttled(i, (w if w > 0.0 else 0.0) * D[i])
+                    moves += 1
+                    continue
+            if nT:
+                d, i, _ = head(self._tmin)
+                if d <= L:
+                    b = self._tag[i] - self._V
+                    self._leave(i)
+                    self._to_full(i, b / D[i])
+                    moves += 1
+                    continue
+            break
+        self._L = L
+        used = self._sumF + nT * L if nT else self._sumF
         if used > self.peak_bw:
             self.peak_bw = used
 
@@ -566,17 +685,15 @@ CORES = ("auto", "python", "compiled")
 def compiled_refusal(cls) -> str | None:
     """Why the compiled core cannot run schedulers of class ``cls`` (None: it can).
 
-    It reproduces a ``PriorityScheduler`` with a static ``compiled_key`` that places like the base
-    class (fastest idle sub-accelerator) and decides with its ``decide``. The one rule behind both
-    ``--core`` checks of the CLI and :meth:`Simulator.run`."""
-    from fairsched.schedulers.base import PriorityScheduler
-
+    A scheduler class opts in by declaring ``kernel_spec`` (a rule of ``sim/compiled.py``'s
+    ``RULES``, e.g. ``"priority:deadline"`` or ``"sla-aware"``); ``schedulers/base.py`` clears it on
+    subclasses that change what a decision does. The simulator reads only that attribute: it
+    imports no scheduler module. The one rule behind both ``--core`` checks of the CLI and
+    :meth:`Simulator.run`."""
     name = getattr(cls, "name", None) or cls.__name__
-    if getattr(cls, "compiled_key", None) is None:
-        return f"scheduler '{name}' (only edf, fcfs, sjf and llf have it)"
-    if not (issubclass(cls, PriorityScheduler) and cls.place is PriorityScheduler.place
-            and cls.decide is PriorityScheduler.decide):
-        return f"scheduler '{name}' with its own placement"
+    if getattr(cls, "kernel_spec", None) is None:
+        return (f"scheduler '{name}' (it declares no in-kernel rule, kernel_spec; the heuristics "
+                "edf, fcfs, sjf, llf, rr, prema, affinity-edf and sla-aware have one)")
     return None
 
 

@@ -1,6 +1,6 @@
 """``fairsched train``: train a learned scheduler and export a torch-free policy.
 
-``--formulation cycle`` (default, issue 13): :func:`fairsched.rl.cycle_train.train_cycle`, PPO sets the
+``--formulation cycle`` (default): :func:`fairsched.rl.cycle_train.train_cycle`, PPO sets the
 triage line (drl) or dispatch order (relmas) once per scheduling cycle. ``--formulation layer``: the
 per-layer MaskablePPO recipe of :func:`fairsched.rl.train.train`. Flags whose default is ``None`` take
 the chosen formulation's own default. Needs the rl extra: torch, gymnasium, sb3(-contrib).

@@ -72,7 +72,7 @@ MEASUREMENTS: tuple[Measurement, ...] = (
                 "calibration", SOURCE_EYERISS + ", Table V", 0.0029),
     Measurement("eyeriss_v1", "vgg16", 3, (4309.5,), None, "held-out", SOURCE_EYERISS + " (0.7 fps)", 0.0035),
 )
-# Acceptance bounds of issue 17: every AlexNet conv layer within 25%, its total within 15%, VGG-16 within 25%.
+# Acceptance bounds of the calibration: every AlexNet conv layer within 25%, its total within 15%, VGG-16 within 25%.
 BOUNDS = {"calibration_layer": 0.25, "calibration_total": 0.15, "held_out_total": 0.25}
 
 

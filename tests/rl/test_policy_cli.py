@@ -49,3 +49,19 @@ def test_trained_policy_runs_via_policy_and_leaves_no_temp_folders(tmp_path, mon
     assert s["requests"].iloc[0] == s["requests"].iloc[1] > 0
     assert _run(["-q", "simulate", "--scenario", str(scen), "--requests", "60", "--policy", str(out / "drl.npz"),
                  "--json"]) == 0
+
+
+def test_a_cycle_policy_runs_by_path():
+    """`fairsched train` exports cycle policies by default: NAME:PATH and --policy must run them as
+    cycle schedulers (a per-layer PolicyScheduler cannot read that format)."""
+    from pathlib import Path
+
+    from fairsched.cli.plugins import policy_name
+    from fairsched.rl.cycle import CycleScheduler
+    from fairsched.schedulers.registry import make
+
+    stem = Path(__file__).resolve().parents[2] / "results" / "history" / "relmas_cycle_1200"
+    name = policy_name(str(stem))
+    assert name == f"relmas:{stem}"  # the variant comes from the file, not the flag
+    sched = make(name)
+    assert isinstance(sched, CycleScheduler) and not sched.tenant_aware and sched.name == name

@@ -66,6 +66,15 @@ class PolicyScheduler(Scheduler):
             raise InputError(f"shipped policy for '{self.name}' has tenant_aware={self.policy.tenant_aware}")
         self.features = FeatureBuilder(self.policy.K, self.policy.tenant_aware)
 
+    @classmethod
+    def for_path(cls, path):
+        """The scheduler for an exported policy file: this class for a per-layer policy, a
+        :class:`~fairsched.rl.cycle.CycleScheduler` for a cycle policy (``fairsched train``'s
+        default formulation), so ``drl:PATH`` / ``--policy`` run whatever ``train`` wrote."""
+        from fairsched.rl.cycle import CycleScheduler, is_cycle_policy
+
+        return CycleScheduler(path) if is_cycle_policy(path) else cls(policy=path)
+
     def reset(self, sim, seed):
         self.features.reset(sim)
         self._skip: set[int] = set()

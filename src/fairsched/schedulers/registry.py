@@ -169,9 +169,12 @@ def make(name: str, **kwargs):
     _load()
     base, path = split(name)
     cls = scheduler_class(name)
-    if path is not None:
-        kwargs.setdefault("policy", path)
-    sched = cls(**kwargs)
+    if path is not None and not kwargs and hasattr(cls, "for_path"):
+        sched = cls.for_path(path)  # the policy file decides the scheduler (per-layer or cycle policy)
+    else:
+        if path is not None:
+            kwargs.setdefault("policy", path)
+        sched = cls(**kwargs)
     if path is not None:
         sched.name = name  # summaries and tables show which policy ran
     return sched

@@ -153,6 +153,8 @@ def train_cycle(
     p_base: float = 0.5,
     warm_start: bool = True,
     warm_bias: float = 3.0,
+    warm_action: int | None = None,
+    relmas_reward: str = "net",
     learning_rate: float = 5e-4,
     gamma: float = 0.99,
     gae_lambda: float = 0.95,
@@ -198,6 +200,12 @@ def train_cycle(
     out.mkdir(parents=True, exist_ok=True)
     env_kwargs = dict(variant=scheduler, scenario=scenario, platform=platform, costs=costs, requests=requests,
                       cycle_requests=cycle_requests, load_range=tuple(load_range), p_base=p_base)
+    if scheduler == "relmas":
+        env_kwargs["relmas_reward"] = relmas_reward
+    n_act = len(THETAS) if scheduler == "drl" else len(MODES)
+    if warm_action is not None and not 0 <= warm_action < n_act:
+        raise InputError(f"warm_action: must be in 0..{n_act - 1}, got {warm_action}")
+    start_action = DEFAULT_ACTION[scheduler] if warm_action is None else int(warm_action)
     envs = [CycleEnv(**env_kwargs) for _ in range(n_envs)]  # fails fast (InputError) on bad input
     for e in envs:
         e.load_range = tuple(curriculum) if curriculum else tuple(load_range)
@@ -213,7 +221,7 @@ def train_cycle(
                     policy_kwargs=dict(net_arch=dict(pi=list(net_arch), vf=list(net_arch))))
         if warm_start:
             with torch.no_grad():
-                model.policy.action_net.bias[DEFAULT_ACTION[scheduler]] += warm_bias
+                model.policy.action_net.bias[start_action] += warm_bias
     scen_val = validation if validation is not None else validation_scenarios()
     scores_path = out / "val" / "scores.csv"
     rows: list[dict] = []
@@ -264,8 +272,10 @@ def train_cycle(
     meta = dict(
         scheduler=scheduler, formulation="cycle", timesteps=int(model.num_timesteps), train_wall_s=round(wall, 1),
         seed=seed, command=_command(), warm_start=warm_start if resume is None else "resumed", warm_bias=warm_bias,
+        warm_action=start_action,
         selected=dict(best, scores=[{k: v for k, v in r.items() if k != "stem"} for r in rows]),
-        stage=("teacher warm start" if warm_start else "from scratch") + f" + {best['timesteps']} PPO cycles"
+        stage=(("teacher warm start" if start_action == DEFAULT_ACTION[scheduler] else f"warm start from action {start_action}")
+               if warm_start else "from scratch") + f" + {best['timesteps']} PPO cycles"
         + (f" (selected on validation; PPO ran {int(model.num_timesteps)})" if best["timesteps"] != model.num_timesteps else ""),
         env={k: (Path(v).name if isinstance(v, (str, Path)) else v) for k, v in env_kwargs.items()
              if isinstance(v, (int, float, str, Path, bool, tuple, list, type(None)))},

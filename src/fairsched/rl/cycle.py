@@ -31,7 +31,8 @@ reads the same way (the per-layer features use a positional type one-hot; these 
 
 Rewards (per cycle): ``drl``: the change of a clipped-margin potential
 ``0.5 * mean_t clip(m_t / 0.05, -1, 1)`` plus, at the end, the fraction of tenants upheld (the
-headline metric); ``relmas``: hits in the cycle / ``cycle_requests``.
+headline metric); ``relmas``: (hits - misses) in the cycle / ``cycle_requests`` (the env's
+``relmas_reward="net"``; ``"hits"`` drops the misses).
 
 numpy only: ``fairsched.schedulers`` may import this module (no torch, no gymnasium).
 """

@@ -8,7 +8,8 @@
 * **warm start** from the teacher: the action head's bias favours the default action (``theta =
   0.8`` / least laxity) by +3, and sb3 initialises the head's weights at gain 0.01, so the
   deterministic policy at step 0 *is* the teacher (``triage`` / ``llf-masked``) and PPO explores
-  around it (``warm_bias``: a smaller bias explores more and moves the arg-max sooner); ``warm_start=False`` is RL from scratch;
+  around it (``warm_bias``: a smaller bias explores more and moves the arg-max sooner; ``warm_action``: start
+  from another action, e.g. the best constant one); ``warm_start=False`` is RL from scratch;
 * a **load curriculum**: the first ``curriculum_frac`` of the steps draw loads from
   ``curriculum`` (near saturation, where the triage line matters), then from ``load_range``;
 * **validation and selection**: every ``select_every`` steps (and at step 0, i.e. the teacher) the

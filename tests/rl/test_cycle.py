@@ -198,3 +198,61 @@ def test_train_writes_learning_curve_and_resumes(tmp_path, scenario, monkeypatch
     assert e.value.code == 0
     assert json.loads((out / "drl.json").read_text())["timesteps"] >= 24
     assert len(pd.read_csv(out / "val" / "scores.csv")) > len(rows)
+
+
+@pytest.mark.parametrize("tenant_aware", [True, False])
+def test_candidates_is_the_menu_of_build(tiny_setup, tenant_aware):
+    """FeatureBuilder.candidates (the cycle dispatchers' fast path) offers exactly build's candidates
+    in the same order, at every decision point of an overloaded run."""
+    from fairsched.rl.features import FeatureBuilder
+
+    plat, table, scen = tiny_setup
+    wl = resolve(ScenarioConfig.model_validate(scen), plat, table, load=1.4)
+    sim = Simulator(plat, table, wl, SimConfig(seed=1))
+    fb = FeatureBuilder(8, tenant_aware=tenant_aware)
+    fb.reset(sim)
+    sched = make("edf")
+    sched.reset(sim, 1)
+    n = 0
+    while sim.advance():
+        for sub in sim.idle:
+            fast = [c[2] for c in fb.candidates(sim, sub)[0]]
+            assert fast == fb.build(sim, sub)[0]
+            n += len(fast)
+        sim.apply(sched.decide(sim))
+    assert n > 50
+
+
+def test_relmas_net_reward_sums_to_hits_minus_misses(tiny_setup):
+    """relmas reward 'net': over an episode the rewards add up to (hits - misses) / cycle_requests,
+    counted from the simulator's own per-SLO counters (every ended request is a hit or a miss)."""
+    env = CycleEnv(variant="relmas", randomize=False, load=1.3, sim_seed=2, **_kw(tiny_setup))
+    env.reset(seed=0)
+    total, done = 0.0, False
+    while not done:
+        _, r, term, trunc, _ = env.step(MODES.index("srpt"))
+        total += r
+        done = term or trunc
+    hits, ended = sum(env.sim.slo_hits_all), sum(env.sim.slo_done_all)
+    assert ended > 0 and hits < ended  # overload: some misses
+    assert total == pytest.approx((hits - (ended - hits)) / 10)
+    env_h = CycleEnv(variant="relmas", randomize=False, load=1.3, sim_seed=2, relmas_reward="hits", **_kw(tiny_setup))
+    env_h.reset(seed=0)
+    total_h, done = 0.0, False
+    while not done:
+        _, r, term, trunc, _ = env_h.step(MODES.index("srpt"))
+        total_h += r
+        done = term or trunc
+    assert total_h == pytest.approx(hits / 10)
+
+
+def test_bad_relmas_reward_and_warm_action_are_input_errors(tiny_setup, tmp_path):
+    from fairsched.errors import InputError
+    from fairsched.rl.cycle_train import train_cycle
+
+    with pytest.raises(InputError, match="relmas_reward"):
+        CycleEnv(variant="relmas", relmas_reward="misses", **_kw(tiny_setup))
+    plat, table, scen = tiny_setup
+    with pytest.raises(InputError, match="warm_action"):
+        train_cycle(scheduler="relmas", out=tmp_path / "x", scenario=scen, platform=plat, warm_action=len(MODES),
+                    timesteps=0)

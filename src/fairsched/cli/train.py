@@ -43,6 +43,8 @@ def register(app: typer.Typer) -> None:
         cycle_requests: float = typer.Option(50.0, "--cycle-requests", help="cycle: scheduling cycle length T_s in mean inter-arrival times"),
         warm_start: bool = typer.Option(True, "--warm-start/--from-scratch", help="cycle: start from the teacher (triage / llf-masked) or from a random policy"),
         warm_bias: float = typer.Option(3.0, "--warm-bias", help="cycle: logit bias of the teacher's action at the warm start (step 0 = the teacher; smaller explores more)"),
+        warm_action: Optional[int] = typer.Option(None, "--warm-action", help="cycle: warm-start from this action index instead of the teacher's (e.g. the best constant action)"),
+        relmas_reward: str = typer.Option("net", "--relmas-reward", help="cycle relmas: per-cycle reward, net (hits - misses) or hits"),
         out: Path = typer.Option(..., "--out", help="output folder: policy .npz/.json, checkpoints, eval logs"),
         scenario: str = typer.Option("default", "--scenario", help="base scenario (shipped name or YAML path)"),
         platform: str = typer.Option("default", "--platform", help="platform (shipped name or YAML path)"),
@@ -110,7 +112,8 @@ def register(app: typer.Typer) -> None:
         try:
             if formulation == "cycle":
                 from fairsched.rl.cycle_train import train_cycle as run
-                common.update(cycle_requests=cycle_requests, warm_start=warm_start, warm_bias=warm_bias)
+                common.update(cycle_requests=cycle_requests, warm_start=warm_start, warm_bias=warm_bias,
+                              warm_action=warm_action, relmas_reward=relmas_reward)
             else:
                 from fairsched.rl.train import train as run
                 common.update(bc_steps=bc_steps, dagger_rounds=dagger_rounds, teacher_theta=teacher_theta,

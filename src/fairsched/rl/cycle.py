@@ -31,7 +31,8 @@ reads the same way (the per-layer features use a positional type one-hot; these 
 
 Rewards (per cycle): ``drl``: the change of a clipped-margin potential
 ``0.5 * mean_t clip(m_t / 0.05, -1, 1)`` plus, at the end, the fraction of tenants upheld (the
-headline metric); ``relmas``: hits in the cycle / ``cycle_requests``.
+headline metric); ``relmas``: (hits - misses) in the cycle / ``cycle_requests`` (the env's
+``relmas_reward="net"``; ``"hits"`` drops the misses).
 
 numpy only: ``fairsched.schedulers`` may import this module (no torch, no gymnasium).
 """
@@ -46,7 +47,7 @@ import numpy as np
 from fairsched.errors import InputError
 from fairsched.rl.features import FeatureBuilder
 from fairsched.rl.policy import NumpyPolicy
-from fairsched.rl.teacher import THETA, triage_action
+from fairsched.rl.teacher import THETA
 from fairsched.schedulers.base import Scheduler
 from fairsched.sim.engine import Decision
 
@@ -160,22 +161,33 @@ class CycleController:
         for sub in sim.idle:
             if sub in skip:
                 continue
-            cands, obs, mask = self.features.build(sim, sub)
+            cands = self.features.candidates(sim, sub)[0]  # no observation: that is the per-layer cost
             if cands:
-                j = self._pick(sim, sub, cands, obs, mask)
+                j = self._pick(sim, sub, cands)
                 if j is not None:
-                    return Decision(assign=[(cands[j], sub)])
+                    return Decision(assign=[(cands[j][2], sub)])
             skip.add(sub)
         return Decision()
 
-    def _pick(self, sim, sub, cands, obs, mask):
+    def _pick(self, sim, sub, cands):
+        """Index into ``cands`` (laxity order). drl: :func:`~fairsched.rl.teacher.triage_action` on
+        the candidates' tenant state, the same float32 comparison as on the observation it reads."""
         if self.variant == "drl":
-            a = triage_action(obs, mask, self.theta)
-            return a if a < len(cands) else None
+            q_t, cum = self.features._tenant_state(sim)[3:5]
+            st, theta = self.features.slo_tenant, np.float32(self.theta)
+            best, best_cls = 0, 3
+            for j, c in enumerate(cands):
+                t = st[c[2].slo]
+                cls = 2 if q_t[t] > 1.0 else 0 if np.float32(_clip(cum[t], 0.0, 4.0)) <= theta else 1
+                if cls < best_cls:
+                    best, best_cls = j, cls
+                    if cls == 0:
+                        break
+            return best
         mode = MODES[self.action]
         if mode == "llf" or len(cands) == 1:
             return 0  # candidates are in laxity order
-        rem = [sim.remaining(r, sub) for r in cands]
+        rem = [c[3] for c in cands]
         if mode == "srpt":
             return min(range(len(cands)), key=lambda j: (rem[j], j))
         cut = sorted(rem)[(len(rem) - 1) // 2]

@@ -18,16 +18,23 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from fairsched.errors import InputError
 from fairsched.rl.cycle import CYCLE_REQUESTS, N_ACTIONS, N_OBS, CycleController, potential
 from fairsched.rl.env import FairSchedEnv
 from fairsched.sim.engine import SimConfig, Simulator
+
+#: relmas rewards per cycle: ``net`` = (hits - misses incl. drops) / cycle_requests (default since the
+#: second training round: least laxity harvests hits in the cycle and leaves the misses of its backlog
+#: to later cycles; charging every miss where it happens puts that cost next to the choice that made
+#: it); ``hits`` = hits / cycle_requests (the first round).
+RELMAS_REWARDS = ("net", "hits")
 
 
 class CycleEnv(FairSchedEnv):
     """One step = one cycle of ``cycle_requests`` mean inter-arrival times (see the module docstring)."""
 
     def __init__(self, *, variant: str = "drl", cycle_requests: float = CYCLE_REQUESTS, terminal_weight: float = 1.0,
-                 **kwargs):
+                 relmas_reward: str = "net", **kwargs):
         kwargs.setdefault("requests", 1500)
         kwargs["tenant_aware"] = variant == "drl"
         kwargs["reward"] = "tenant" if variant == "drl" else "hits"
@@ -35,6 +42,9 @@ class CycleEnv(FairSchedEnv):
         self.variant = variant
         self.ctl = CycleController(variant, cycle_requests)
         self.terminal_weight = terminal_weight
+        if relmas_reward not in RELMAS_REWARDS:
+            raise InputError(f"relmas_reward: '{relmas_reward}' unknown; use one of {', '.join(RELMAS_REWARDS)}")
+        self.relmas_reward = relmas_reward
         self.action_space = spaces.Discrete(N_ACTIONS[variant])
         self.observation_space = spaces.Box(-2.0, 10.0, shape=(N_OBS[variant],), dtype=np.float32)
 
@@ -56,7 +66,7 @@ class CycleEnv(FairSchedEnv):
         self.ctl.reset(self.sim)
         self._done = False
         self._steps = 0
-        self._hits = 0
+        self._hits = self._ended = 0
         self._phi = potential(self.sim, self.ctl.features) if self.variant == "drl" else 0.0
         if not self._run_to_boundary():
             return np.zeros(self.observation_space.shape, dtype=np.float32), self._info()
@@ -81,9 +91,10 @@ class CycleEnv(FairSchedEnv):
             reward = phi - self._phi
             self._phi = phi
         else:
-            hits = sum(sim.slo_hits_all)
-            reward = (hits - self._hits) / ctl.cycle_requests
-            self._hits = hits
+            hits, ended = sum(sim.slo_hits_all), sum(sim.slo_done_all)
+            dh, dm = hits - self._hits, (ended - self._ended) - (hits - self._hits)
+            reward = (dh - dm if self.relmas_reward == "net" else dh) / ctl.cycle_requests
+            self._hits, self._ended = hits, ended
         truncated = bool(alive and self.max_steps is not None and self._steps >= self.max_steps)
         if not alive or truncated:
             m = self.episode_metrics()

@@ -8,7 +8,8 @@
 * **warm start** from the teacher: the action head's bias favours the default action (``theta =
   0.8`` / least laxity) by +3, and sb3 initialises the head's weights at gain 0.01, so the
   deterministic policy at step 0 *is* the teacher (``triage`` / ``llf-masked``) and PPO explores
-  around it (``warm_bias``: a smaller bias explores more and moves the arg-max sooner); ``warm_start=False`` is RL from scratch;
+  around it (``warm_bias``: a smaller bias explores more and moves the arg-max sooner; ``warm_action``: start
+  from another action, e.g. the best constant one); ``warm_start=False`` is RL from scratch;
 * a **load curriculum**: the first ``curriculum_frac`` of the steps draw loads from
   ``curriculum`` (near saturation, where the triage line matters), then from ``load_range``;
 * **validation and selection**: every ``select_every`` steps (and at step 0, i.e. the teacher) the
@@ -153,6 +154,8 @@ def train_cycle(
     p_base: float = 0.5,
     warm_start: bool = True,
     warm_bias: float = 3.0,
+    warm_action: int | None = None,
+    relmas_reward: str = "net",
     learning_rate: float = 5e-4,
     gamma: float = 0.99,
     gae_lambda: float = 0.95,
@@ -198,6 +201,12 @@ def train_cycle(
     out.mkdir(parents=True, exist_ok=True)
     env_kwargs = dict(variant=scheduler, scenario=scenario, platform=platform, costs=costs, requests=requests,
                       cycle_requests=cycle_requests, load_range=tuple(load_range), p_base=p_base)
+    if scheduler == "relmas":
+        env_kwargs["relmas_reward"] = relmas_reward
+    n_act = len(THETAS) if scheduler == "drl" else len(MODES)
+    if warm_action is not None and not 0 <= warm_action < n_act:
+        raise InputError(f"warm_action: must be in 0..{n_act - 1}, got {warm_action}")
+    start_action = DEFAULT_ACTION[scheduler] if warm_action is None else int(warm_action)
     envs = [CycleEnv(**env_kwargs) for _ in range(n_envs)]  # fails fast (InputError) on bad input
     for e in envs:
         e.load_range = tuple(curriculum) if curriculum else tuple(load_range)
@@ -217,7 +226,7 @@ def train_cycle(
         _own_logger(model, Path(out), verbose)
         if warm_start:
             with torch.no_grad():
-                model.policy.action_net.bias[DEFAULT_ACTION[scheduler]] += warm_bias
+                model.policy.action_net.bias[start_action] += warm_bias
     scen_val = validation if validation is not None else validation_scenarios()
     scores_path = out / "val" / "scores.csv"
     rows: list[dict] = []
@@ -268,8 +277,10 @@ def train_cycle(
     meta = dict(
         scheduler=scheduler, formulation="cycle", timesteps=int(model.num_timesteps), train_wall_s=round(wall, 1),
         seed=seed, command=_command(), warm_start=warm_start if resume is None else "resumed", warm_bias=warm_bias,
+        warm_action=start_action,
         selected=dict(best, scores=[{k: v for k, v in r.items() if k != "stem"} for r in rows]),
-        stage=("teacher warm start" if warm_start else "from scratch") + f" + {best['timesteps']} PPO cycles"
+        stage=(("teacher warm start" if start_action == DEFAULT_ACTION[scheduler] else f"warm start from action {start_action}")
+               if warm_start else "from scratch") + f" + {best['timesteps']} PPO cycles"
         + (f" (selected on validation; PPO ran {int(model.num_timesteps)})" if best["timesteps"] != model.num_timesteps else ""),
         env={k: (Path(v).name if isinstance(v, (str, Path)) else v) for k, v in env_kwargs.items()
              if isinstance(v, (int, float, str, Path, bool, tuple, list, type(None)))},

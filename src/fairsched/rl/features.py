@@ -159,8 +159,11 @@ class FeatureBuilder:
         return self._tstate
 
     # ----------------------------------------------------------------- decision
-    def build(self, sim, sub: int):
-        """Candidates, observation and mask for a decision on idle sub-accelerator ``sub``."""
+    def candidates(self, sim, sub: int):
+        """The candidate menu for ``sub`` without the observation: ``(cands, count)`` with ``cands``
+        the ``(laxity on sub, id, request, remaining on sub)`` tuples in laxity order and ``count``
+        the feasible requests per SLO. The cycle dispatchers (:mod:`fairsched.rl.cycle`) need only
+        this; :meth:`build` adds the features (the cost of a per-layer decision is mostly those)."""
         K = self.K
         now = sim.now
         prof_sub = sim.prof[sim.sub_prof[sub]]
@@ -176,17 +179,13 @@ class FeatureBuilder:
                 if lax < lo * D and r.deadline - now - best_suffix[r.mi][r.next_layer] >= hi * D:
                     continue  # risky here: wait for a faster type
                 feas.append((lax, r.id, r, rem))
-        obs = np.zeros(self.dim, dtype=np.float32)
-        mask = np.zeros(K + 1, dtype=bool)
-        mask[K] = True
         ta = self.tenant_aware
-        if ta:
-            m_s, q_s, m_t, q_t, cum, savable = self._tenant_state(sim)
+        count: dict[int, int] = {}
         if not feas:
             cands = []
         elif ta:
+            q_t = self._tenant_state(sim)[3]
             heads: dict[int, tuple] = {}
-            count: dict[int, int] = {}
             for f in feas:
                 s = f[2].slo
                 count[s] = count.get(s, 0) + 1
@@ -210,10 +209,25 @@ class FeatureBuilder:
         else:
             feas.sort(key=lambda f: f[:2])
             cands = feas[:K]
-            count = {}
             for f in feas:
                 s = f[2].slo
                 count[s] = count.get(s, 0) + 1
+        return cands, count
+
+    def build(self, sim, sub: int):
+        """Candidates, observation and mask for a decision on idle sub-accelerator ``sub``."""
+        K = self.K
+        now = sim.now
+        prof_sub = sim.prof[sim.sub_prof[sub]]
+        best_suffix = sim.best_suffix
+        Dl = self.D
+        cands, count = self.candidates(sim, sub)
+        obs = np.zeros(self.dim, dtype=np.float32)
+        mask = np.zeros(K + 1, dtype=bool)
+        mask[K] = True
+        ta = self.tenant_aware
+        if ta:
+            m_s, q_s, m_t, q_t, cum, savable = self._tenant_state(sim)
         # ---- candidate blocks
         tau, st = self.tau, self.slo_tenant
         inv_B = self.inv_B

@@ -15,6 +15,6 @@ except ModuleNotFoundError:  # pragma: no cover - exercised without the rl extra
 if _gym is not None and ENV_ID not in _gym.registry:
     _gym.register(id=ENV_ID, entry_point="fairsched.rl.env:FairSchedEnv")
 
-CYCLE_ENV_ID = "fairsched/Cycle-v0"  # the cycle formulation (issue 13): one step = one scheduling cycle
+CYCLE_ENV_ID = "fairsched/Cycle-v0"  # the cycle formulation: one step = one scheduling cycle
 if _gym is not None and CYCLE_ENV_ID not in _gym.registry:
     _gym.register(id=CYCLE_ENV_ID, entry_point="fairsched.rl.cycle_env:CycleEnv")

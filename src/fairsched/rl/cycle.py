@@ -1,4 +1,4 @@
-"""Cycle-level learned scheduling (issue 13): the agent sets a rule's parameter every T_s seconds.
+"""Cycle-level learned scheduling: the agent sets a rule's parameter every T_s seconds.
 
 Why a coarser grain: per-layer decisions (``rl/env.py``) are 20-80 per request, each carries little
 signal, the teacher's arg-max is stable under small PPO updates, and PPO changed almost no decision

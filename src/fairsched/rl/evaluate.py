@@ -14,7 +14,7 @@ scheduler, and whether ``drl`` wins (strictly more than every heuristic and ``re
 overload, no fewer at moderate), then per scenario whether it wins at every load: the acceptance rule asks for
 the default scenario and at least 5 unseen mixes; every evaluated mix is counted and the failed ones
 are named (the protocol evaluates 10). The rivals include the learned policies' rule-based teachers,
-``triage`` and ``llf-masked`` (registered heuristics since issue 13; older CSVs call the triage
+``triage`` and ``llf-masked`` (registered heuristics since 2026-12; older CSVs call the triage
 column ``teacher``, read as ``triage``). numpy only (no torch).
 """
 

@@ -38,11 +38,12 @@ from fairsched.errors import InputError
 from fairsched.online.state import build_profiles
 from fairsched.sim.engine import SchedulerError
 from fairsched.sim.request import DONE, READY, RUNNING, Request
+from fairsched.sim.view import StateHelpers
 
 INF = float("inf")
 
 
-class Dispatcher:
+class Dispatcher(StateHelpers):
     """Online scheduler state plus decision loop; implements :class:`SchedulerState`.
 
     ``platform``: the executors (one sub-accelerator per executor; its ``type`` is the executor
@@ -114,22 +115,6 @@ class Dispatcher:
     def idle(self) -> list[int]:
         r, a = self.running, self._aborting
         return [i for i in range(self.M) if r[i] is None and not a[i]]
-
-    def layer_time(self, req: Request, sub: int) -> float:
-        return self.prof[self.sub_prof[sub]][req.mi].solo[req.next_layer]
-
-    def fastest_idle(self, req: Request, idle: list[int]) -> int:
-        return min(idle, key=self.sub_solo[req.mi][req.next_layer].__getitem__)
-
-    def remaining(self, req: Request, sub: int) -> float:
-        return self.prof[self.sub_prof[sub]][req.mi].suffix[req.next_layer]
-
-    def best_remaining(self, req: Request) -> float:
-        return self.best_suffix[req.mi][req.next_layer]
-
-    def slo_hit_rate(self, slo: int) -> float:
-        d = self.slo_done_all[slo]
-        return self.slo_hits_all[slo] / d if d else 1.0
 
     # ------------------------------------------------------------------ events
     def time(self) -> float:

@@ -40,6 +40,7 @@ from fairsched.errors import InputError
 from fairsched.platform.config import Platform
 from fairsched.sim.bandwidth import SHARING
 from fairsched.sim.request import DONE, READY, RUNNING, Request
+from fairsched.sim.view import StateHelpers
 from fairsched.workload.arrivals import Bursty, Periodic, Poisson, TraceReplay, read_trace_gaps
 from fairsched.workload.scenario import Workload
 
@@ -112,7 +113,7 @@ def _make_arrival(slo, rate, rng, base_dir):
     raise InputError(f"arrival.kind: unknown '{kind}'; use poisson, periodic, bursty or trace")
 
 
-class Simulator:
+class Simulator(StateHelpers):
     """One simulation run. Build, then :meth:`run` with a scheduler (or drive it step by step)."""
 
     def __init__(
@@ -266,27 +267,6 @@ class Simulator:
     def idle(self) -> list[int]:
         r = self.running
         return [i for i in range(self.M) if r[i] is None]
-
-    def layer_time(self, req: Request, sub: int) -> float:
-        """Solo time (s) of ``req``'s next layer on sub-accelerator ``sub``."""
-        return self.prof[self.sub_prof[sub]][req.mi].solo[req.next_layer]
-
-    def fastest_idle(self, req: Request, idle: list[int]) -> int:
-        """The sub in ``idle`` where ``req``'s next layer runs fastest alone (the first one on ties)."""
-        return min(idle, key=self.sub_solo[req.mi][req.next_layer].__getitem__)
-
-    def remaining(self, req: Request, sub: int) -> float:
-        """Solo time (s) of all of ``req``'s remaining layers on ``sub``'s type."""
-        return self.prof[self.sub_prof[sub]][req.mi].suffix[req.next_layer]
-
-    def best_remaining(self, req: Request) -> float:
-        """Lower bound on the time ``req`` still needs (each layer on its best type, alone)."""
-        return self.best_suffix[req.mi][req.next_layer]
-
-    def slo_hit_rate(self, slo: int) -> float:
-        """Hit rate of an SLO so far (all ended requests; 1.0 before any ended)."""
-        d = self.slo_done_all[slo]
-        return self.slo_hits_all[slo] / d if d else 1.0
 
     # --------------------------------------------------------------- running
     def run(self, scheduler) -> "Simulator":

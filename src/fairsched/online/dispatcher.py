@@ -344,18 +344,5 @@ class Dispatcher(StateHelpers):
         self._end(req, False)
 
     def _end(self, req: Request, hit: bool) -> None:
-        req.state = DONE
-        req.end = self.now
-        req.hit = hit
         self._all.pop(req.id, None)
-        s = req.slo
-        self.slo_done_all[s] += 1
-        if hit:
-            self.slo_hits_all[s] += 1
-            if req.counted:
-                self.slo_hits[s] += 1
-        if self.request_log is not None:
-            self.request_log.append((req.id, req.tenant, s, req.model, req.arrival, req.deadline, self.now, hit,
-                                     req.counted))
-        if self.on_end is not None:
-            self.on_end(req, hit)
+        super()._end(req, hit)

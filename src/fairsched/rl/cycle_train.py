@@ -176,14 +176,9 @@ def train_cycle(
 ) -> Path:
     """Train (or resume) a cycle policy; returns the stem of the exported ``.npz``/``.json``."""
     t0 = time.monotonic()
-    if scheduler not in N_OBS:
-        raise InputError(f"scheduler: '{scheduler}' cannot be trained; use one of {sorted(N_OBS)}")
-    if timesteps < 0:
-        raise InputError(f"timesteps: must be >= 0, got {timesteps}")
-    if n_envs < 1:
-        raise InputError(f"n_envs: must be >= 1, got {n_envs}")
-    if resume is not None and not Path(resume).is_file():
-        raise InputError(f"resume: checkpoint '{resume}' does not exist; give a .zip written by a previous run")
+    from fairsched.rl.train import check_train_args
+
+    check_train_args(scheduler, N_OBS, timesteps, n_envs, resume)
     try:
         import pandas as pd
         import torch

@@ -239,6 +239,19 @@ def _platform_types(platform) -> list[str]:
     return (platform if isinstance(platform, Platform) else load_platform(platform)).type_names
 
 
+
+def check_train_args(scheduler: str, trainable, timesteps: int, n_envs: int, resume, timesteps_hint: str = "") -> None:
+    """The argument checks both trainers (per-layer and cycle) make before importing torch."""
+    if scheduler not in trainable:
+        raise InputError(f"scheduler: '{scheduler}' cannot be trained; use one of {sorted(trainable)}")
+    if timesteps < 0:
+        raise InputError(f"timesteps: must be >= 0{timesteps_hint}, got {timesteps}")
+    if n_envs < 1:
+        raise InputError(f"n_envs: must be >= 1, got {n_envs}")
+    if resume is not None and not Path(resume).is_file():
+        raise InputError(f"resume: checkpoint '{resume}' does not exist; give a .zip written by a previous run")
+
+
 def train(
     *,
     scheduler: str = "drl",
@@ -281,14 +294,7 @@ def train(
 ) -> Path:
     """Train (or resume) a policy; returns the stem of the exported ``.npz``/``.json``."""
     t0 = time.monotonic()
-    if scheduler not in VARIANTS:
-        raise InputError(f"scheduler: '{scheduler}' cannot be trained; use one of {sorted(VARIANTS)}")
-    if timesteps < 0:
-        raise InputError(f"timesteps: must be >= 0 (0: cloning only, no PPO), got {timesteps}")
-    if n_envs < 1:
-        raise InputError(f"n_envs: must be >= 1, got {n_envs}")
-    if resume is not None and not Path(resume).is_file():
-        raise InputError(f"resume: checkpoint '{resume}' does not exist; give a .zip written by a previous run")
+    check_train_args(scheduler, VARIANTS, timesteps, n_envs, resume, " (0: cloning only, no PPO)")
     try:
         import torch
         from sb3_contrib import MaskablePPO

@@ -501,21 +501,6 @@ class Simulator(StateHelpers):
             self.slo_dropped[req.slo] += 1
         self._end(req, False)
 
-    def _end(self, req: Request, hit: bool) -> None:
-        req.state = DONE
-        req.end = self.now
-        req.hit = hit
-        s = req.slo
-        self.slo_done_all[s] += 1
-        if hit:
-            self.slo_hits_all[s] += 1
-            if req.counted:
-                self.slo_hits[s] += 1
-        if self.request_log is not None:
-            self.request_log.append((req.id, req.tenant, s, req.model, req.arrival, req.deadline, self.now, hit, req.counted))
-        if self.on_end is not None:
-            self.on_end(req, hit)
-
     def _shed(self) -> None:
         """Drop ready requests that cannot finish by their deadline even alone on their best type."""
         if not self.cfg.shed_hopeless:

@@ -221,6 +221,15 @@ def _run(defect: dict) -> None:
             ["s.yaml", "c.csv"] + (["t.csv"] if "trace" in defect else []))
 
 
+def test_control_characters_in_a_quoted_value_stay_on_one_line():
+    """Found by the long run: an arrival ``kind`` of a lone carriage return was quoted raw in the
+    message, which then read as two lines. Such characters are now written as escapes."""
+    scen = copy.deepcopy(BASE_SCENARIO)
+    for kind in ("\r", "a\nb", "\x1c", "\u2028"):
+        scen["tenants"][0]["slos"][0]["arrival"] = dict(kind=kind)
+        _run(dict(scenario=yaml.safe_dump(scen).encode()))
+
+
 @settings(max_examples=30)
 @given(malformed)
 def test_malformed_input_is_refused(defect):

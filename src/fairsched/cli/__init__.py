@@ -62,9 +62,16 @@ def _mount() -> None:
 _mount()
 
 
+def one_line(msg: str) -> str:
+    """``msg`` with every line break and other control character written as an escape (``\\r``,
+    ``\\x1c``, ...): a message quotes user input (a field value, a file name), and a raw carriage
+    return in it would split the promised one error line in two."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in msg)
+
+
 def fail(msg: str) -> None:
     """Print one clear error line and exit 2."""
-    typer.echo(f"error: {msg}", err=True)
+    typer.echo(f"error: {one_line(msg)}", err=True)
     raise SystemExit(2)
 
 
@@ -126,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as e:  # a bug, not bad input: still no wall of text unless asked for
         if os.environ.get("FAIRSCHED_DEBUG"):
             raise
-        typer.echo(f"error: internal error ({type(e).__name__}: {e}); this is a bug, please report it "
+        typer.echo(f"error: internal error ({type(e).__name__}: {one_line(str(e))}); this is a bug, please report it "
                    "(set FAIRSCHED_DEBUG=1 for the traceback)", err=True)
         raise SystemExit(1)
     if rv == 130:  # typer turns Ctrl-C into Exit(130)

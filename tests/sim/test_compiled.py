@@ -30,7 +30,7 @@ from tests.conftest import make_platform, make_table, make_workload
 from tests.sim.test_properties import instances, trace_dir  # noqa: F401 (fixture)
 
 STATIC = ("edf", "fcfs", "sjf", "llf")  # a static key + fastest-idle placement
-DYNAMIC = ("rr", "prema", "affinity-edf", "sla-aware")  # keys that change, refusals, turns, tokens
+DYNAMIC = ("rr", "prema", "affinity-edf", "sla-aware", "dbp")  # keys that change, refusals, turns, tokens
 HEURISTICS = STATIC + DYNAMIC
 
 
@@ -86,6 +86,17 @@ def test_default_scenario_identical(name, load):
 def test_options_identical(name, opts):
     plat, costs, wl = build(requests=600, load=1.2)
     assert_same(plat, costs, wl, name, seed=5, **opts)
+
+
+@pytest.mark.parametrize("load", [0.9, 1.3])
+@pytest.mark.parametrize("opts", [{}, dict(sharing="proportional", shed_hopeless=False)], ids=["default", "prop-noshed"])
+def test_dbp_on_mk_streams_identical(load, opts):
+    """dbp's per-stream history (rings of k = 5, 10, 20 outcomes, wrapped many times) and distances:
+    on the shipped (m,k) scenario the order differs from edf, and both cores agree bit for bit."""
+    plat, costs, wl = build(scenario="mk_firm", requests=2500, load=load)
+    py, _ = assert_same(plat, costs, wl, "dbp", seed=4, **opts)
+    edf = run(plat, costs, wl, "edf", "compiled", seed=4, **opts)
+    assert outcome(py)["log"] != outcome(edf)["log"]  # the (m,k) distances did change the order
 
 
 # ----------------------------------------------------------------------- hand-built cases

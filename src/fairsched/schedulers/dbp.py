@@ -8,7 +8,8 @@ The classic scheduler for (m,k)-firm streams: serve first the stream closest to 
   decision time; the (m,k) *metric* (docs/semantics.md) uses arrival order, which the two orders
   differ from only when a stream's requests overtake each other. Before a stream's first outcome
   its history is all hits (the paper's initial state). The simulator reports each outcome through
-  its ``on_end`` hook, so dbp runs on the Python core.
+  its ``on_end`` hook on the Python core; the compiled core keeps the same history per stream
+  (``sim/compiled.py``, rule ``dbp``) and decides the same way, bit for bit.
 * Distance to failure: the number of consecutive further misses that would leave fewer than m
   hits among the last k outcomes. With ``l`` the position, counted from the most recent outcome
   (1 = most recent), of the m-th most recent hit, distance = ``k - l + 1``; a stream already in a
@@ -54,6 +55,8 @@ def distance(history, m: int, k: int) -> int:
 
 @register("dbp")
 class DBP(PriorityScheduler):
+    kernel_spec = "dbp"  # sim/compiled.py decides the same way, bit for bit
+
     def reset(self, sim, seed):
         self.mk = [s.mk for s in sim.workload.slos]
         self.hist = [deque(maxlen=mk[1]) if mk else None for mk in self.mk]

@@ -1,5 +1,5 @@
 """A compiled (numba) event loop for every heuristic: ``edf``, ``fcfs``, ``sjf``, ``llf``, ``rr``,
-``prema``, ``affinity-edf``, ``sla-aware``.
+``prema``, ``affinity-edf``, ``sla-aware``, ``dbp``.
 
 Why it exists: simulator speed is the product (sweeps run thousands of simulations), and the
 pure-Python engine stops near 10^5 layer events per second: every event is a Python call to the
@@ -18,8 +18,8 @@ so no operation is fused or reordered. ``tests/sim/test_compiled.py`` checks the
 
 Rules (``RULES``, named by a scheduler class's ``kernel_spec``): a priority rule pops requests
 from a heap in key order, each to the fastest idle sub-accelerator; ``affinity-edf`` may refuse
-a placement; ``sla-aware`` and ``rr`` keep one heap per SLO / tenant; ``prema`` scans the ready
-set. After a decision that assigned something the kernel decides again at the same instant, as
+a placement; ``sla-aware``, ``dbp`` and ``rr`` keep one heap per SLO / tenant (``dbp`` also each
+(m,k) stream's last k outcomes, in ``par``); ``prema`` scans the ready set. After a decision that assigned something the kernel decides again at the same instant, as
 the engine does.
 
 Layout:
@@ -53,12 +53,12 @@ FINISHED, NEED_ARRIVALS, NEED_ROOM = 0, 1, 2
 # in-kernel rules: a scheduler's ``kernel_spec`` -> (rule code, key code). A rule "key + placement"
 # (a static per-(request, layer) key, fastest-idle placement, optionally refused) is one line here,
 # one case in ``key_of`` and, for a refusal, one case in ``decide`` (docs/performance.md).
-R_PRIORITY, R_AFFINITY, R_SLA, R_RR, R_PREMA = range(5)
+R_PRIORITY, R_AFFINITY, R_SLA, R_RR, R_PREMA, R_DBP = range(6)
 K_DEADLINE, K_ARRIVAL, K_BEST, K_LAXITY = 0, 1, 2, 3
 KEYS = {"deadline": K_DEADLINE, "arrival": K_ARRIVAL, "best_remaining": K_BEST, "laxity": K_LAXITY}
 RULES = {f"priority:{k}": (R_PRIORITY, c) for k, c in KEYS.items()}
 RULES.update({"affinity-edf": (R_AFFINITY, K_DEADLINE), "sla-aware": (R_SLA, K_DEADLINE),
-              "rr": (R_RR, K_ARRIVAL), "prema": (R_PREMA, K_BEST)})
+              "rr": (R_RR, K_ARRIVAL), "prema": (R_PREMA, K_BEST), "dbp": (R_DBP, K_DEADLINE)})
 SHARINGS = {"maxmin": 0, "proportional": 1}
 S_MAXMIN = 0
 
@@ -89,8 +89,12 @@ C_ARRIVED, C_HITS, C_DROPPED, C_DONE_ALL, C_HITS_ALL = range(5)
 # log rows
 L_ARRIVAL, L_DEADLINE, L_END = 0, 1, 2
 L_ID, L_SLO, L_HIT, L_COUNTED = 0, 1, 2, 3
-# rule parameters: par[row, slo] (prema's priority and isolated latency, sla-aware's target)
+# rule parameters and per-SLO rule state: par[row, slo] (prema's priority and isolated latency,
+# sla-aware's target; dbp: m, k, distance to failure, outcomes kept, next ring position, then the
+# ring of the last k outcomes, 1.0 = hit, from row P_RING on)
 P_PRIO, P_ISO, P_TARGET = range(3)
+P_M, P_K, P_DIST, P_HN, P_HPOS, P_RING = range(6)
+NO_MK = float(1 << 30)  # schedulers/dbp.py's NO_MK: streams without (m,k) rank after every (m,k) one
 
 
 # ------------------------------------------------------------------------------------ heaps
@@ -307,6 +311,22 @@ def gh_compact(g, n, reqi):
     return m
 
 
+@njit(cache=True)
+def _mk_distance(col):
+    """``schedulers/dbp.py::distance`` on one SLO's column of ``par`` (m, k, outcomes kept ``n``,
+    next ring position, ring): walk the outcomes from the most recent; older ones count as hits."""
+    m, k, n = int(col[P_M]), int(col[P_K]), int(col[P_HN])
+    hits = 0
+    for pos in range(1, n + 1):
+        if col[P_RING + (int(col[P_HPOS]) - pos) % k] != 0.0:
+            hits += 1
+            if hits == m:
+                return float(k - pos + 1)
+    if hits + (k - n) >= m:
+        return float(k - (n + (m - hits)) + 1)
+    return 0.0
+
+
 # ----------------------------------------------------------------------------------- kernel
 @njit(cache=True)
 def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, dl_v, ls_k, ls_v, rd_k, rd_v,
@@ -325,7 +345,8 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
     B = fs[BW]
     key_kind = st[KEY]
     rule = st[RULE]
-    grouped = rule == R_SLA or rule == R_RR
+    grouped = rule == R_SLA or rule == R_RR or rule == R_DBP
+    leafed = rule == R_SLA or rule == R_DBP  # a tournament tree over SLO heads
     heaped = rule == R_PRIORITY or rule == R_AFFINITY
     shed = st[SHED] != 0
     logging = st[LOGGING] != 0
@@ -371,7 +392,7 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
             gsize[g] = gh_pop(gh[g], gsize[g])
 
     def dirty(g):
-        if rule == R_SLA and not gdirty[g]:
+        if leafed and not gdirty[g]:
             gdirty[g] = True
             dlist[ndirty[0]] = g
             ndirty[0] += 1
@@ -392,9 +413,12 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
                 tree[GP + g] = -1
             else:
                 slot = group_head(g)
-                d = cnt[C_DONE_ALL, g]
-                h = cnt[C_HITS_ALL, g] / d if d else 1.0
-                lk[g] = -(par[P_TARGET, g] - h)
+                if rule == R_DBP:
+                    lk[g] = par[P_DIST, g]
+                else:
+                    d = cnt[C_DONE_ALL, g]
+                    h = cnt[C_HITS_ALL, g] / d if d else 1.0
+                    lk[g] = -(par[P_TARGET, g] - h)
                 ld[g] = reqf[R_DEADLINE, slot]
                 lid[g] = reqi[R_ID, slot]
                 tree[GP + g] = g
@@ -589,6 +613,14 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
         counted = reqi[R_COUNTED, slot] != 0
         cnt[C_DONE_ALL, s] += 1
         dirty(s)
+        if rule == R_DBP and par[P_K, s] > 0:  # DBP._ended: the outcome joins the stream's history
+            kk = int(par[P_K, s])
+            pos = int(par[P_HPOS, s])
+            par[P_RING + pos, s] = 1.0 if hit else 0.0
+            par[P_HPOS, s] = (pos + 1) % kk
+            if par[P_HN, s] < kk:
+                par[P_HN, s] += 1
+            par[P_DIST, s] = _mk_distance(par[:, s])
         if hit:
             cnt[C_HITS_ALL, s] += 1
             if counted:
@@ -711,7 +743,8 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
             for j in range(ns):
                 st[N_RDY] = heap_push(rd_k, rd_v, st[N_RDY], sk_k[j], sk_v[j, H_ID], sk_v[j, H_LAYER],
                                       sk_v[j, H_SLOT])
-        elif rule == R_SLA:  # SLAAware: largest SLO deficit (target - hit rate) first, then EDF
+        elif leafed:  # SLAAware: largest SLO deficit (target - hit rate) first, then EDF; DBP: least
+            # distance to an (m,k) failure first, then EDF
             while st[N_IDLE] > 0 and st[N_READY] > 0:
                 refresh()  # the SLOs whose head or hit rate changed since
                 bg = tree[1]  # the SLO whose head has the least (-deficit, deadline, id)
@@ -783,7 +816,7 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
     if rule == R_PREMA:
         ctake = np.empty(free.shape[0], np.int64)
         cmark = np.zeros(free.shape[0], np.bool_)
-    if rule == R_SLA:  # every SLO's leaf is rebuilt on entry (once per arrival chunk)
+    if leafed:  # every SLO's leaf is rebuilt on entry (once per arrival chunk)
         for g in range(G):
             dirty(g)
 
@@ -977,6 +1010,18 @@ class _Kernel:
             self.par[P_TARGET] = sim.slo_target
             self.slo_grp = np.arange(S, dtype=np.int64)
             n_groups = S
+        elif rule == R_DBP:
+            mks = [s.mk for s in sim.workload.slos]
+            kmax = max([mk[1] for mk in mks if mk] or [0])
+            self.par = np.zeros((P_RING + kmax, S), np.float64)
+            for s, mk in enumerate(mks):
+                if mk:
+                    self.par[P_M, s], self.par[P_K, s] = mk
+                    self.par[P_DIST, s] = _mk_distance(self.par[:, s])
+                else:
+                    self.par[P_DIST, s] = NO_MK
+            self.slo_grp = np.arange(S, dtype=np.int64)
+            n_groups = S
         elif rule == R_RR:
             self.slo_grp = np.array(sim.slo_tenant, np.int64)
             n_groups = len(sim.workload.tenants)
@@ -989,7 +1034,7 @@ class _Kernel:
                 for k in range(sim.n_layers[mi]):
                     best = min(sim.prof[p][mi].solo[k] for p in range(n_prof))
                     self.athr[lay_off[mi] + k] = max_slowdown * best
-        self.gh = np.zeros((n_groups, group if rule in (R_SLA, R_RR) else 1, 3), np.int64)
+        self.gh = np.zeros((n_groups, group if rule in (R_SLA, R_RR, R_DBP) else 1, 3), np.int64)
         self.gsize = np.zeros(n_groups, np.int64)
         self.glive = np.zeros(n_groups, np.int64)
 
@@ -1051,7 +1096,7 @@ class _Kernel:
         self.rd = self._grow_heap(self.rd, int(st[N_RDY]), n_at + M)
         if len(self.sk[0]) < len(self.rd[0]):  # affinity-edf's refused requests: at most the ready heap
             self.sk = _heap(len(self.rd[0]))
-        if st[RULE] in (R_SLA, R_RR):
+        if st[RULE] in (R_SLA, R_RR, R_DBP):
             st[GMAX] = int(self.gsize.max())
             need = int(st[GMAX]) + n_at + M + 1
             if need > self.gh.shape[1]:

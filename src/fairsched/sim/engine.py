@@ -658,7 +658,7 @@ def compiled_refusal(cls) -> str | None:
     name = getattr(cls, "name", None) or cls.__name__
     if getattr(cls, "kernel_spec", None) is None:
         return (f"scheduler '{name}' (it declares no in-kernel rule, kernel_spec; the heuristics "
-                "edf, fcfs, sjf, llf, rr, prema, affinity-edf and sla-aware have one)")
+                "edf, fcfs, sjf, llf, rr, prema, affinity-edf, sla-aware and dbp have one)")
     return None
 
 

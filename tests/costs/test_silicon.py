@@ -163,3 +163,13 @@ def test_validate_command_prints_every_layer_and_a_verdict_per_bound(capsys):
 def test_validate_bad_table_is_one_error_line(tmp_path, capsys):
     code, _, err = _cli(capsys, ["costs", "validate", "--table", tmp_path / "nope.csv"])
     assert code == 2 and err.startswith("error: ") and len(err.strip().splitlines()) == 1
+
+
+def test_shipped_validation_rows_pass_the_physics_check():
+    from fairsched.costs.physics import check_physics, type_limits
+    from fairsched.costs.table import load_cost_table
+
+    t = load_cost_table(silicon.VALIDATION_TABLE)
+    limits = {x: type_limits(x) for x in t.accel_types}
+    assert limits["eyeriss_v1"].pes == 168 and limits["eyeriss_v1"].precision["I"] == 16
+    assert check_physics(t.frame, silicon.validation_zoo(), limits) == []

@@ -94,7 +94,7 @@ def _run_build(run):
 def validate(
     table: Optional[Path] = typer.Option(None, "--table", help="validation rows to read (default: the shipped ones, built with the shipped eyeriss_v1)"),
     rebuild: Optional[Path] = typer.Option(None, "--rebuild", help="build the chip's layers with zigzag-dse into this CSV first (resumes; about 10-30 min on 2 cores)"),
-    platform: str = typer.Option("eyeriss_v1_chip", "--platform", help="platform giving the chip's clock and calibrated DRAM bandwidth"),
+    platform: str = typer.Option("eyeriss_v1_chip", "--platform", help="platform giving the chip's clock and off-chip link bandwidth"),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="parallel zigzag-dse workers (with --rebuild)"),
     as_json: bool = typer.Option(False, "--json", help="print a JSON list, one object per layer"),
 ) -> None:
@@ -132,23 +132,26 @@ def validate(
         return "" if v is None else f"{v:,.1f}"
 
     tab = Table(title=f"eyeriss_v1 vs the chip ({silicon.SOURCE_EYERISS}); {subs[0].clock_hz / 1e6:g} MHz, "
-                      f"DRAM {plat.bandwidth / 1e9:g} GB/s; ms per batch")
-    for col in ("model", "layer", "proc chip", "proc pred", "err", "MB chip", "MB pred", "total chip", "total pred",
-                "err", "overlap", "err"):
+                      f"link {plat.bandwidth / 1e6:g} MB/s; ms per batch")
+    for col in ("model", "layer", "proc chip", "proc pred", "err", "DRAM MB chip", "pred", "fmap MB", "total chip",
+                "total pred", "err", "overlap", "err", "GLB GB/s chip"):
         tab.add_column(col, justify="left" if col in ("model", "layer") else "right", no_wrap=True)
     for r in rows:
         tag = r.model.replace("_conv_b", " b") + (" cal" if r.role == "calibration" else " held-out")
+        glb = "" if r.measured_glb_mb is None else f"{r.measured_glb_mb / r.measured_processing_ms:.2f}"
         tab.add_row(tag, r.layer, ms(r.measured_processing_ms), ms(r.processing_ms),
                     pct(r.processing_ms, r.measured_processing_ms), ms(r.measured_dram_mb), f"{r.dram_mb:.1f}",
-                    ms(r.measured_total_ms), ms(r.serial_ms), pct(r.serial_ms, r.measured_total_ms),
-                    ms(r.overlapped_ms), pct(r.overlapped_ms, r.measured_total_ms))
-    Console(width=max(Console().width, 160)).print(tab)
-    typer.echo("total pred = processing + DRAM bytes / B (not overlapped, as the chip's total - processing suggests); overlap = "
-               "max(processing, DRAM / B), the simulator's rule; MB chip = published DRAM accesses/MAC x MACs x 2 B")
-    fit = silicon.calibrate_bandwidth(t, subs[0].clock_hz)
+                    f"{r.fmap_mb:.1f}", ms(r.measured_total_ms), ms(r.serial_ms), pct(r.serial_ms, r.measured_total_ms),
+                    ms(r.overlapped_ms), pct(r.overlapped_ms, r.measured_total_ms), glb)
+    Console(width=max(Console().width, 180)).print(tab)
+    typer.echo("total pred = processing + fmap MB / link bandwidth (the chip stops processing while it loads ifmaps "
+               "and dumps ofmaps; filters are preloaded); overlap = max(processing, DRAM pred / B), the simulator's "
+               "rule; fmap MB = compulsory feature-map traffic, 16 b; GLB GB/s chip = published GLB accesses / "
+               "processing latency")
+    fit = silicon.implied_link_bandwidth(t, subs[0].clock_hz)
     if fit is not None:
-        typer.echo(f"DRAM bandwidth that closes AlexNet's measured total with these rows: {fit / 1e9:.3g} GB/s "
-                   f"(platform '{plat.name}': {plat.bandwidth / 1e9:g} GB/s)")
+        typer.echo(f"link bandwidth that would close AlexNet's measured total with these rows: {fit / 1e6:.0f} MB/s "
+                   f"(used: platform '{plat.name}', {plat.bandwidth / 1e6:g} MB/s, the chip's 64-bit bus at 60 MHz)")
     for what, ok, fig in silicon.verdicts(rows):
         typer.echo(f"{'PASS' if ok else 'FAIL'} {what}: {fig}")
 

@@ -250,7 +250,7 @@ def train_cycle(
         rows = pd.read_csv(scores_path).to_dict("records")
     title = (f"{scheduler} (cycle formulation): validation on {len(scen_val)} scenarios x loads "
              f"{', '.join(str(x) for x in val_loads)}, {select_requests} requests"
-             + (", upheld by rate and (m,k)" if val_by == "both" else ""))
+             + ("\n(tenants upheld by rate and (m,k))" if val_by == "both" else ""))
 
     def validate(m) -> None:
         steps = int(m.num_timesteps)

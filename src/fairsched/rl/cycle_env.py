@@ -8,7 +8,9 @@ that both make the same assignments), until the first decision point at or after
 boundary. Workloads are drawn per episode as in :class:`~fairsched.rl.env.FairSchedEnv` (load
 uniform in ``load_range``; the base scenario with probability ``p_base``, else a random tenant mix
 with a seed below ``2**31``); ``load_range`` may be changed between episodes (the trainer's load
-curriculum does).
+curriculum does). On a workload with (m,k) SLOs (``mk``) the drl observation carries the (m,k) block,
+the shaping potential charges violated streams, the simulator keeps the request log and the terminal
+reward counts tenants upheld by rate *and* (m,k) (:mod:`fairsched.rl.cycle`, "(m,k)-awareness").
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@
   deterministic policy runs the validation scenarios (the default scenario and training-range mixes
   100, 101 at loads 0.9 and 1.2; never the evaluation mixes) and the export is the best one (drl:
   most tenants upheld, then hit rate; relmas: hit rate), so training cannot ship a policy worse than
-  the teacher *on those scenarios*;
+  the teacher *on those scenarios*; a training scenario with (m,k) SLOs is validated on itself instead
+  (simulator seed 100, loads :data:`VALIDATION_LOADS_MK`, tenants upheld by rate and (m,k));
 * ``DIR/learning_curve.png`` and ``DIR/val/scores.csv``: validation tenants upheld and hit rate vs
   agent decisions (cycles) and vs simulated layer decisions; ``DIR/checkpoints`` (resume with
   ``--resume``); ``DIR/<scheduler>.npz/.json``; nothing is written outside ``DIR``.

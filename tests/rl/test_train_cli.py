@@ -57,7 +57,7 @@ def test_bad_inputs_exit_2(tmp_path, capsys):
 
 def test_bad_ppo_flags_exit_2(tmp_path, capsys):
     for flag, val in (("--gamma", "1.5"), ("--target-kl", "0"), ("--select-every", "-1"), ("--n-epochs", "0"),
-                      ("--time-limit-min", "0")):
+                      ("--time-limit-min", "0"), ("--p-base", "1.5"), ("--load-range", "1.5"), ("--load-range", "1.2,0.9")):
         assert _run(["train", "--timesteps", "10", flag, val, "--out", str(tmp_path)]) == 2
         assert flag in capsys.readouterr().err
 

@@ -45,6 +45,8 @@ def register(app: typer.Typer) -> None:
         warm_bias: float = typer.Option(3.0, "--warm-bias", help="cycle: logit bias of the teacher's action at the warm start (step 0 = the teacher; smaller explores more)"),
         warm_action: Optional[int] = typer.Option(None, "--warm-action", help="cycle: warm-start from this action index instead of the teacher's (e.g. the best constant action)"),
         relmas_reward: str = typer.Option("net", "--relmas-reward", help="cycle relmas: per-cycle reward, net (hits - misses) or hits"),
+        p_base: float = typer.Option(0.5, "--p-base", help="cycle: probability that an episode runs the base scenario (else a random tenant mix)"),
+        load_range: Optional[str] = typer.Option(None, "--load-range", help="training loads LO,HI, drawn uniformly per episode (cycle: after the curriculum; default 0.6,1.5)"),
         out: Path = typer.Option(..., "--out", help="output folder: policy .npz/.json, checkpoints, eval logs"),
         scenario: str = typer.Option("default", "--scenario", help="base scenario (shipped name or YAML path)"),
         platform: str = typer.Option("default", "--platform", help="platform (shipped name or YAML path)"),
@@ -91,9 +93,11 @@ def register(app: typer.Typer) -> None:
                                   ("--select-every", select_every, select_every is None or select_every >= 0, ">= 0 (0: off)"),
                                   ("--select-requests", select_requests, select_requests is None or select_requests >= 100, ">= 100"),
                                   ("--timesteps", timesteps, timesteps is None or timesteps >= 0, ">= 0"),
-                                  ("--time-limit-min", time_limit_min, time_limit_min is None or time_limit_min > 0, "> 0")):
+                                  ("--time-limit-min", time_limit_min, time_limit_min is None or time_limit_min > 0, "> 0"),
+                                  ("--p-base", p_base, 0 <= p_base <= 1, "in [0, 1]")):
             if not ok or (isinstance(v, float) and not math.isfinite(v)):
                 raise InputError(f"{flag}: must be {want} and finite, got {v}")
+        loads = _load_range(load_range) if load_range is not None else None
         from fairsched.io import check_folder_target
         from fairsched.validate import check_int
 
@@ -109,11 +113,13 @@ def register(app: typer.Typer) -> None:
         given = {k: v for k, v in given.items() if v is not None}
         common = dict(scheduler=scheduler, out=out, scenario=scenario, platform=platform, costs=costs, seed=seed,
                       resume=resume, progress=progress and verbosity() >= 0, gae_lambda=gae_lambda, **given)
+        if loads is not None:
+            common["load_range"] = loads
         try:
             if formulation == "cycle":
                 from fairsched.rl.cycle_train import train_cycle as run
                 common.update(cycle_requests=cycle_requests, warm_start=warm_start, warm_bias=warm_bias,
-                              warm_action=warm_action, relmas_reward=relmas_reward)
+                              warm_action=warm_action, relmas_reward=relmas_reward, p_base=p_base)
             else:
                 from fairsched.rl.train import train as run
                 common.update(bc_steps=bc_steps, dagger_rounds=dagger_rounds, teacher_theta=teacher_theta,
@@ -122,3 +128,14 @@ def register(app: typer.Typer) -> None:
             raise InputError(f"training needs the rl extra ({e.name} is missing); pip install 'fairsched[rl]'") from None
         stem = run(**common)
         typer.echo(f"policy written to {stem}.npz / {stem}.json")
+
+
+def _load_range(text: str) -> tuple[float, float]:
+    """``--load-range LO,HI`` -> (LO, HI), 0 < LO <= HI."""
+    try:
+        lo, hi = (float(x) for x in text.split(","))
+    except ValueError:
+        raise InputError(f"--load-range: give two loads LO,HI, e.g. 0.6,1.5; got '{text}'") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo <= hi):
+        raise InputError(f"--load-range: need finite loads 0 < LO <= HI, e.g. 0.6,1.5; got '{text}'")
+    return lo, hi

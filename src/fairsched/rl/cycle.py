@@ -29,6 +29,21 @@ fraction, ready queue per sub); no per-type slot, so a platform with types the p
 reads the same way (the per-layer features use a positional type one-hot; these do not).
 ``relmas`` sees no tenant features at all.
 
+(m,k)-awareness (``cycle_version`` 2, ``drl`` only; docs/rl.md). Each stream with an ``mk``
+constraint has dbp's *distance to failure* (:class:`fairsched.schedulers.dbp.MKHistory`, one
+implementation: the number of further consecutive misses after which fewer than m of its last k
+outcomes, in end order, would be hits; 0 = in a failure state now). The observation appends
+:data:`N_MK` = 5 permutation-invariant aggregates over SLOs (:func:`mk_block`): the fraction of SLOs
+with an (m,k) constraint; among those, the fractions at distance 0, 1 and >= 2; and the fraction
+already violated in the measurement window (a counted request's outcome left the stream at distance
+0). All five are zero on a scenario without (m,k) SLOs. The dispatch keeps triage's classes and,
+within a class, serves first a candidate whose SLO is at distance <= 1 (as dbp; then laxity order:
+:meth:`CycleController._pick_mk`); without (m,k) SLOs it is exactly version 1. The reward's potential
+subtracts 0.5 x the fraction of tenants with a violated stream, and the terminal reward counts
+tenants upheld by rate *and* (m,k). A policy file records its ``cycle_version``; the controller
+builds the layout and dispatch of that version, so version-1 policies (39 floats, plain triage
+dispatch) run as before.
+
 Rewards (per cycle): ``drl``: the change of a clipped-margin potential
 ``0.5 * mean_t clip(m_t / 0.05, -1, 1)`` plus, at the end, the fraction of tenants upheld (the
 headline metric); ``relmas``: (hits - misses) in the cycle / ``cycle_requests`` (the env's
@@ -49,9 +64,12 @@ from fairsched.rl.features import FeatureBuilder
 from fairsched.rl.policy import NumpyPolicy
 from fairsched.rl.teacher import THETA
 from fairsched.schedulers.base import Scheduler
+from fairsched.schedulers.dbp import MKHistory
 from fairsched.sim.engine import Decision
 
-CYCLE_VERSION = 1
+#: the observation layout / dispatch a new policy is trained with; :data:`VERSIONS` load
+CYCLE_VERSION = 2
+VERSIONS = (1, 2)
 FORMAT = "fairsched-cycle-policy/1"
 THETAS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5)
 DEFAULT_THETA = THETAS.index(THETA)
@@ -59,7 +77,10 @@ MODES = ("llf", "srpt", "llf-short")
 DEFAULT_MODE = 0
 CYCLE_REQUESTS = 50
 K_DRL, K_RELMAS = 8, 16
-N_OBS = {"drl": 12 + 3 * len(THETAS), "relmas": 8 + len(MODES)}
+N_MK = 5  # the (m,k) block of the drl observation from cycle_version 2
+N_OBS_V = {1: {"drl": 12 + 3 * len(THETAS), "relmas": 8 + len(MODES)},
+           2: {"drl": 12 + 3 * len(THETAS) + N_MK, "relmas": 8 + len(MODES)}}
+N_OBS = N_OBS_V[CYCLE_VERSION]
 N_ACTIONS = {"drl": len(THETAS), "relmas": len(MODES)}
 DEFAULT_ACTION = {"drl": DEFAULT_THETA, "relmas": DEFAULT_MODE}
 
@@ -71,10 +92,14 @@ def _clip(x, lo, hi):
 class CycleController:
     """State of one run: cycle clock, the current action, per-cycle counters, observation, dispatch."""
 
-    def __init__(self, variant: str, cycle_requests: float = CYCLE_REQUESTS):
+    def __init__(self, variant: str, cycle_requests: float = CYCLE_REQUESTS, version: int = CYCLE_VERSION):
         if variant not in N_OBS:
             raise InputError(f"variant: '{variant}' unknown; use drl or relmas")
+        if version not in VERSIONS:
+            raise InputError(f"cycle_version: {version} unknown; use one of {', '.join(map(str, VERSIONS))}")
         self.variant = variant
+        self.version = version
+        self.n_obs = N_OBS_V[version][variant]
         self.cycle_requests = cycle_requests
         self.features = FeatureBuilder(K_DRL if variant == "drl" else K_RELMAS, tenant_aware=variant == "drl")
 
@@ -88,6 +113,14 @@ class CycleController:
         self._t = None
         self._hits0 = self._done0 = 0
         self.cycles = 0
+        # (m,k): dbp's per-SLO distance to failure (one implementation), from version 2, drl only,
+        # and only where the scenario has an (m,k) SLO: elsewhere the run is that of version 1
+        self.mk = None
+        if self.version >= 2 and self.variant == "drl" and any(s.mk for s in sim.workload.slos):
+            self.mk = MKHistory(sim.workload.slos)
+            sim.on_end = self.mk.ended
+        #: True where the dispatch needs the Python core (the on_end hook and the (m,k) branch)
+        self.python_only = self.mk is not None
 
     # ------------------------------------------------------------- the cycle
     def due(self, sim) -> bool:
@@ -120,13 +153,13 @@ class CycleController:
             self._urgent(sim),
         ]
         if self.variant == "relmas":
-            obs = np.zeros(N_OBS["relmas"], dtype=np.float32)
+            obs = np.zeros(self.n_obs, dtype=np.float32)
             obs[:8] = g
             obs[8 + self.action] = 1.0
             return obs
         m_s, q_s, m_t, q_t, cum, savable = self.features._tenant_state(sim)
         T = len(m_t)
-        obs = np.zeros(N_OBS["drl"], dtype=np.float32)
+        obs = np.zeros(self.n_obs, dtype=np.float32)
         obs[:8] = g
         obs[8] = sum(1 for x in m_t if x >= 0.0) / T
         obs[9] = sum(1 for x in q_t if x > 1.0) / T
@@ -141,6 +174,8 @@ class CycleController:
                 obs[b + 1] = sum(1 for t in prot if m_t[t] < 0.0) / n
                 obs[b + 2] = _clip(max(q_t[t] for t in prot), -1.0, 2.0)
             b += 3
+        if self.version >= 2 and self.mk is not None:
+            obs[b:b + N_MK] = mk_block(self.mk)
         return obs
 
     def _urgent(self, sim) -> float:
@@ -172,6 +207,8 @@ class CycleController:
     def _pick(self, sim, sub, cands):
         """Index into ``cands`` (laxity order). drl: :func:`~fairsched.rl.teacher.triage_action` on
         the candidates' tenant state, the same float32 comparison as on the observation it reads."""
+        if self.mk is not None:
+            return self._pick_mk(sim, cands)
         if self.variant == "drl":
             q_t, cum = self.features._tenant_state(sim)[3:5]
             st, theta = self.features.slo_tenant, np.float32(self.theta)
@@ -194,10 +231,53 @@ class CycleController:
         return next(j for j in range(len(cands)) if rem[j] <= cut)
 
 
-def potential(sim, features: FeatureBuilder) -> float:
-    """``0.5 * mean_t clip(m_t / 0.05, -1, 1)``: the drl reward's shaping potential."""
+    def _pick_mk(self, sim, cands):
+        """drl from version 2 on a scenario with (m,k) SLOs: triage's classes (the same test as
+        :meth:`_pick`), and within a class a candidate whose SLO is at distance <= 1 of an (m,k)
+        failure (dbp's distance) first; then laxity order. Kept apart from :meth:`_pick` (the
+        compiled dispatch ports that one; this branch runs on the Python core)."""
+        q_t, cum = self.features._tenant_state(sim)[3:5]
+        st, theta, dist = self.features.slo_tenant, np.float32(self.theta), self.mk.dist
+        best, best_key = 0, (3, 2)
+        for j, c in enumerate(cands):
+            s = c[2].slo
+            t = st[s]
+            cls = 2 if q_t[t] > 1.0 else 0 if np.float32(_clip(cum[t], 0.0, 4.0)) <= theta else 1
+            key = (cls, 0 if dist[s] <= 1 else 1)
+            if key < best_key:
+                best, best_key = j, key
+                if key == (0, 0):
+                    break
+        return best
+
+
+def mk_block(h: MKHistory) -> list[float]:
+    """The (m,k) features (version 2, drl), permutation-invariant over SLOs: the fraction of SLOs
+    that have an (m,k) constraint; among those, the fractions at distance 0 (in a failure state), 1
+    and >= 2 from a failure; the fraction already violated in the measurement window. All zero
+    without (m,k) SLOs."""
+    n = h.n_mk
+    if not n:
+        return [0.0] * N_MK
+    d = [x for x, mk in zip(h.dist, h.mk) if mk]
+    d0 = sum(1 for x in d if x == 0)
+    d1 = sum(1 for x in d if x == 1)
+    viol = sum(1 for v, mk in zip(h.violated, h.mk) if mk and v)
+    return [n / len(h.mk), d0 / n, d1 / n, (n - d0 - d1) / n, viol / n]
+
+
+def potential(sim, features: FeatureBuilder, mk: MKHistory | None = None) -> float:
+    """``0.5 * mean_t clip(m_t / 0.05, -1, 1)``: the drl reward's shaping potential; with (m,k)
+    SLOs (``mk``) minus ``0.5 *`` the fraction of tenants with an (m,k)-violated SLO, so a cycle
+    that breaks a stream's (m,k) constraint costs as much as that tenant's margin falling from
+    target to lost."""
     m_t = features._tenant_state(sim)[2]
-    return 0.5 * sum(_clip(m / 0.05, -1.0, 1.0) for m in m_t) / len(m_t)
+    T = len(m_t)
+    phi = 0.5 * sum(_clip(m / 0.05, -1.0, 1.0) for m in m_t) / T
+    if mk is not None:
+        st = features.slo_tenant
+        phi -= 0.5 * len({st[s] for s, v in enumerate(mk.violated) if v}) / T
+    return phi
 
 
 class CyclePolicy(NumpyPolicy):
@@ -212,9 +292,11 @@ class CyclePolicy(NumpyPolicy):
             if not f.is_file():
                 raise InputError(f"policy '{stem}': file '{f.name}' is missing; export it with `fairsched train`")
         meta = json.loads(js.read_text())
-        if meta.get("format") != FORMAT or meta.get("cycle_version") != CYCLE_VERSION:
-            raise InputError(f"policy '{stem}': not a cycle policy of version {CYCLE_VERSION}; retrain it")
-        if meta.get("variant") not in N_OBS or int(meta.get("obs_dim", -1)) != N_OBS[meta["variant"]]:
+        v = meta.get("cycle_version")
+        if meta.get("format") != FORMAT or v not in VERSIONS:
+            raise InputError(f"policy '{stem}': not a cycle policy of a version this fairsched runs "
+                             f"({', '.join(map(str, VERSIONS))}); retrain it")
+        if meta.get("variant") not in N_OBS or int(meta.get("obs_dim", -1)) != N_OBS_V[v][meta["variant"]]:
             raise InputError(f"policy '{stem}': variant/obs_dim do not match this fairsched; retrain it")
         meta.setdefault("K", 0)
         with np.load(npz) as z:
@@ -240,13 +322,16 @@ class CycleScheduler(Scheduler):
     then the dispatcher assigns layers until the next cycle. ``policy``: a path (stem/.npz/.json), a
     :class:`CyclePolicy`, or None with ``variant`` for the fixed default action (= the teacher)."""
 
-    def __init__(self, policy=None, variant: str | None = None, cycle_requests: float | None = None):
+    def __init__(self, policy=None, variant: str | None = None, cycle_requests: float | None = None,
+                 version: int | None = None):
         if policy is not None and not hasattr(policy, "act_cycle"):
             policy = CyclePolicy.load(policy)
         self.policy = policy
         variant = variant or (policy.meta["variant"] if policy is not None else "drl")
         cr = cycle_requests or (policy.meta.get("cycle_requests", CYCLE_REQUESTS) if policy is not None else CYCLE_REQUESTS)
-        self.ctl = CycleController(variant, cr)
+        if version is None:  # a policy runs the layout / dispatch it was trained with
+            version = int(policy.meta.get("cycle_version", 1)) if policy is not None else CYCLE_VERSION
+        self.ctl = CycleController(variant, cr, version)
         self.tenant_aware = variant == "drl"
 
     def reset(self, sim, seed):

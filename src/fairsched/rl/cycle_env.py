@@ -8,7 +8,9 @@ that both make the same assignments), until the first decision point at or after
 boundary. Workloads are drawn per episode as in :class:`~fairsched.rl.env.FairSchedEnv` (load
 uniform in ``load_range``; the base scenario with probability ``p_base``, else a random tenant mix
 with a seed below ``2**31``); ``load_range`` may be changed between episodes (the trainer's load
-curriculum does).
+curriculum does). On a workload with (m,k) SLOs (``mk``) the drl observation carries the (m,k) block,
+the shaping potential charges violated streams, the simulator keeps the request log and the terminal
+reward counts tenants upheld by rate *and* (m,k) (:mod:`fairsched.rl.cycle`, "(m,k)-awareness").
 """
 
 from __future__ import annotations
@@ -62,12 +64,14 @@ class CycleEnv(FairSchedEnv):
         super(FairSchedEnv, self).reset(seed=seed)
         wl, sim_seed, kind = self._draw_workload()
         self.workload_kind = kind
-        self.sim = Simulator(self.platform, self.costs, wl, SimConfig(seed=sim_seed, time_decisions=False))
+        log = any(s.mk for s in wl.slos)  # the (m,k) metrics of the terminal reward need the request log
+        self.sim = Simulator(self.platform, self.costs, wl, SimConfig(seed=sim_seed, time_decisions=False,
+                                                                      log_requests=log))
         self.ctl.reset(self.sim)
         self._done = False
         self._steps = 0
         self._hits = self._ended = 0
-        self._phi = potential(self.sim, self.ctl.features) if self.variant == "drl" else 0.0
+        self._phi = potential(self.sim, self.ctl.features, self.ctl.mk) if self.variant == "drl" else 0.0
         if not self._run_to_boundary():
             return np.zeros(self.observation_space.shape, dtype=np.float32), self._info()
         return self.ctl.observe(self.sim), self._info()
@@ -87,7 +91,7 @@ class CycleEnv(FairSchedEnv):
         self._steps += 1
         info = self._info()
         if self.variant == "drl":
-            phi = potential(sim, ctl.features)
+            phi = potential(sim, ctl.features, ctl.mk)
             reward = phi - self._phi
             self._phi = phi
         else:
@@ -100,9 +104,22 @@ class CycleEnv(FairSchedEnv):
             m = self.episode_metrics()
             info["episode_metrics"] = m
             if self.variant == "drl" and not alive:
-                reward += self.terminal_weight * m["tenants_upheld"] / max(m["tenants"], 1)
+                up = m["tenants_upheld_both"] if ctl.mk is not None else m["tenants_upheld"]
+                reward += self.terminal_weight * up / max(m["tenants"], 1)
         obs = ctl.observe(sim) if alive else np.zeros(self.observation_space.shape, dtype=np.float32)
         return obs, float(reward), not alive, truncated, info
+
+    def episode_metrics(self) -> dict:
+        """The base env's metrics; with (m,k) SLOs also ``tenants_upheld_both`` (rate and (m,k)),
+        which the drl terminal reward then counts: an (m,k) tenant is upheld only without a
+        violating window."""
+        m = super().episode_metrics()
+        if any(s.mk for s in self.sim.workload.slos):
+            from fairsched.metrics import slo_frame, tenant_frame
+
+            ten = tenant_frame(slo_frame(self.sim))
+            m["tenants_upheld_both"] = int(ten["upheld_both"].sum()) if len(ten) else 0
+        return m
 
     def action_masks(self) -> np.ndarray:
         return np.ones(self.action_space.n, dtype=bool)

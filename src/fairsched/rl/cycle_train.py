@@ -16,7 +16,8 @@
   deterministic policy runs the validation scenarios (the default scenario and training-range mixes
   100, 101 at loads 0.9 and 1.2; never the evaluation mixes) and the export is the best one (drl:
   most tenants upheld, then hit rate; relmas: hit rate), so training cannot ship a policy worse than
-  the teacher *on those scenarios*;
+  the teacher *on those scenarios*; a training scenario with (m,k) SLOs is validated on itself instead
+  (simulator seed 100, loads :data:`VALIDATION_LOADS_MK`, tenants upheld by rate and (m,k));
 * ``DIR/learning_curve.png`` and ``DIR/val/scores.csv``: validation tenants upheld and hit rate vs
   agent decisions (cycles) and vs simulated layer decisions; ``DIR/checkpoints`` (resume with
   ``--resume``); ``DIR/<scheduler>.npz/.json``; nothing is written outside ``DIR``.
@@ -34,6 +35,8 @@ from fairsched.rl.cycle import CYCLE_REQUESTS, CYCLE_VERSION, DEFAULT_ACTION, FO
 
 VALIDATION_MIX_SEEDS = (100, 101)
 VALIDATION_LOADS = (0.9, 1.2)
+#: validation loads on a training scenario with (m,k) SLOs (those of the (m,k) table, docs/rl.md)
+VALIDATION_LOADS_MK = (0.9, 1.2, 1.5)
 
 
 def validation_scenarios():
@@ -108,9 +111,10 @@ def plot_learning_curve(rows: list[dict], path: Path, title: str) -> None:
 _BUILT: dict = {}
 
 
-def score_policy(stem, scenarios, loads, requests: int, seed: int = 0) -> dict:
+def score_policy(stem, scenarios, loads, requests: int, seed: int = 0, upheld_by: str = "rate") -> dict:
     """Tenants upheld / hit rate of the exported policy ``stem`` on every (scenario, load), in this
-    process (workloads are built once and cached: validation runs many times per training)."""
+    process (workloads are built once and cached: validation runs many times per training).
+    ``upheld_by``: ``rate`` or ``both`` (rate and (m,k), on scenarios with (m,k) SLOs)."""
     from fairsched.api import build
     from fairsched.metrics import slo_frame, tenant_frame
     from fairsched.rl.cycle import CycleScheduler
@@ -124,15 +128,28 @@ def score_policy(stem, scenarios, loads, requests: int, seed: int = 0) -> dict:
             if key not in _BUILT:
                 _BUILT[key] = build(scenario=cfg, load=ld, requests=requests)
             plat, table, wl = _BUILT[key]
-            sim = Simulator(plat, table, wl, SimConfig(seed=seed, time_decisions=False)).run(CycleScheduler(stem))
+            log = any(s.mk for s in wl.slos)  # (m,k) metrics need the request log
+            sim = Simulator(plat, table, wl, SimConfig(seed=seed, time_decisions=False, log_requests=log))
+            sim.run(CycleScheduler(stem))
             slos = slo_frame(sim)
             t = tenant_frame(slos)
-            up += int(t["upheld"].sum())
+            col = "upheld_both" if upheld_by == "both" and "upheld_both" in t else "upheld"
+            up += int(t[col].sum())
             ten += len(t)
             hr.append(float(slos["hits"].sum() / slos["requests"].sum()))
             sa.append(float(slos["achieved"].mean()) if "achieved" in slos else float("nan"))
     return dict(upheld=up, tenants=ten, upheld_frac=up / max(ten, 1), hit_rate=sum(hr) / len(hr),
                 slos_achieved=sum(sa) / len(sa))
+
+
+def _has_mk(scenario) -> bool:
+    """Whether the (base) training scenario has an (m,k) SLO."""
+    if scenario is None:
+        return False
+    from fairsched.workload.scenario import load_scenario
+
+    cfg, _ = load_scenario(scenario)
+    return any(getattr(s, "mk", None) for t in cfg.tenants for s in t.slos)
 
 
 def train_cycle(
@@ -222,13 +239,19 @@ def train_cycle(
         if warm_start:
             with torch.no_grad():
                 model.policy.action_net.bias[start_action] += warm_bias
+    val_seed, val_by, val_loads = 0, "rate", VALIDATION_LOADS
+    if validation is None and _has_mk(scenario):
+        # an (m,k) scenario: select on it (another seed than the evaluation's 0 and 1), judged by
+        # rate and (m,k) together, as the (m,k) tables are
+        validation, val_seed, val_by, val_loads = [("train-scenario", scenario)], 100, "both", VALIDATION_LOADS_MK
     scen_val = validation if validation is not None else validation_scenarios()
     scores_path = out / "val" / "scores.csv"
     rows: list[dict] = []
     if resume is not None and scores_path.is_file():
         rows = pd.read_csv(scores_path).to_dict("records")
     title = (f"{scheduler} (cycle formulation): validation on {len(scen_val)} scenarios x loads "
-             f"{', '.join(str(x) for x in VALIDATION_LOADS)}, {select_requests} requests")
+             f"{', '.join(str(x) for x in val_loads)}, {select_requests} requests"
+             + ("\n(tenants upheld by rate and (m,k))" if val_by == "both" else ""))
 
     def validate(m) -> None:
         steps = int(m.num_timesteps)
@@ -236,7 +259,7 @@ def train_cycle(
             return
         stem = export_cycle_policy(m, out / "val" / f"{scheduler}_{steps}", variant=scheduler,
                                    cycle_requests=cycle_requests, extra=dict(timesteps=steps))
-        s = score_policy(stem, scen_val, VALIDATION_LOADS, select_requests)
+        s = score_policy(stem, scen_val, val_loads, select_requests, seed=val_seed, upheld_by=val_by)
         layer_dec = int(sum(e.sim.decisions for e in envs if e.sim is not None))
         rows.append(dict(timesteps=steps, stem=stem.name, wall_s=round(time.monotonic() - t0, 1),
                          layer_decisions_now=layer_dec, **s))
@@ -280,6 +303,8 @@ def train_cycle(
         env={k: (Path(v).name if isinstance(v, (str, Path)) else v) for k, v in env_kwargs.items()
              if isinstance(v, (int, float, str, Path, bool, tuple, list, type(None)))},
         curriculum=dict(loads=list(curriculum) if curriculum else None, frac=curriculum_frac),
+        validation=dict(scenarios=[n for n, _ in scen_val], loads=list(val_loads), seed=val_seed, upheld_by=val_by,
+                        requests=select_requests),
         ppo=dict(n_steps=n_steps, batch_size=batch_size, n_epochs=n_epochs, learning_rate=learning_rate, gamma=gamma,
                  gae_lambda=gae_lambda, ent_coef=ent_coef, clip_range=clip_range, target_kl=target_kl,
                  net_arch=list(net_arch), n_envs=n_envs),

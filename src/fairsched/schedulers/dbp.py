@@ -53,22 +53,42 @@ def distance(history, m: int, k: int) -> int:
     return 0
 
 
+class MKHistory:
+    """Per-SLO outcome history and distance to failure, updated by the simulator's ``on_end`` hook.
+
+    One implementation for every user: dbp orders by it, and the learned cycle scheduler
+    (:mod:`fairsched.rl.cycle`) observes it and lets streams at distance <= 1 go first. ``dist[s]``
+    is :func:`distance` of SLO ``s``'s last k outcomes (end order), :data:`NO_MK` for an SLO without
+    ``mk``. ``violated[s]``: the stream has been in a failure state (distance 0) right after the
+    outcome of a *counted* request (the measurement window), i.e. the online counterpart of an
+    (m,k) violation (the metric counts windows in arrival order; the two differ only when requests
+    of a stream overtake each other)."""
+
+    def __init__(self, slos):
+        self.mk = [s.mk for s in slos]
+        self.hist = [deque(maxlen=mk[1]) if mk else None for mk in self.mk]
+        self.dist = [distance((), *mk) if mk else NO_MK for mk in self.mk]
+        self.violated = [False] * len(self.mk)
+        self.n_mk = sum(1 for mk in self.mk if mk)
+
+    def ended(self, req, hit: bool) -> None:
+        s = req.slo
+        h = self.hist[s]
+        if h is not None:
+            h.append(hit)
+            d = self.dist[s] = distance(h, *self.mk[s])
+            if d == 0 and getattr(req, "counted", True):
+                self.violated[s] = True
+
+
 @register("dbp")
 class DBP(PriorityScheduler):
     kernel_spec = "dbp"  # sim/compiled.py decides the same way, bit for bit
 
     def reset(self, sim, seed):
-        self.mk = [s.mk for s in sim.workload.slos]
-        self.hist = [deque(maxlen=mk[1]) if mk else None for mk in self.mk]
-        self.dist = [distance((), *mk) if mk else NO_MK for mk in self.mk]
-        sim.on_end = self._ended
-
-    def _ended(self, req, hit: bool) -> None:
-        s = req.slo
-        h = self.hist[s]
-        if h is not None:
-            h.append(hit)
-            self.dist[s] = distance(h, *self.mk[s])
+        self.h = MKHistory(sim.workload.slos)
+        self.mk, self.hist, self.dist = self.h.mk, self.h.hist, self.h.dist  # updated in place
+        sim.on_end = self.h.ended
 
     def key(self, sim, req):
         return self.dist[req.slo], req.deadline, req.id

@@ -131,3 +131,15 @@ def test_cli_defaults_are_train_defaults():
     assert len(shared) >= 8
     assert {n: cli[n] for n in shared} == {n: (str(api[n]) if n in ("scenario", "platform") else api[n])
                                            for n in shared}
+
+
+def test_recorded_command_keeps_global_options():
+    """A policy's JSON records the command that trained it, global options before ``train`` too
+    (they used to make it empty); absolute paths are cut to their last part."""
+    from fairsched.rl.train import _command
+
+    assert _command(["train", "--out", "/a/b/runs"]) == "fairsched train --out runs"
+    assert _command(["-v", "train", "--seed", "1"]) == "fairsched -v train --seed 1"
+    assert _command(["--import", "my.mod", "-q", "train"]) == "fairsched --import my.mod -q train"
+    assert _command(["compare", "--out", "train"]) == ""
+    assert _command(["-v"]) == ""

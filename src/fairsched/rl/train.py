@@ -218,11 +218,17 @@ def _validation_callback(out: Path, scheduler: str, K: int, tenant_aware: bool, 
     return Validation()
 
 
-def _command() -> str:
-    """The CLI command line that ran this training, with absolute paths cut to their last part."""
-    if sys.argv[1:2] != ["train"]:
+def _command(argv: list[str] | None = None) -> str:
+    """The CLI command line that ran this training, with absolute paths cut to their last part
+    ("" when not run as ``fairsched [global options] train ...``). Global options before ``train``
+    (``-v``, ``-q``, ``--import ...``) are kept: they are part of the command."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    i = 0
+    while i < len(args) and args[i].startswith("-"):  # global options; --import takes a value
+        i += 2 if args[i] == "--import" else 1
+    if args[i:i + 1] != ["train"]:
         return ""
-    return "fairsched train " + " ".join(shlex.quote(Path(a).name if a.startswith("/") else a) for a in sys.argv[2:])
+    return "fairsched " + " ".join(shlex.quote(Path(a).name if a.startswith("/") else a) for a in args)
 
 
 def _own_logger(model, out: Path, verbose: int) -> None:

@@ -43,6 +43,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from fairsched.sim.compiled_policy import (ACTS, N_PC, N_PF, PC_ACT, PC_K, PC_MAXT, PC_NCAND, PC_NGLOB,
+                                           PC_PICK, PC_TA, PF_HI, PF_INVB, PF_LO, PF_LOAD, PF_SKIP_T, PF_THETA,
+                                           PICKS, PS_D, PS_N, PS_TAU, pack_mlp, policy_decide)
 from fairsched.sim.request import DONE, READY, RUNNING
 
 INF = np.inf
@@ -53,12 +56,14 @@ FINISHED, NEED_ARRIVALS, NEED_ROOM = 0, 1, 2
 # in-kernel rules: a scheduler's ``kernel_spec`` -> (rule code, key code). A rule "key + placement"
 # (a static per-(request, layer) key, fastest-idle placement, optionally refused) is one line here,
 # one case in ``key_of`` and, for a refusal, one case in ``decide`` (docs/performance.md).
-R_PRIORITY, R_AFFINITY, R_SLA, R_RR, R_PREMA = range(5)
+R_PRIORITY, R_AFFINITY, R_SLA, R_RR, R_PREMA, R_POLICY = range(6)
 K_DEADLINE, K_ARRIVAL, K_BEST, K_LAXITY = 0, 1, 2, 3
 KEYS = {"deadline": K_DEADLINE, "arrival": K_ARRIVAL, "best_remaining": K_BEST, "laxity": K_LAXITY}
 RULES = {f"priority:{k}": (R_PRIORITY, c) for k, c in KEYS.items()}
 RULES.update({"affinity-edf": (R_AFFINITY, K_DEADLINE), "sla-aware": (R_SLA, K_DEADLINE),
-              "rr": (R_RR, K_ARRIVAL), "prema": (R_PREMA, K_BEST)})
+              "rr": (R_RR, K_ARRIVAL), "prema": (R_PREMA, K_BEST),
+              # the learned schedulers' protocol (sim/compiled_policy.py); the pick is a parameter
+              "policy": (R_POLICY, K_DEADLINE)})
 SHARINGS = {"maxmin": 0, "proportional": 1}
 S_MAXMIN = 0
 
@@ -311,7 +316,8 @@ def gh_compact(g, n, reqi):
 @njit(cache=True)
 def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, dl_v, ls_k, ls_v, rd_k, rd_v,
                sk_k, sk_v, fh_k, fh_v, fm_k, fm_v, th_k, th_v, tm_k, tm_v, ih, ih_n, gh, gsize, glive, slo_grp, rlist, par, athr, arr_t, arr_s,
-               cost, bsuf, model_i, slo_model, slo_dl, cnt, log_f, log_i):
+               cost, bsuf, model_i, slo_model, slo_dl, cnt, log_f, log_i, pcfg, pflt, pslo, slo_ten, ten_share, ten_order,
+               pw, pdims, pskip, psuf, blay):
     """Run events until the end (``FINISHED``), the end of the arrival chunk (``NEED_ARRIVALS``) or
     a full array (``NEED_ROOM``, with the arrivals of the next instant in ``st[N_AT]``).
 
@@ -327,6 +333,7 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
     rule = st[RULE]
     grouped = rule == R_SLA or rule == R_RR
     heaped = rule == R_PRIORITY or rule == R_AFFINITY
+    pol = rule == R_POLICY  # places on any idle sub: the per-profile idle heaps are not kept
     shed = st[SHED] != 0
     logging = st[LOGGING] != 0
     maxmin = st[SHARING] == S_MAXMIN
@@ -337,6 +344,17 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
     used_g = np.zeros(G, np.int64)  # rr: the decision (stamp) that last took this tenant's head
     ctake = np.zeros(0, np.int64)  # prema: scratch of candidate slots
     cmark = np.zeros(0, np.bool_)
+    # policy: scratch of the candidate menu, the tenant state (cached by ended requests), the observation
+    nsc = free.shape[0] if pol else 1
+    f_lax, f_rem = np.empty(nsc, np.float64), np.empty(nsc, np.float64)
+    f_id, f_slot = np.empty(nsc, np.int64), np.empty(nsc, np.int64)
+    heads, count = np.empty(S, np.int64), np.empty(S, np.int64)
+    cand = np.empty(pcfg[PC_K] + 1, np.int64)
+    obs = np.zeros(pcfg[PC_K] * pcfg[PC_NCAND] + pcfg[PC_NGLOB], np.float32)
+    mask = np.zeros(pcfg[PC_K] + 1, np.bool_)
+    hbuf = np.zeros((3, pdims.max()), np.float32)  # compiled_policy.mlp_scratch
+    tst = np.zeros((5, max(S, ten_share.shape[0]) + 1), np.float64)
+    tkey = np.full(1, -1, np.int64)
     # sla-aware: a tournament tree over SLOs; leaf g = (-deficit, deadline, id) of SLO g's head
     # (lid -1: no ready request), refreshed only for SLOs marked dirty (head or hit rate changed)
     GP = 1
@@ -555,7 +573,8 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
     def start_layer(slot, i):  # engine: _start_layer; i is the lowest idle sub of its profile
         unready(slot)
         p = sprof[i]
-        ih_n[p] = ih_pop(ih[p], ih_n[p])
+        if not pol:
+            ih_n[p] = ih_pop(ih[p], ih_n[p])
         k = reqi[R_LAYER, slot]
         reqi[R_STATE, slot] = RUNNING
         reqi[R_SUB, slot] = i
@@ -577,8 +596,9 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
     def free_sub(i):  # engine: _free
         running[i] = -1
         st[N_IDLE] += 1
-        p = sprof[i]
-        ih_n[p] = ih_push(ih[p], ih_n[p], i)
+        if not pol:
+            p = sprof[i]
+            ih_n[p] = ih_push(ih[p], ih_n[p], i)
         leave(i)
         fs[TOTAL] = fs[TOTAL] - dem[i] if st[N_IDLE] < M else 0.0
         st[DIRTY] = 1
@@ -736,6 +756,14 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
                 gsize[t] = gh_pop(gh[t], gsize[t])
                 st[RR_PTR] = (t + 1) % G
                 start_layer(slot, fastest_idle(col_of(slot)))
+                n += 1
+        elif rule == R_POLICY:  # PolicyScheduler.decide: one assignment on the first idle sub it uses
+            slot, i = policy_decide(fs[NOW], st[N_IDLE], st[N_READY], st[N_ARRIVED], st[N_TOTAL], rlist, reqf, reqi,
+                                    running, sprof, cost, model_i, psuf, bsuf, blay, cnt, pcfg, pflt, pslo, slo_ten,
+                                    ten_share, ten_order, pw, pdims, pskip, tst, tkey, f_lax, f_rem, f_id, f_slot,
+                                    heads, count, cand, obs, mask, hbuf)
+            if slot >= 0:
+                start_layer(slot, i)
                 n += 1
         else:  # Prema: token threshold, then shortest remaining (best types) first
             nr = st[N_READY]
@@ -989,6 +1017,7 @@ class _Kernel:
                 for k in range(sim.n_layers[mi]):
                     best = min(sim.prof[p][mi].solo[k] for p in range(n_prof))
                     self.athr[lay_off[mi] + k] = max_slowdown * best
+        self._policy(sim, params[0] if rule == R_POLICY else None, n_prof, suf_off)
         self.gh = np.zeros((n_groups, group if rule in (R_SLA, R_RR) else 1, 3), np.int64)
         self.gsize = np.zeros(n_groups, np.int64)
         self.glive = np.zeros(n_groups, np.int64)
@@ -1029,7 +1058,7 @@ class _Kernel:
                               *self.th, *self.tm, self.ih,
                               self.ih_n, self.gh, self.gsize, self.glive, self.slo_grp, self.rlist, self.par,
                               self.athr, self.arr_t, self.arr_s, self.cost, self.bsuf, self.model_i,
-                              self.slo_model, self.slo_dl, self.cnt, self.log_f, self.log_i)
+                              self.slo_model, self.slo_dl, self.cnt, self.log_f, self.log_i, *self.pol)
             if code == FINISHED:
                 self._flush_log()
                 return
@@ -1040,6 +1069,40 @@ class _Kernel:
                     raise RuntimeError("compiled core: arrivals ran out before n_total")
             else:
                 self._make_room(int(self.st[N_AT]), self.sub.shape[1])
+
+    def _policy(self, sim, par, n_prof, suf_off) -> None:
+        """The arrays of the policy rule (``par``: the dict of ``PolicyScheduler.kernel_params``,
+        values computed by the scheduler's FeatureBuilder); tiny placeholders for other rules."""
+        pcfg, pflt = np.zeros(N_PC, np.int64), np.zeros(N_PF, np.float64)
+        pflt[PF_SKIP_T] = -1.0  # no instant yet
+        pcfg[PC_K], pcfg[PC_MAXT] = 1, 1
+        S, M = len(sim.slo_model), sim.M
+        if par is None:
+            self.pol = (pcfg, pflt, np.zeros((3, S)), np.zeros(S, np.int64), np.zeros(1), np.zeros(1, np.int64),
+                        np.zeros(1, np.float32), np.ones(2, np.int64), np.zeros(M, np.int64),
+                        np.zeros((n_prof, 1)), np.zeros(1))
+            return
+        pcfg[PC_PICK] = PICKS[par["pick"]]
+        pcfg[PC_K], pcfg[PC_TA] = int(par["K"]), bool(par["tenant_aware"])
+        pcfg[PC_NCAND], pcfg[PC_NGLOB], pcfg[PC_MAXT] = par["n_cand"], par["n_global"], par["max_types"]
+        pflt[PF_THETA], pflt[PF_LOAD], pflt[PF_INVB] = par.get("theta", 0.0), par["load"], par["inv_B"]
+        pflt[PF_LO], pflt[PF_HI] = par["risky"]
+        pslo = np.zeros((3, S), np.float64)
+        pslo[PS_D], pslo[PS_TAU], pslo[PS_N] = par["D"], par["tau"], par["N"]
+        if par["pick"] == "mlp":
+            pcfg[PC_ACT] = ACTS[par["activation"]]
+            pw, pdims = pack_mlp(par["layers"])
+        else:
+            pw, pdims = np.zeros(1, np.float32), np.ones(2, np.int64)
+        # per-profile suffixes (remaining solo time on this type from layer k), the best solo time per layer
+        psuf = np.zeros((n_prof, int(suf_off[-1])), np.float64)
+        for p in range(n_prof):
+            for mi, pr in enumerate(sim.prof[p]):
+                psuf[p, suf_off[mi]:suf_off[mi] + len(pr.suffix)] = pr.suffix
+        blay = np.array([v for row in par["best_layer"] for v in row], np.float64)
+        self.pol = (pcfg, pflt, pslo, np.array(par["slo_tenant"], np.int64),
+                    np.array(par["tenant_share"], np.float64), np.array(par["tenant_order"], np.int64),
+                    pw, pdims, np.zeros(M, np.int64), psuf, blay)
 
     # ---- growing: the kernel's room test, from the other side
     def _make_room(self, n_at: int, M: int) -> None:

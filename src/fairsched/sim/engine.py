@@ -305,8 +305,15 @@ class Simulator(StateHelpers):
         ``core="compiled"`` where the compiled core cannot reproduce the run raises InputError."""
         if self.cfg.core == "python":
             return None
-        spec = getattr(type(scheduler), "kernel_spec", None)
+        spec = getattr(scheduler, "kernel_spec", None)  # an instance may clear its class's rule
         why = compiled_refusal(type(scheduler))
+        if why is None and spec is None:
+            name = getattr(scheduler, "name", None) or type(scheduler).__name__
+            why = (f"this instance of scheduler '{name}' (it sets kernel_spec = None: e.g. a policy object "
+                   "the kernel has no pick for)")
+        elif why is None and "decide" in getattr(scheduler, "__dict__", {}):
+            name = getattr(scheduler, "name", None) or type(scheduler).__name__
+            why = f"this instance of scheduler '{name}' (its decide is replaced on the instance, so kernel_spec no longer describes it)"
         if why is None and self.cfg.trace_layers:
             why = "with trace_layers=True (per-layer traces come from the Python core)"
         elif why is None and (self.now != 0.0 or self.n_arrived or self.decisions or self._redecide or self.finished):

@@ -180,3 +180,73 @@ def test_shipped_policy_act_is_the_arg_max_of_its_logits():
         lg = pol.logits(x)
         lg[~mask] = -np.inf
         assert pol.act(x, mask) == int(lg.argmax())
+
+
+# ------------------------------------------------------------------------- cycle schedulers
+class _ObsPolicy:
+    """A cycle policy whose action is a checksum of the observation: every cycle may move the
+    action, and the two cores agree only if the kernel's state view gives the same observation."""
+
+    def __init__(self, n):
+        self.n, self.meta, self.seen = n, {}, []
+
+    def act_cycle(self, obs):
+        import zlib
+
+        a = zlib.crc32(np.asarray(obs, np.float32).tobytes()) % self.n
+        self.seen.append(a)
+        return a
+
+
+def _cycle_runs(plat, costs, wl, variant, with_policy, **cfg):
+    from fairsched.rl.cycle import N_ACTIONS, CycleScheduler
+
+    out = []
+    for core in ("python", "compiled"):
+        pol = _ObsPolicy(N_ACTIONS[variant]) if with_policy else None
+        s = CycleScheduler(policy=pol, variant=variant)
+        sim = Simulator(plat, costs, wl, SimConfig(log_requests=True, core=core, **cfg)).run(s)
+        out.append((sim, s.ctl.cycles, pol.seen if pol else None))
+    (a, ca, sa), (b, cb, sb) = out
+    assert b.core_used == "compiled" and a.core_used == "python"
+    assert outcome(a) == outcome(b) and ca == cb > 3 and sa == sb
+    return a, sa
+
+
+@pytest.mark.parametrize("load", [0.7, 1.2])
+@pytest.mark.parametrize("variant", ["drl", "relmas"])
+@pytest.mark.parametrize("with_policy", [False, True], ids=["teacher", "policy"])
+def test_cycle_schedulers_identical(variant, with_policy, load):
+    plat, costs, wl = build(requests=800, load=load)
+    _, seen = _cycle_runs(plat, costs, wl, variant, with_policy, seed=2)
+    assert seen is None or len(set(seen)) > 1  # the action did move
+
+
+@pytest.mark.parametrize("variant", ["drl", "relmas"])
+@pytest.mark.parametrize("opts", [dict(sharing="proportional", shed_hopeless=False), dict(sharing="maxmin")])
+def test_cycle_schedulers_contended_identical(variant, opts):
+    plat, costs, wl = contended()
+    _cycle_runs(plat, costs, wl, variant, True, seed=1, **opts)
+
+
+def test_cycle_scheduler_tiny_pools_resume_exactly():
+    from fairsched.rl.cycle import N_ACTIONS, CycleScheduler
+
+    plat, costs, wl = build(requests=400, load=1.3)
+    py = Simulator(plat, costs, wl, SimConfig(log_requests=True, seed=3, core="python")).run(
+        CycleScheduler(policy=_ObsPolicy(N_ACTIONS["relmas"]), variant="relmas"))
+    sim = Simulator(plat, costs, wl, SimConfig(log_requests=True, seed=3, core="compiled"))
+    sched = CycleScheduler(policy=_ObsPolicy(N_ACTIONS["relmas"]), variant="relmas")
+    sched.reset(sim, 3)
+    compiled.run_compiled(sim, "policy", sched.kernel_params(sim), slots=1, heap=1, chunk=3, group=1)
+    assert outcome(py) == outcome(sim)
+
+
+def test_a_dispatch_mode_the_kernel_lacks_falls_back_to_python(monkeypatch):
+    from fairsched.rl import cycle
+
+    monkeypatch.setattr(cycle, "MODES", (*cycle.MODES, "new-mode"))
+    s = cycle.CycleScheduler(variant="relmas")
+    assert s.kernel_spec is None and cycle.CycleScheduler(variant="drl").kernel_spec == "policy"
+    plat, costs, wl = contended()
+    assert Simulator(plat, costs, wl).run(s).core_used == "python"

@@ -49,6 +49,7 @@ from fairsched.rl.features import FeatureBuilder
 from fairsched.rl.policy import NumpyPolicy
 from fairsched.rl.teacher import THETA
 from fairsched.schedulers.base import Scheduler
+from fairsched.sim.compiled_policy import PICKS
 from fairsched.sim.engine import Decision
 
 CYCLE_VERSION = 1
@@ -235,10 +236,21 @@ def is_cycle_policy(path: str | Path) -> bool:
         return False
 
 
+#: the dispatch modes as picks of the compiled core (sim/compiled_policy.py); a mode missing here
+#: runs on the Python core
+KERNEL_MODES = {"llf": "urgent", "srpt": "srpt", "llf-short": "llf-short"}
+
+
 class CycleScheduler(Scheduler):
     """Runs a cycle policy: at the first decision point of each cycle the policy sets the action,
     then the dispatcher assigns layers until the next cycle. ``policy``: a path (stem/.npz/.json), a
-    :class:`CyclePolicy`, or None with ``variant`` for the fixed default action (= the teacher)."""
+    :class:`CyclePolicy`, or None with ``variant`` for the fixed default action (= the teacher).
+
+    On the compiled core (``kernel_spec = "policy"``) the kernel runs the dispatcher and returns to
+    Python at each decision point where a cycle is due; :meth:`_on_cycle` computes the observation
+    and the action there, from a read-only view of the kernel's state, exactly as :meth:`decide`."""
+
+    kernel_spec = "policy"  # the dispatchers are picks of sim/compiled_policy.py
 
     def __init__(self, policy=None, variant: str | None = None, cycle_requests: float | None = None):
         if policy is not None and not hasattr(policy, "act_cycle"):
@@ -248,6 +260,28 @@ class CycleScheduler(Scheduler):
         cr = cycle_requests or (policy.meta.get("cycle_requests", CYCLE_REQUESTS) if policy is not None else CYCLE_REQUESTS)
         self.ctl = CycleController(variant, cr)
         self.tenant_aware = variant == "drl"
+        if variant != "drl" and not all(KERNEL_MODES.get(m) in PICKS for m in MODES):
+            self.kernel_spec = None  # a dispatch mode the kernel lacks: the Python core
+
+    def _kernel_pick(self) -> dict:
+        ctl = self.ctl
+        if ctl.variant == "drl":
+            return dict(pick="triage", theta=ctl.theta)
+        return dict(pick=KERNEL_MODES[MODES[ctl.action]], theta=0.0)
+
+    def kernel_params(self, sim):
+        """The dispatcher of the current action, the cycle clock, and the hook the kernel calls
+        at each decision point where a cycle is due (after :meth:`reset`)."""
+        par = self.ctl.features.kernel_params(**self._kernel_pick())
+        par.update(cycle=self._on_cycle, next_cycle=self.ctl.next_cycle)
+        return (par,)
+
+    def _on_cycle(self, view) -> dict:
+        """:meth:`decide`'s cycle step on the kernel's state view: the new pick and cycle clock."""
+        ctl = self.ctl
+        a = self.policy.act_cycle(ctl.observe(view)) if self.policy is not None else ctl.action
+        ctl.set_action(view, a)
+        return dict(self._kernel_pick(), next_cycle=ctl.next_cycle)
 
     def reset(self, sim, seed):
         self.ctl.reset(sim)

@@ -43,15 +43,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from fairsched.sim.compiled_policy import (ACTS, N_PC, N_PF, PC_ACT, PC_K, PC_MAXT, PC_NCAND, PC_NGLOB,
-                                           PC_PICK, PC_TA, PF_HI, PF_INVB, PF_LO, PF_LOAD, PF_SKIP_T, PF_THETA,
+from fairsched.sim.compiled_policy import (ACTS, N_PC, N_PF, PC_ACT, PC_CYCLE, PC_K, PC_MAXT, PC_NCAND, PC_NGLOB,
+                                           PC_PICK, PC_TA, PF_HI, PF_INVB, PF_LO, PF_LOAD, PF_NEXT, PF_SKIP_T,
+                                           PF_THETA,
                                            PICKS, PS_D, PS_N, PS_TAU, pack_mlp, policy_decide)
 from fairsched.sim.request import DONE, READY, RUNNING
 
 INF = np.inf
 
 # kernel exit codes
-FINISHED, NEED_ARRIVALS, NEED_ROOM = 0, 1, 2
+FINISHED, NEED_ARRIVALS, NEED_ROOM, NEED_CYCLE = 0, 1, 2, 3
 
 # in-kernel rules: a scheduler's ``kernel_spec`` -> (rule code, key code). A rule "key + placement"
 # (a static per-(request, layer) key, fastest-idle placement, optionally refused) is one line here,
@@ -73,8 +74,8 @@ N_FS = 10
 # st: int scalars (counts, flags, sizes)
 (N_ARRIVED, N_TOTAL, WARMUP_N, N_IDLE, N_READY, DIRTY, LAYER_EVENTS, DECISIONS, ABORTED, ARR_POS,
  ARR_LEN, N_FREE, LOG_LEN, KEY, SHED, SHARING, LOGGING, N_AT, N_DL, N_LST, N_RDY, RULE, N_FH,
- N_FM, N_TH, N_TM, N_F, N_T, N_NEW, GMAX, RR_PTR, STAMP) = range(32)
-N_ST = 32
+ N_FM, N_TH, N_TM, N_F, N_T, N_NEW, GMAX, RR_PTR, STAMP, RESUME) = range(33)
+N_ST = 33
 # sub: float rows per sub-accelerator (engine: _C, _D, _E, _w, _t0, _tag, _dem, _r0, _start, busy)
 S_C, S_D, S_E, S_W, S_T0, S_TAG, S_DEM, S_R0, S_START, S_BUSY = range(10)
 N_SUBF = 10
@@ -318,8 +319,10 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
                sk_k, sk_v, fh_k, fh_v, fm_k, fm_v, th_k, th_v, tm_k, tm_v, ih, ih_n, gh, gsize, glive, slo_grp, rlist, par, athr, arr_t, arr_s,
                cost, bsuf, model_i, slo_model, slo_dl, cnt, log_f, log_i, pcfg, pflt, pslo, slo_ten, ten_share, ten_order,
                pw, pdims, pskip, psuf, blay):
-    """Run events until the end (``FINISHED``), the end of the arrival chunk (``NEED_ARRIVALS``) or
-    a full array (``NEED_ROOM``, with the arrivals of the next instant in ``st[N_AT]``).
+    """Run events until the end (``FINISHED``), the end of the arrival chunk (``NEED_ARRIVALS``),
+    a full array (``NEED_ROOM``, with the arrivals of the next instant in ``st[N_AT]``) or, for a
+    cycle scheduler, a decision point where its cycle is due (``NEED_CYCLE``: Python sets the
+    cycle's pick; with ``st[RESUME]`` set the kernel resumes at that decision point).
 
     Mirrors ``Simulator.advance`` / ``apply`` with the scheduler's rule (``st[RULE]``) deciding in
     place. ``sub`` holds the engine's per-sub lists as rows; ``running`` the slot running on each
@@ -815,7 +818,21 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
         for g in range(G):
             dirty(g)
 
+    def decide_all():  # engine: a decision that assigned something is followed by another at this instant
+        while True:
+            if decide() == 0 or st[N_IDLE] == 0 or st[N_READY] == 0:
+                break
+            if shed:
+                shed_hopeless()
+            if st[N_READY] == 0:
+                break
+
+    cyc = pol and pcfg[PC_CYCLE] != 0
     while True:  # engine: advance
+        if st[RESUME]:  # back from NEED_CYCLE: the decision point it stopped at
+            st[RESUME] = 0
+            decide_all()
+            continue
         if st[DIRTY]:
             reallocate()
         if st[N_ARRIVED] < st[N_TOTAL]:
@@ -891,14 +908,10 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
                 shed_hopeless()
                 if st[N_READY] == 0:
                     continue
-            # engine: a decision that assigned something is followed by another at this instant
-            while True:
-                if decide() == 0 or st[N_IDLE] == 0 or st[N_READY] == 0:
-                    break
-                if shed:
-                    shed_hopeless()
-                if st[N_READY] == 0:
-                    break
+            if cyc and fs[NOW] >= pflt[PF_NEXT]:  # CycleScheduler.decide: a cycle is due (Python)
+                st[RESUME] = 1
+                return NEED_CYCLE
+            decide_all()
 
 
 # ------------------------------------------------------------------------------ Python side
@@ -1062,7 +1075,9 @@ class _Kernel:
             if code == FINISHED:
                 self._flush_log()
                 return
-            if code == NEED_ARRIVALS:
+            if code == NEED_CYCLE:
+                self._cycle()
+            elif code == NEED_ARRIVALS:
                 self.arr_t, self.arr_s = arrivals.next_chunk()
                 self.st[ARR_POS], self.st[ARR_LEN] = 0, len(self.arr_t)
                 if not len(self.arr_t):  # cannot happen while requests are due: a bug
@@ -1077,6 +1092,7 @@ class _Kernel:
         pflt[PF_SKIP_T] = -1.0  # no instant yet
         pcfg[PC_K], pcfg[PC_MAXT] = 1, 1
         S, M = len(sim.slo_model), sim.M
+        self.sim, self.on_cycle = sim, None
         if par is None:
             self.pol = (pcfg, pflt, np.zeros((3, S)), np.zeros(S, np.int64), np.zeros(1), np.zeros(1, np.int64),
                         np.zeros(1, np.float32), np.ones(2, np.int64), np.zeros(M, np.int64),
@@ -1087,6 +1103,9 @@ class _Kernel:
         pcfg[PC_NCAND], pcfg[PC_NGLOB], pcfg[PC_MAXT] = par["n_cand"], par["n_global"], par["max_types"]
         pflt[PF_THETA], pflt[PF_LOAD], pflt[PF_INVB] = par.get("theta", 0.0), par["load"], par["inv_B"]
         pflt[PF_LO], pflt[PF_HI] = par["risky"]
+        if par.get("cycle") is not None:  # CycleScheduler: its hook, called at each due decision point
+            self.on_cycle = par["cycle"]
+            pcfg[PC_CYCLE], pflt[PF_NEXT] = 1, par["next_cycle"]
         pslo = np.zeros((3, S), np.float64)
         pslo[PS_D], pslo[PS_TAU], pslo[PS_N] = par["D"], par["tau"], par["N"]
         if par["pick"] == "mlp":
@@ -1103,6 +1122,12 @@ class _Kernel:
         self.pol = (pcfg, pflt, pslo, np.array(par["slo_tenant"], np.int64),
                     np.array(par["tenant_share"], np.float64), np.array(par["tenant_order"], np.int64),
                     pw, pdims, np.zeros(M, np.int64), psuf, blay)
+
+    def _cycle(self) -> None:
+        """A cycle is due: the scheduler's hook reads the state view and sets the next pick."""
+        pcfg, pflt = self.pol[0], self.pol[1]
+        out = self.on_cycle(StateView(self))
+        pcfg[PC_PICK], pflt[PF_THETA], pflt[PF_NEXT] = PICKS[out["pick"]], out["theta"], out["next_cycle"]
 
     # ---- growing: the kernel's room test, from the other side
     def _make_room(self, n_at: int, M: int) -> None:
@@ -1158,6 +1183,41 @@ class _Kernel:
         if n:
             self.log_chunks.append((self.log_f[:, :n].copy(), self.log_i[:, :n].copy()))
             self.st[LOG_LEN] = 0
+
+
+class _ReadyView:
+    __slots__ = ("id", "slo", "tenant", "mi", "next_layer", "n_layers", "arrival", "deadline")
+
+
+class StateView:
+    """A read-only snapshot of a paused kernel, with the fields of the simulator's state that the
+    cycle observation reads (``now``, ``M``, ``running`` (None when idle), ``ready`` (id ->
+    request-like objects), the SLO counters, ``n_arrived``, ``n_total``, ``workload``,
+    ``best_suffix``, ``slo_tenant``)."""
+
+    def __init__(self, k: "_Kernel"):
+        sim, st, cnt = k.sim, k.st, k.cnt
+        self.now = float(k.fs[NOW])
+        self.M, self.n_total, self.workload = sim.M, sim.n_total, sim.workload
+        self.best_suffix, self.slo_tenant, self.prof, self.sub_prof = sim.best_suffix, sim.slo_tenant, sim.prof, sim.sub_prof
+        self.n_arrived = int(st[N_ARRIVED])
+        self.slo_arrived, self.slo_hits = cnt[C_ARRIVED].tolist(), cnt[C_HITS].tolist()
+        self.slo_dropped = cnt[C_DROPPED].tolist()
+        self.slo_done_all, self.slo_hits_all = cnt[C_DONE_ALL].tolist(), cnt[C_HITS_ALL].tolist()
+        self.running = [None if x < 0 else int(x) for x in k.running.tolist()]
+        self.ready = {}
+        reqf, reqi = k.reqf, k.reqi
+        for slot in k.rlist[:int(st[N_READY])].tolist():
+            r = _ReadyView()
+            r.id, r.slo, r.mi = int(reqi[R_ID, slot]), int(reqi[R_SLO, slot]), int(reqi[R_MODEL, slot])
+            r.next_layer, r.tenant = int(reqi[R_LAYER, slot]), sim.slo_tenant[r.slo]
+            r.n_layers = sim.n_layers[r.mi]
+            r.arrival, r.deadline = float(reqf[R_ARRIVAL, slot]), float(reqf[R_DEADLINE, slot])
+            self.ready[r.id] = r
+
+    @property
+    def idle(self) -> list[int]:
+        return [i for i, r in enumerate(self.running) if r is None]
 
 
 def run_compiled(sim, spec: str, params: tuple = (), *, slots: int = 1024, heap: int = 1024,

@@ -9,9 +9,12 @@ it is a few microseconds, so these schedulers run on the compiled core (``kernel
 "policy"``), bit for bit like the Python core.
 
 Picks (``PC_PICK``): ``urgent`` (``llf-masked``: candidate 0), ``triage`` (the ``drl`` teacher:
-:func:`fairsched.rl.teacher.triage_action` on the float32 values of the observation it reads) and
+:func:`fairsched.rl.teacher.triage_action` on the float32 values of the observation it reads),
 ``mlp`` (the whole float32 observation of :meth:`FeatureBuilder.build`, the forward pass
-:func:`mlp_logits`, the masked arg-max :func:`masked_argmax`).
+:func:`mlp_logits`, the masked arg-max :func:`masked_argmax`), and the cycle dispatchers' orders
+(:mod:`fairsched.rl.cycle`): ``srpt`` (least remaining work here, first on ties) and ``llf-short``
+(least laxity among the shorter half). A cycle scheduler (``PC_CYCLE``) also has the kernel return
+at each decision point where its cycle is due (``now >= PF_NEXT``), so Python sets the next pick.
 
 Exactness: every float operation of ``features.py`` is done on the same values in the same order
 (float64, rounded to float32 where the observation stores it; comparisons of float32 values with
@@ -30,15 +33,15 @@ import numpy as np
 from numba import njit
 
 # pick codes
-P_URGENT, P_TRIAGE, P_MLP = 0, 1, 2
-PICKS = {"urgent": P_URGENT, "triage": P_TRIAGE, "mlp": P_MLP}
+P_URGENT, P_TRIAGE, P_MLP, P_SRPT, P_LLF_SHORT = range(5)
+PICKS = {"urgent": P_URGENT, "triage": P_TRIAGE, "mlp": P_MLP, "srpt": P_SRPT, "llf-short": P_LLF_SHORT}
 ACTS = {"tanh": 0, "relu": 1}
 # pcfg: int configuration
-PC_PICK, PC_K, PC_TA, PC_ACT, PC_NCAND, PC_NGLOB, PC_MAXT = range(7)
-N_PC = 7
-# pflt: float scalars (PF_SKIP_T is state: the instant of the skip set)
-PF_SKIP_T, PF_THETA, PF_LOAD, PF_INVB, PF_LO, PF_HI = range(6)
-N_PF = 6
+PC_PICK, PC_K, PC_TA, PC_ACT, PC_NCAND, PC_NGLOB, PC_MAXT, PC_CYCLE = range(8)
+N_PC = 8
+# pflt: float scalars (PF_SKIP_T is state: the instant of the skip set; PF_NEXT: the next cycle)
+PF_SKIP_T, PF_THETA, PF_LOAD, PF_INVB, PF_LO, PF_HI, PF_NEXT = range(7)
+N_PF = 7
 # pslo rows
 PS_D, PS_TAU, PS_N = range(3)
 # tenant-state cache (tst rows over max(S, T)) and its key (tkey[0]: sum of ended requests)
@@ -463,6 +466,19 @@ def policy_decide(now, n_idle, nr, n_arrived, n_total, rlist, reqf, reqi, runnin
                     c = 0 if (not lost and cs <= theta) else 1 if not lost else 2
                     if c < bc:
                         a, bc = j, c
+            elif pick == P_SRPT:  # min(range(n), key=(remaining, j))
+                for j in range(1, nc):
+                    if f_rem[cand[j]] < f_rem[cand[a]]:
+                        a = j
+            elif pick == P_LLF_SHORT and nc > 1:  # the first j with remaining <= the lower median
+                rs = np.empty(nc, np.float64)
+                for j in range(nc):
+                    rs[j] = f_rem[cand[j]]
+                cut = np.sort(rs)[(nc - 1) // 2]
+                for j in range(nc):
+                    if rs[j] <= cut:
+                        a = j
+                        break
             elif pick == P_MLP:
                 _observation(sub, now, nc, cand, f_lax, f_rem, f_slot, count, reqf, reqi, running, sprof, n_idle, nr,
                              n_arrived, n_total, cost, model_i, bsuf, blay, pcfg, pflt, pslo, slo_ten, ten_share,

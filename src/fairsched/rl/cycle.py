@@ -65,6 +65,11 @@ N_ACTIONS = {"drl": len(THETAS), "relmas": len(MODES)}
 DEFAULT_ACTION = {"drl": DEFAULT_THETA, "relmas": DEFAULT_MODE}
 
 
+#: the dispatch modes as picks of the compiled core (sim/compiled_policy.py); a mode missing here
+#: runs on the Python core
+KERNEL_MODES = {"llf": "urgent", "srpt": "srpt", "llf-short": "llf-short"}
+
+
 def _clip(x, lo, hi):
     return lo if x < lo else hi if x > hi else x
 
@@ -152,6 +157,23 @@ class CycleController:
         n = sum(1 for r in sim.ready.values() if r.deadline - now - bs[r.mi][r.next_layer] < 0.2 * D[r.slo])
         return n / len(sim.ready)
 
+    # ------------------------------------------------------------- the compiled core
+    def kernel_ok(self) -> bool:
+        """Whether the compiled core has every dispatcher of this variant (:data:`KERNEL_MODES`)."""
+        return self.variant == "drl" or all(KERNEL_MODES.get(m) in PICKS for m in MODES)
+
+    def kernel_pick(self) -> dict:
+        """The current dispatcher as the compiled core's pick, and the next cycle boundary."""
+        if self.variant == "drl":
+            return dict(pick="triage", theta=self.theta, next_cycle=self.next_cycle)
+        return dict(pick=KERNEL_MODES[MODES[self.action]], theta=0.0, next_cycle=self.next_cycle)
+
+    def kernel_params(self, cycle=None) -> dict:
+        """The compiled core's parameters (after :meth:`reset`): this dispatcher and the cycle
+        clock; ``cycle``: a hook called with a state view at each due decision point (None: the
+        run pauses there, :class:`fairsched.sim.compiled.CycleRun`)."""
+        return self.features.kernel_params(**self.kernel_pick(), cycle=cycle)
+
     # ------------------------------------------------------------- dispatch
     def dispatch(self, sim) -> Decision:
         """One assignment on the lowest-index idle sub-accelerator not yet left idle at this instant."""
@@ -236,11 +258,6 @@ def is_cycle_policy(path: str | Path) -> bool:
         return False
 
 
-#: the dispatch modes as picks of the compiled core (sim/compiled_policy.py); a mode missing here
-#: runs on the Python core
-KERNEL_MODES = {"llf": "urgent", "srpt": "srpt", "llf-short": "llf-short"}
-
-
 class CycleScheduler(Scheduler):
     """Runs a cycle policy: at the first decision point of each cycle the policy sets the action,
     then the dispatcher assigns layers until the next cycle. ``policy``: a path (stem/.npz/.json), a
@@ -260,28 +277,20 @@ class CycleScheduler(Scheduler):
         cr = cycle_requests or (policy.meta.get("cycle_requests", CYCLE_REQUESTS) if policy is not None else CYCLE_REQUESTS)
         self.ctl = CycleController(variant, cr)
         self.tenant_aware = variant == "drl"
-        if variant != "drl" and not all(KERNEL_MODES.get(m) in PICKS for m in MODES):
+        if not self.ctl.kernel_ok():
             self.kernel_spec = None  # a dispatch mode the kernel lacks: the Python core
-
-    def _kernel_pick(self) -> dict:
-        ctl = self.ctl
-        if ctl.variant == "drl":
-            return dict(pick="triage", theta=ctl.theta)
-        return dict(pick=KERNEL_MODES[MODES[ctl.action]], theta=0.0)
 
     def kernel_params(self, sim):
         """The dispatcher of the current action, the cycle clock, and the hook the kernel calls
         at each decision point where a cycle is due (after :meth:`reset`)."""
-        par = self.ctl.features.kernel_params(**self._kernel_pick())
-        par.update(cycle=self._on_cycle, next_cycle=self.ctl.next_cycle)
-        return (par,)
+        return (self.ctl.kernel_params(cycle=self._on_cycle),)
 
     def _on_cycle(self, view) -> dict:
         """:meth:`decide`'s cycle step on the kernel's state view: the new pick and cycle clock."""
         ctl = self.ctl
         a = self.policy.act_cycle(ctl.observe(view)) if self.policy is not None else ctl.action
         ctl.set_action(view, a)
-        return dict(self._kernel_pick(), next_cycle=ctl.next_cycle)
+        return ctl.kernel_pick()
 
     def reset(self, sim, seed):
         self.ctl.reset(sim)

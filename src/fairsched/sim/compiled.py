@@ -1064,7 +1064,9 @@ class _Kernel:
             self.log_f, self.log_i = np.zeros((3, 4 * slots)), np.zeros((4, 4 * slots), np.int64)
         self.arr_t, self.arr_s = np.empty(0), np.empty(0, np.int64)
 
-    def run(self, arrivals: _Arrivals) -> None:
+    def run(self, arrivals: _Arrivals) -> int:
+        """Run to the end (``FINISHED``) or, for a cycle rule without a hook, to the next due
+        decision point (``NEED_CYCLE``: call :meth:`set_cycle`, then ``run`` again)."""
         while True:
             code = run_kernel(self.fs, self.st, self.sub, self.sprof, self.sver, self.scls, self.running, self.reqf,
                               self.reqi, self.free, *self.dl, *self.ls, *self.rd, *self.sk, *self.fh, *self.fm,
@@ -1074,8 +1076,10 @@ class _Kernel:
                               self.slo_model, self.slo_dl, self.cnt, self.log_f, self.log_i, *self.pol)
             if code == FINISHED:
                 self._flush_log()
-                return
+                return code
             if code == NEED_CYCLE:
+                if self.on_cycle is None:
+                    return code
                 self._cycle()
             elif code == NEED_ARRIVALS:
                 self.arr_t, self.arr_s = arrivals.next_chunk()
@@ -1103,8 +1107,8 @@ class _Kernel:
         pcfg[PC_NCAND], pcfg[PC_NGLOB], pcfg[PC_MAXT] = par["n_cand"], par["n_global"], par["max_types"]
         pflt[PF_THETA], pflt[PF_LOAD], pflt[PF_INVB] = par.get("theta", 0.0), par["load"], par["inv_B"]
         pflt[PF_LO], pflt[PF_HI] = par["risky"]
-        if par.get("cycle") is not None:  # CycleScheduler: its hook, called at each due decision point
-            self.on_cycle = par["cycle"]
+        if par.get("next_cycle") is not None:  # a cycle rule; its hook (if any) is called at each due point
+            self.on_cycle = par.get("cycle")
             pcfg[PC_CYCLE], pflt[PF_NEXT] = 1, par["next_cycle"]
         pslo = np.zeros((3, S), np.float64)
         pslo[PS_D], pslo[PS_TAU], pslo[PS_N] = par["D"], par["tau"], par["N"]
@@ -1126,8 +1130,12 @@ class _Kernel:
     def _cycle(self) -> None:
         """A cycle is due: the scheduler's hook reads the state view and sets the next pick."""
         pcfg, pflt = self.pol[0], self.pol[1]
-        out = self.on_cycle(StateView(self))
-        pcfg[PC_PICK], pflt[PF_THETA], pflt[PF_NEXT] = PICKS[out["pick"]], out["theta"], out["next_cycle"]
+        self.set_cycle(**self.on_cycle(StateView(self)))
+
+    def set_cycle(self, pick: str, theta: float, next_cycle: float) -> None:
+        """The pick of the cycle that starts at the paused decision point, and the next boundary."""
+        pcfg, pflt = self.pol[0], self.pol[1]
+        pcfg[PC_PICK], pflt[PF_THETA], pflt[PF_NEXT] = PICKS[pick], theta, next_cycle
 
     # ---- growing: the kernel's room test, from the other side
     def _make_room(self, n_at: int, M: int) -> None:
@@ -1230,6 +1238,55 @@ def run_compiled(sim, spec: str, params: tuple = (), *, slots: int = 1024, heap:
     speed and memory, never results."""
     k = _Kernel(sim, spec, params, slots=slots, heap=heap, group=group)
     k.run(_Arrivals(sim, min_chunk=chunk))
+    _fill(sim, k)
+
+
+class CycleRun:
+    """A compiled run of a cycle rule that pauses at every decision point where a cycle is due,
+    so that a caller (the cycle env) chooses each cycle's pick: :meth:`run` returns True when
+    paused (read :meth:`view`, then :meth:`set_cycle`) and False at the end. ``sim`` (fresh) gets
+    the SLO counters at every pause and everything at the end, as :func:`run_compiled` fills it."""
+
+    def __init__(self, sim, params: tuple, *, chunk: int = 16384):
+        self.sim = sim
+        self._k = _Kernel(sim, "policy", params)
+        if self._k.on_cycle is not None or not self._k.pol[0][PC_CYCLE]:
+            raise ValueError("CycleRun: the parameters must describe a cycle rule without a hook")
+        self._arr = _Arrivals(sim, min_chunk=chunk)
+        self.finished = False
+        sim.core_used = "compiled"
+
+    def run(self) -> bool:
+        if self.finished:
+            return False
+        paused = self._k.run(self._arr) == NEED_CYCLE
+        if paused:
+            _fill_counters(self.sim, self._k)
+        else:
+            _fill(self.sim, self._k)
+            self.finished = True
+        return paused
+
+    def view(self) -> "StateView":
+        return StateView(self._k)
+
+    def set_cycle(self, pick: str, theta: float, next_cycle: float) -> None:
+        self._k.set_cycle(pick, theta, next_cycle)
+
+
+def _fill_counters(sim, k: _Kernel) -> None:
+    fs, st, cnt = k.fs, k.st, k.cnt
+    sim.now = float(fs[NOW])
+    sim.n_arrived = int(st[N_ARRIVED])
+    sim.slo_arrived, sim.slo_hits = cnt[C_ARRIVED].tolist(), cnt[C_HITS].tolist()
+    sim.slo_dropped = cnt[C_DROPPED].tolist()
+    sim.slo_done_all, sim.slo_hits_all = cnt[C_DONE_ALL].tolist(), cnt[C_HITS_ALL].tolist()
+    sim.layer_events = int(st[LAYER_EVENTS])
+    sim.decisions = int(st[DECISIONS])
+
+
+def _fill(sim, k: _Kernel) -> None:
+    """The simulator's public counters (and request log) from a finished kernel run."""
     fs, st, cnt = k.fs, k.st, k.cnt
     sim.now = float(fs[NOW])
     sim.n_arrived = int(st[N_ARRIVED])

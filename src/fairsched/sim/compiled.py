@@ -1,5 +1,7 @@
-"""A compiled (numba) event loop for every heuristic: ``edf``, ``fcfs``, ``sjf``, ``llf``, ``rr``,
-``prema``, ``affinity-edf``, ``sla-aware``.
+"""A compiled (numba) event loop for every heuristic (``edf``, ``fcfs``, ``sjf``, ``llf``, ``rr``,
+``prema``, ``affinity-edf``, ``sla-aware``; not ``dbp``), the learned schedulers ``drl`` and
+``relmas``, their teachers ``triage`` and ``llf-masked``, and the cycle schedulers and env
+(the ``policy`` rule, :mod:`fairsched.sim.compiled_policy`).
 
 Why it exists: simulator speed is the product (sweeps run thousands of simulations), and the
 pure-Python engine stops near 10^5 layer events per second: every event is a Python call to the
@@ -7,9 +9,10 @@ scheduler, a bandwidth re-allocation and a progress update, spread over a dozen 
 This kernel does the same work on arrays, 20x to 40x faster (docs/performance.md).
 
 What stays in Python: :mod:`fairsched.sim.engine` is the readable reference and the only core for
-schedulers without an in-kernel rule (learned policies, user-defined ones), for the RL
+schedulers without an in-kernel rule (``dbp``, user-defined ones), for the per-layer RL
 environment (which steps the simulator one decision at a time), for per-layer traces and for
-timing decisions (compiled runs leave ``dec_hist`` empty).
+timing decisions (compiled runs leave ``dec_hist`` empty). A cycle rule returns to Python at each
+decision point where its cycle is due (``NEED_CYCLE``), for the observation and the action.
 
 Exactness: the kernel reproduces :meth:`Simulator.run` bit for bit (request log, counters, floats):
 every floating-point operation of ``engine.py`` and of the scheduler's ``decide`` is done on the

@@ -18,7 +18,8 @@ Semantics (docs/semantics.md, DESIGN section 3):
 The loop is split SimPy-style into :meth:`Simulator.advance` (process events until the next
 decision point) and :meth:`Simulator.apply` (carry out a decision), so the evaluation runner
 and the RL environment drive the same code. This file is the reference; for schedulers that
-declare an in-kernel rule (``kernel_spec``: every heuristic) :meth:`Simulator.run` hands the whole
+declare an in-kernel rule (``kernel_spec``: every heuristic but dbp, the learned schedulers and
+their teachers, the cycle schedulers) :meth:`Simulator.run` hands the whole
 run to a compiled copy of this loop (:mod:`.compiled`, ``SimConfig.core``) that gives the same
 results, bit for bit. Bandwidth sharing is incremental (:meth:`Simulator._reallocate`), so an
 event costs O(log M), not O(M). Metrics are streamed into counters: memory does not grow with
@@ -665,7 +666,7 @@ def compiled_refusal(cls) -> str | None:
     name = getattr(cls, "name", None) or cls.__name__
     if getattr(cls, "kernel_spec", None) is None:
         return (f"scheduler '{name}' (it declares no in-kernel rule, kernel_spec; the heuristics "
-                "edf, fcfs, sjf, llf, rr, prema, affinity-edf and sla-aware have one)")
+                "but dbp, the learned schedulers, their teachers and the cycle schedulers have one)")
     return None
 
 

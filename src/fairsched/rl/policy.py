@@ -45,7 +45,6 @@ class NumpyPolicy:
         self._out = self.layers[-1]
         self.act_code = 0 if meta.get("activation", "tanh") == "tanh" else 1
         self._w, self._dims = pack_mlp(self.layers)
-        self._h = mlp_scratch(self._dims)
 
     @classmethod
     def load(cls, path: str | Path) -> "NumpyPolicy":
@@ -75,14 +74,15 @@ class NumpyPolicy:
         x = np.ascontiguousarray(obs, dtype=np.float32)
         if x.shape != (self._dims[0],):
             raise ValueError(f"observation of shape {x.shape}; this policy takes ({self._dims[0]},)")
-        return mlp_logits(self._w, self._dims, self.act_code, x, self._h).copy()
+        return mlp_logits(self._w, self._dims, self.act_code, x, mlp_scratch(self._dims)).copy()
 
     def act(self, obs: np.ndarray, mask: np.ndarray) -> int:
         """The arg-max valid action."""
         x = np.ascontiguousarray(obs, dtype=np.float32)
         if x.shape != (self._dims[0],):
             raise ValueError(f"observation of shape {x.shape}; this policy takes ({self._dims[0]},)")
-        return int(masked_argmax(mlp_logits(self._w, self._dims, self.act_code, x, self._h),
+        # scratch per call: a loaded policy is shared (load_policy's cache), maybe across threads
+        return int(masked_argmax(mlp_logits(self._w, self._dims, self.act_code, x, mlp_scratch(self._dims)),
                                  np.ascontiguousarray(mask, dtype=np.bool_)))
 
 

@@ -209,8 +209,10 @@ def platform_scaling(scenario, platform, costs, sizes=(8, 32, 128, 512), schedul
     """Layer events per CPU second at each platform size (:func:`scaled_platform` of ``platform``,
     ``requests_per_sub x size`` requests so the run's length per sub stays the same), and the
     fitted growth exponent of time per event in platform size, per scheduler. Schedulers on the
-    Python core (learned policies) run only up to ``python_max_size`` sub-accelerators and on a
-    fifth of the requests (their time per event grows linearly in the platform size)."""
+    Python core, and the learned ones on the compiled core (the ``policy`` rule scans every sub
+    and every ready request at each decision, as their features do), run only up to
+    ``python_max_size`` sub-accelerators and on a fifth of the requests (their time per event
+    grows linearly in the platform size)."""
     from fairsched.api import build
     from fairsched.schedulers.registry import available, scheduler_class
 
@@ -219,7 +221,7 @@ def platform_scaling(scenario, platform, costs, sizes=(8, 32, 128, 512), schedul
     for name in schedulers:
         if name not in available():
             continue
-        kernel = getattr(scheduler_class(name), "kernel_spec", None) is not None
+        kernel = getattr(scheduler_class(name), "kernel_spec", None) not in (None, "policy")  # flat in size
         rows = []
         for n in sizes:
             if not kernel and n > python_max_size:

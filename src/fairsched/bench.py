@@ -6,7 +6,10 @@ What is measured, on one scenario (the shipped default unless told otherwise):
   :meth:`Simulator.run`, one core) with ``edf`` on the core ``core="auto"`` picks for it (the
   compiled one, ``sim/compiled.py``); ``sim_layer_events_per_s_python``: the same runs on the
   Python core, alternated with them; ``compiled_speedup``: their ratio.
-  ``sim_layer_events_per_s_drl``: the ``drl`` scheduler (Python core).
+  ``sim_layer_events_per_s_drl``: the ``drl`` scheduler (the core ``auto`` picks: compiled);
+  ``sim_layer_events_per_s_drl_python``: on the Python core (whose run also times ``drl``'s
+  whole ``decide``). ``policies``: ``drl``, ``relmas`` and their teachers ``triage`` and
+  ``llf-masked``, each on both cores alternated (``{name: {compiled, python, speedup}}``).
 * ``jit_compile_s`` / ``jit_cache_load_s``: the compiled core's first call in a fresh process
   with an empty numba cache (compiles), then in another with that cache (loads). Rates never
   include either: each process warms the core up first.
@@ -123,6 +126,28 @@ def side_by_side(platform, costs, workload, scheduler: str = "edf", repeat: int 
                 layer_events=sim.layer_events, decisions=sim.decisions)
 
 
+POLICY_SCHEDULERS = ("drl", "relmas", "triage", "llf-masked")
+
+
+def policy_side_by_side(platform, costs, workload, repeat: int = 1) -> dict:
+    """The learned schedulers and their teachers on the compiled core and on the Python core,
+    alternated, best of ``repeat`` each: ``{name: {compiled, python, speedup, core}}``."""
+    from fairsched.schedulers.registry import available
+
+    out = {}
+    for name in POLICY_SCHEDULERS:
+        if name not in available():
+            continue
+        best_c = best_py = 0.0
+        sim = None
+        for _ in range(repeat):
+            rate, sim = time_scheduler(platform, costs, workload, name)
+            best_c = max(best_c, rate)
+            best_py = max(best_py, time_scheduler(platform, costs, workload, name, core="python")[0])
+        out[name] = dict(compiled=best_c, python=best_py, speedup=best_c / best_py, core=sim.core_used)
+    return out
+
+
 # ------------------------------------------------------------- every scheduler, and scaling
 def every_scheduler(platform, costs, workload, repeat: int = 1, skip=()) -> dict:
     """Layer events per CPU second of every registered scheduler on one workload, side by side
@@ -184,8 +209,10 @@ def platform_scaling(scenario, platform, costs, sizes=(8, 32, 128, 512), schedul
     """Layer events per CPU second at each platform size (:func:`scaled_platform` of ``platform``,
     ``requests_per_sub x size`` requests so the run's length per sub stays the same), and the
     fitted growth exponent of time per event in platform size, per scheduler. Schedulers on the
-    Python core (learned policies) run only up to ``python_max_size`` sub-accelerators and on a
-    fifth of the requests (their time per event grows linearly in the platform size)."""
+    Python core, and the learned ones on the compiled core (the ``policy`` rule scans every sub
+    and every ready request at each decision, as their features do), run only up to
+    ``python_max_size`` sub-accelerators and on a fifth of the requests (their time per event
+    grows linearly in the platform size)."""
     from fairsched.api import build
     from fairsched.schedulers.registry import available, scheduler_class
 
@@ -194,7 +221,7 @@ def platform_scaling(scenario, platform, costs, sizes=(8, 32, 128, 512), schedul
     for name in schedulers:
         if name not in available():
             continue
-        kernel = getattr(scheduler_class(name), "kernel_spec", None) is not None
+        kernel = getattr(scheduler_class(name), "kernel_spec", None) not in (None, "policy")  # flat in size
         rows = []
         for n in sizes:
             if not kernel and n > python_max_size:
@@ -428,12 +455,15 @@ def run_bench(
     if "drl" in available():
         log("simulator, drl ...")
         try:
-            res["sim_layer_events_per_s_drl"], drl_sim = time_scheduler(plat, table, wl, "drl")
+            res["sim_layer_events_per_s_drl"] = time_scheduler(plat, table, wl, "drl")[0]
+            res["sim_layer_events_per_s_drl_python"], drl_sim = time_scheduler(plat, table, wl, "drl", core="python")
         except InputError as e:  # e.g. a policy file out of date: report it, measure the rest
             res["drl_error"] = str(e)
             log(f"  drl skipped: {e}")
 
     if scaling:
+        log(f"learned schedulers and teachers, {n} requests, compiled and Python cores alternated ...")
+        res["policies"] = policy_side_by_side(plat, table, wl, repeat=repeat)
         log(f"every registered scheduler, {n} requests ...")
         res["schedulers"] = every_scheduler(plat, table, wl, repeat=repeat)
         log("platform-size scaling ...")
@@ -480,7 +510,8 @@ def format_table(res: dict) -> str:
         ("compiled vs Python core", f(res.get("compiled_speedup"), "{:.1f}x")),
         ("compiled core first call: compile / from cache (s)",
          f"{f(res.get('jit_compile_s'), '{:.2f}')} / {f(res.get('jit_cache_load_s'), '{:.2f}')}"),
-        ("simulator, drl (layer events/s)", f(res.get("sim_layer_events_per_s_drl"), "{:,.0f}")),
+        ("simulator, drl, compiled core (layer events/s)", f(res.get("sim_layer_events_per_s_drl"), "{:,.0f}")),
+        ("simulator, drl, Python core (layer events/s)", f(res.get("sim_layer_events_per_s_drl_python"), "{:,.0f}")),
         ("SimPy reference (layer events/s)", f(res.get("simpy_layer_events_per_s"), "{:,.0f}")),
         ("speed-up over SimPy (same arrivals)", f(res.get("simpy_speedup"), "{:.1f}x")),
         ("same hits per SLO as SimPy", f(res.get("simpy_hits_equal"), "{}")),
@@ -500,6 +531,11 @@ def format_table(res: dict) -> str:
 def scaling_tables(res: dict) -> list[str]:
     """Markdown tables: every scheduler; platform-size scaling with exponents; tenant scaling."""
     out = []
+    pol = res.get("policies")
+    if pol:
+        out += ["", "| learned / teacher | compiled core | Python core | speed-up |", "|---|---|---|---|"]
+        for k, v in pol.items():
+            out.append(f"| {k} | {v['compiled']:,.0f} | {v['python']:,.0f} | {v['speedup']:.1f}x |")
     sch = res.get("schedulers")
     if sch:
         out += ["", "| scheduler | core | layer events/s |", "|---|---|---|"]

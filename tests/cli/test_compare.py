@@ -71,7 +71,7 @@ def test_compare_writes_all_outputs_and_reuses_cells(inputs, tmp_path, capsys):
         (["--load", "-1"], "--load"),
         (["--scenario", "missing.yaml"], "does not exist"),
         (["--core", "fast"], "--core: unknown 'fast'"),
-        (["--schedulers", "edf,drl", "--core", "compiled"], "--core: the compiled core cannot run scheduler 'drl'"),
+        (["--schedulers", "edf,dbp", "--core", "compiled"], "--core: the compiled core cannot run scheduler 'dbp'"),
     ],
 )
 def test_bad_input_exits_2_with_one_message(inputs, tmp_path, capsys, extra, needle):
@@ -96,7 +96,6 @@ def test_simulate_core_option(inputs, capsys):
         res[core] = {k: v for k, v in json.loads(out).items() if not k.startswith(("sim_wall", "decision_us"))}
     assert res["python"] == res["compiled"]
     for bad, needle in ((["--core", "numba"], "--core: unknown 'numba'"),
-                        (["--core", "compiled", "--scheduler", "drl"], "--core: the compiled core cannot run scheduler 'drl'"),
-                        (["--core", "compiled", "--scheduler", "relmas"], "cannot run scheduler 'relmas'")):
+                        (["--core", "compiled", "--scheduler", "dbp"], "--core: the compiled core cannot run scheduler 'dbp'")):
         code, _, err = run_cli(base + bad, capsys)
         assert code == 2 and needle in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -13,8 +13,8 @@ from fairsched.cli.plugins import check_policies, import_option, load_imports, p
 from fairsched.errors import InputError
 
 
-CORE_HELP = ("event loop: auto (compiled for the heuristics; else python), python (also times "
-             "each decision) or compiled; same results")
+CORE_HELP = ("event loop: auto (compiled for every scheduler with an in-kernel rule, incl. drl and relmas; "
+             "else python), python (also times each decision) or compiled; same results")
 
 
 def check_core(core: str, schedulers: list[str]) -> None:

@@ -65,6 +65,7 @@ from fairsched.rl.policy import NumpyPolicy
 from fairsched.rl.teacher import THETA
 from fairsched.schedulers.base import Scheduler
 from fairsched.schedulers.dbp import MKHistory
+from fairsched.sim.compiled_policy import PICKS
 from fairsched.sim.engine import Decision
 
 #: the observation layout / dispatch a new policy is trained with; :data:`VERSIONS` load
@@ -83,6 +84,11 @@ N_OBS_V = {1: {"drl": 12 + 3 * len(THETAS), "relmas": 8 + len(MODES)},
 N_OBS = N_OBS_V[CYCLE_VERSION]
 N_ACTIONS = {"drl": len(THETAS), "relmas": len(MODES)}
 DEFAULT_ACTION = {"drl": DEFAULT_THETA, "relmas": DEFAULT_MODE}
+
+
+#: the dispatch modes as picks of the compiled core (sim/compiled_policy.py); a mode missing here
+#: runs on the Python core
+KERNEL_MODES = {"llf": "urgent", "srpt": "srpt", "llf-short": "llf-short"}
 
 
 def _clip(x, lo, hi):
@@ -185,6 +191,26 @@ class CycleController:
         D, bs, now = self.features.D, sim.best_suffix, sim.now
         n = sum(1 for r in sim.ready.values() if r.deadline - now - bs[r.mi][r.next_layer] < 0.2 * D[r.slo])
         return n / len(sim.ready)
+
+    # ------------------------------------------------------------- the compiled core
+    def kernel_ok(self) -> bool:
+        """Whether the compiled core has every dispatcher of this variant (:data:`KERNEL_MODES`)
+        and, after :meth:`reset`, this run needs nothing of the Python core (:attr:`python_only`)."""
+        if getattr(self, "python_only", False):
+            return False
+        return self.variant == "drl" or all(KERNEL_MODES.get(m) in PICKS for m in MODES)
+
+    def kernel_pick(self) -> dict:
+        """The current dispatcher as the compiled core's pick, and the next cycle boundary."""
+        if self.variant == "drl":
+            return dict(pick="triage", theta=self.theta, next_cycle=self.next_cycle)
+        return dict(pick=KERNEL_MODES[MODES[self.action]], theta=0.0, next_cycle=self.next_cycle)
+
+    def kernel_params(self, cycle=None) -> dict:
+        """The compiled core's parameters (after :meth:`reset`): this dispatcher and the cycle
+        clock; ``cycle``: a hook called with a state view at each due decision point (None: the
+        run pauses there, :class:`fairsched.sim.compiled.CycleRun`)."""
+        return self.features.kernel_params(**self.kernel_pick(), cycle=cycle)
 
     # ------------------------------------------------------------- dispatch
     def dispatch(self, sim) -> Decision:
@@ -320,7 +346,13 @@ def is_cycle_policy(path: str | Path) -> bool:
 class CycleScheduler(Scheduler):
     """Runs a cycle policy: at the first decision point of each cycle the policy sets the action,
     then the dispatcher assigns layers until the next cycle. ``policy``: a path (stem/.npz/.json), a
-    :class:`CyclePolicy`, or None with ``variant`` for the fixed default action (= the teacher)."""
+    :class:`CyclePolicy`, or None with ``variant`` for the fixed default action (= the teacher).
+
+    On the compiled core (``kernel_spec = "policy"``) the kernel runs the dispatcher and returns to
+    Python at each decision point where a cycle is due; :meth:`_on_cycle` computes the observation
+    and the action there, from a read-only view of the kernel's state, exactly as :meth:`decide`."""
+
+    kernel_spec = "policy"  # the dispatchers are picks of sim/compiled_policy.py
 
     def __init__(self, policy=None, variant: str | None = None, cycle_requests: float | None = None,
                  version: int | None = None):
@@ -333,6 +365,29 @@ class CycleScheduler(Scheduler):
             version = int(policy.meta.get("cycle_version", 1)) if policy is not None else CYCLE_VERSION
         self.ctl = CycleController(variant, cr, version)
         self.tenant_aware = variant == "drl"
+        if not self.ctl.kernel_ok():
+            self.kernel_spec = None  # a dispatch mode the kernel lacks: the Python core
+
+    def kernel_refusal(self, sim) -> str | None:
+        """Why the compiled core cannot run this scheduler on ``sim``'s workload (None: it can):
+        a version-2 drl controller on (m,k) SLOs dispatches with dbp's outcome history, which the
+        kernel does not keep for this rule (:attr:`CycleController.python_only`)."""
+        c = self.ctl
+        if c.version >= 2 and c.variant == "drl" and any(s.mk for s in sim.workload.slos):
+            return "a version-2 drl cycle policy on (m,k) SLOs (its (m,k) dispatch runs on the Python core)"
+        return None
+
+    def kernel_params(self, sim):
+        """The dispatcher of the current action, the cycle clock, and the hook the kernel calls
+        at each decision point where a cycle is due (after :meth:`reset`)."""
+        return (self.ctl.kernel_params(cycle=self._on_cycle),)
+
+    def _on_cycle(self, view) -> dict:
+        """:meth:`decide`'s cycle step on the kernel's state view: the new pick and cycle clock."""
+        ctl = self.ctl
+        a = self.policy.act_cycle(ctl.observe(view)) if self.policy is not None else ctl.action
+        ctl.set_action(view, a)
+        return ctl.kernel_pick()
 
     def reset(self, sim, seed):
         self.ctl.reset(sim)

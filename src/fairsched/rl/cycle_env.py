@@ -11,6 +11,11 @@ with a seed below ``2**31``); ``load_range`` may be changed between episodes (th
 curriculum does). On a workload with (m,k) SLOs (``mk``) the drl observation carries the (m,k) block,
 the shaping potential charges violated streams, the simulator keeps the request log and the terminal
 reward counts tenants upheld by rate *and* (m,k) (:mod:`fairsched.rl.cycle`, "(m,k)-awareness").
+
+``core``: ``"auto"`` (default) runs the dispatcher in the compiled core
+(:class:`fairsched.sim.compiled.CycleRun`, which pauses at each due decision point; the same
+assignments, bit for bit), ``"python"`` on the Python core. A version-2 drl controller on (m,k)
+SLOs always runs on the Python core (its (m,k) dispatch and outcome history are not in the kernel).
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ class CycleEnv(FairSchedEnv):
     """One step = one cycle of ``cycle_requests`` mean inter-arrival times (see the module docstring)."""
 
     def __init__(self, *, variant: str = "drl", cycle_requests: float = CYCLE_REQUESTS, terminal_weight: float = 1.0,
-                 relmas_reward: str = "net", **kwargs):
+                 relmas_reward: str = "net", core: str = "auto", **kwargs):
         kwargs.setdefault("requests", 1500)
         kwargs["tenant_aware"] = variant == "drl"
         kwargs["reward"] = "tenant" if variant == "drl" else "hits"
@@ -47,12 +52,25 @@ class CycleEnv(FairSchedEnv):
         if relmas_reward not in RELMAS_REWARDS:
             raise InputError(f"relmas_reward: '{relmas_reward}' unknown; use one of {', '.join(RELMAS_REWARDS)}")
         self.relmas_reward = relmas_reward
+        if core not in ("auto", "python", "compiled"):
+            raise InputError(f"core: unknown '{core}'; use auto, python or compiled")
+        if core == "compiled" and not self.ctl.kernel_ok():
+            raise InputError("core: the compiled core lacks a dispatch mode of this variant; use core='auto' or 'python'")
+        self.core = core
+        self._run = None
         self.action_space = spaces.Discrete(N_ACTIONS[variant])
         self.observation_space = spaces.Box(-2.0, 10.0, shape=(N_OBS[variant],), dtype=np.float32)
 
     def _run_to_boundary(self) -> bool:
         """Dispatch until the next decision point at which a cycle is due. False: the run ended."""
         sim, ctl = self.sim, self.ctl
+        if self._run is not None:  # the compiled core; the paused kernel's state is self._state
+            if self._run.run():
+                self._state = self._run.view()
+                return True
+            self._state = sim
+            self._done = True
+            return False
         while sim.advance():
             if ctl.due(sim):
                 return True
@@ -68,13 +86,19 @@ class CycleEnv(FairSchedEnv):
         self.sim = Simulator(self.platform, self.costs, wl, SimConfig(seed=sim_seed, time_decisions=False,
                                                                       log_requests=log))
         self.ctl.reset(self.sim)
+        self._state = self.sim
+        self._run = None
+        if self.core != "python" and self.ctl.kernel_ok():
+            from fairsched.sim.compiled import CycleRun
+
+            self._run = CycleRun(self.sim, (self.ctl.kernel_params(),))
         self._done = False
         self._steps = 0
         self._hits = self._ended = 0
         self._phi = potential(self.sim, self.ctl.features, self.ctl.mk) if self.variant == "drl" else 0.0
         if not self._run_to_boundary():
             return np.zeros(self.observation_space.shape, dtype=np.float32), self._info()
-        return self.ctl.observe(self.sim), self._info()
+        return self.ctl.observe(self._state), self._info()
 
     def step(self, action):
         if self.sim is None:
@@ -85,8 +109,11 @@ class CycleEnv(FairSchedEnv):
         if not 0 <= a < self.action_space.n:
             raise ValueError(f"action {a} outside Discrete({self.action_space.n})")
         sim, ctl = self.sim, self.ctl
-        ctl.set_action(sim, a)
-        sim.apply(ctl.dispatch(sim))
+        ctl.set_action(self._state, a)
+        if self._run is not None:
+            self._run.set_cycle(**ctl.kernel_pick())  # the kernel dispatches from the paused point
+        else:
+            sim.apply(ctl.dispatch(sim))
         alive = self._run_to_boundary()
         self._steps += 1
         info = self._info()
@@ -106,7 +133,7 @@ class CycleEnv(FairSchedEnv):
             if self.variant == "drl" and not alive:
                 up = m["tenants_upheld_both"] if ctl.mk is not None else m["tenants_upheld"]
                 reward += self.terminal_weight * up / max(m["tenants"], 1)
-        obs = ctl.observe(sim) if alive else np.zeros(self.observation_space.shape, dtype=np.float32)
+        obs = ctl.observe(self._state) if alive else np.zeros(self.observation_space.shape, dtype=np.float32)
         return obs, float(reward), not alive, truncated, info
 
     def episode_metrics(self) -> dict:

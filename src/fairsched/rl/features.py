@@ -124,6 +124,15 @@ class FeatureBuilder:
         ]
         self._tkey = None
 
+    def kernel_params(self, pick: str, **extra) -> dict:
+        """What the compiled core's copy of :meth:`candidates` / :meth:`build` needs (after
+        :meth:`reset`), computed here so that both cores work on the same values; ``pick``: the
+        rule that chooses among the candidates (``sim/compiled_policy.py``, ``PICKS``)."""
+        return dict(pick=pick, K=self.K, tenant_aware=self.tenant_aware, n_cand=N_CAND, n_global=N_GLOBAL,
+                    max_types=MAX_TYPES, risky=RISKY, load=self.load, inv_B=self.inv_B, D=self.D, tau=self.tau,
+                    N=self.N, slo_tenant=self.slo_tenant, tenant_share=self.tenant_share, best_layer=self.best_layer,
+                    tenant_order=sorted(range(self.T), key=lambda t: (self.tenant_share[t], t)), **extra)
+
     # ------------------------------------------------------------- tenant state
     def _tenant_state(self, sim):
         """Per-SLO margin/need and per-tenant margin/need/cumulative share (cached per event)."""

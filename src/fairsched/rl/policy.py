@@ -7,7 +7,10 @@ An exported policy is two files side by side (:mod:`fairsched.rl.export` writes 
   training command and metadata.
 
 Inference is ``logits = Wout act(... act(W0 x + b0) ...) + bout``; masked-out actions get ``-inf`` and
-the arg-max is taken (deterministic, as ``predict(..., deterministic=True)`` in sb3).
+the arg-max is taken (deterministic, as ``predict(..., deterministic=True)`` in sb3). The forward
+pass is :func:`fairsched.sim.compiled_policy.mlp_logits` (numba, float32): the one implementation
+that the compiled core also runs, so a policy decides identically on both cores (numpy's matmul
+sums in another order, and numpy's float32 tanh may differ from libm's in the last bit).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import numpy as np
 
 from fairsched.errors import InputError
 from fairsched.rl.features import FEATURE_VERSION, obs_dim
+from fairsched.sim.compiled_policy import masked_argmax, mlp_logits, mlp_scratch, pack_mlp
 
 POLICY_DIR = Path(str(resources.files("fairsched.rl") / "policies"))
 _ACT = {"tanh": np.tanh, "relu": lambda x: np.maximum(x, 0.0)}
@@ -39,6 +43,8 @@ class NumpyPolicy:
         self.layers = [(np.ascontiguousarray(W, dtype=np.float32), np.asarray(b, dtype=np.float32)) for W, b in weights]
         self._hidden = self.layers[:-1]
         self._out = self.layers[-1]
+        self.act_code = 0 if meta.get("activation", "tanh") == "tanh" else 1
+        self._w, self._dims = pack_mlp(self.layers)
 
     @classmethod
     def load(cls, path: str | Path) -> "NumpyPolicy":
@@ -64,18 +70,20 @@ class NumpyPolicy:
         return cls(weights, meta)
 
     def logits(self, obs: np.ndarray) -> np.ndarray:
-        x = np.asarray(obs, dtype=np.float32)
-        f = self.act_fn
-        for W, b in self._hidden:
-            x = f(W @ x + b)
-        W, b = self._out
-        return W @ x + b
+        """The float32 logits (a fresh array)."""
+        x = np.ascontiguousarray(obs, dtype=np.float32)
+        if x.shape != (self._dims[0],):
+            raise ValueError(f"observation of shape {x.shape}; this policy takes ({self._dims[0]},)")
+        return mlp_logits(self._w, self._dims, self.act_code, x, mlp_scratch(self._dims)).copy()
 
     def act(self, obs: np.ndarray, mask: np.ndarray) -> int:
         """The arg-max valid action."""
-        lg = self.logits(obs)
-        lg[~mask] = -np.inf
-        return int(lg.argmax())
+        x = np.ascontiguousarray(obs, dtype=np.float32)
+        if x.shape != (self._dims[0],):
+            raise ValueError(f"observation of shape {x.shape}; this policy takes ({self._dims[0]},)")
+        # scratch per call: a loaded policy is shared (load_policy's cache), maybe across threads
+        return int(masked_argmax(mlp_logits(self._w, self._dims, self.act_code, x, mlp_scratch(self._dims)),
+                                 np.ascontiguousarray(mask, dtype=np.bool_)))
 
 
 def shipped_policy_path(name: str) -> Path:

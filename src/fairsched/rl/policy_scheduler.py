@@ -6,6 +6,10 @@ features (:class:`~fairsched.rl.features.FeatureBuilder`), run the exported MLP
 (:class:`~fairsched.rl.policy.NumpyPolicy`) and assign one request; the simulator then asks again
 at the same instant, so the run sees exactly the decisions the env would. This module must import
 without torch: ``fairsched.schedulers`` imports it to register the two names.
+
+On the compiled core (``kernel_spec = "policy"``, :mod:`fairsched.sim.compiled_policy`) the same
+protocol runs inside the kernel, bit for bit, for an exported MLP (:class:`NumpyPolicy`) and the
+two teachers; any other policy object (a wrapper, a duck-typed policy) runs on the Python core.
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ class PolicyScheduler(Scheduler):
     default_policy = ""
     tenant_aware = True
     takes_policy = True  # the registry accepts NAME:PATH (a policy file) for this class
+    kernel_spec = "policy"  # sim/compiled_policy.py decides the same way, bit for bit
 
     def __init__(self, policy: str | Path | NumpyPolicy | None = None):
         if hasattr(policy, "act"):  # a NumpyPolicy or anything with K, tenant_aware, act(obs, mask)
@@ -65,6 +70,32 @@ class PolicyScheduler(Scheduler):
         if self.policy.tenant_aware != self.tenant_aware and policy is None:
             raise InputError(f"shipped policy for '{self.name}' has tenant_aware={self.policy.tenant_aware}")
         self.features = FeatureBuilder(self.policy.K, self.policy.tenant_aware)
+        if self._pick() is None:  # a policy the kernel does not know: the Python core
+            self.kernel_spec = None
+
+    def _pick(self) -> str | None:
+        """The compiled core's pick for this policy: ``mlp``, ``triage``, ``urgent`` or None."""
+        from fairsched.rl.teacher import TeacherPolicy
+
+        p = self.policy
+        if type(p) is NumpyPolicy:
+            return "mlp"
+        if type(p) is TeacherPolicy:
+            return p.kind
+        return None
+
+    def kernel_params(self, sim):
+        """What the compiled core needs, computed by this run's FeatureBuilder (after ``reset``),
+        so that both cores decide on the same values."""
+        fb, p = self.features, self.policy
+        if self._pick() is None:  # the policy was replaced after __init__: a bug of the caller
+            raise ValueError(f"{type(self).__name__}: the compiled core has no pick for policy {type(p).__name__}")
+        par = fb.kernel_params(self._pick())
+        if par["pick"] == "triage":
+            par["theta"] = p.theta
+        elif par["pick"] == "mlp":
+            par["layers"], par["activation"] = p.layers, p.meta.get("activation", "tanh")
+        return (par,)
 
     @classmethod
     def for_path(cls, path):

@@ -1,5 +1,7 @@
-"""A compiled (numba) event loop for every heuristic: ``edf``, ``fcfs``, ``sjf``, ``llf``, ``rr``,
-``prema``, ``affinity-edf``, ``sla-aware``, ``dbp``.
+"""A compiled (numba) event loop for every heuristic (``edf``, ``fcfs``, ``sjf``, ``llf``, ``rr``,
+``prema``, ``affinity-edf``, ``sla-aware``, ``dbp``), the learned schedulers ``drl`` and
+``relmas``, their teachers ``triage`` and ``llf-masked``, and the cycle schedulers and env
+(the ``policy`` rule, :mod:`fairsched.sim.compiled_policy`).
 
 Why it exists: simulator speed is the product (sweeps run thousands of simulations), and the
 pure-Python engine stops near 10^5 layer events per second: every event is a Python call to the
@@ -7,9 +9,10 @@ scheduler, a bandwidth re-allocation and a progress update, spread over a dozen 
 This kernel does the same work on arrays, 20x to 40x faster (docs/performance.md).
 
 What stays in Python: :mod:`fairsched.sim.engine` is the readable reference and the only core for
-schedulers without an in-kernel rule (learned policies, user-defined ones), for the RL
+schedulers without an in-kernel rule (``dbp``, user-defined ones), for the per-layer RL
 environment (which steps the simulator one decision at a time), for per-layer traces and for
-timing decisions (compiled runs leave ``dec_hist`` empty).
+timing decisions (compiled runs leave ``dec_hist`` empty). A cycle rule returns to Python at each
+decision point where its cycle is due (``NEED_CYCLE``), for the observation and the action.
 
 Exactness: the kernel reproduces :meth:`Simulator.run` bit for bit (request log, counters, floats):
 every floating-point operation of ``engine.py`` and of the scheduler's ``decide`` is done on the
@@ -43,22 +46,28 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from fairsched.sim.compiled_policy import (ACTS, N_PC, N_PF, PC_ACT, PC_CYCLE, PC_K, PC_MAXT, PC_NCAND, PC_NGLOB,
+                                           PC_PICK, PC_TA, PF_HI, PF_INVB, PF_LO, PF_LOAD, PF_NEXT, PF_SKIP_T,
+                                           PF_THETA,
+                                           PICKS, PS_D, PS_N, PS_TAU, pack_mlp, policy_decide)
 from fairsched.sim.request import DONE, READY, RUNNING
 
 INF = np.inf
 
 # kernel exit codes
-FINISHED, NEED_ARRIVALS, NEED_ROOM = 0, 1, 2
+FINISHED, NEED_ARRIVALS, NEED_ROOM, NEED_CYCLE = 0, 1, 2, 3
 
 # in-kernel rules: a scheduler's ``kernel_spec`` -> (rule code, key code). A rule "key + placement"
 # (a static per-(request, layer) key, fastest-idle placement, optionally refused) is one line here,
 # one case in ``key_of`` and, for a refusal, one case in ``decide`` (docs/performance.md).
-R_PRIORITY, R_AFFINITY, R_SLA, R_RR, R_PREMA, R_DBP = range(6)
+R_PRIORITY, R_AFFINITY, R_SLA, R_RR, R_PREMA, R_POLICY, R_DBP = range(7)
 K_DEADLINE, K_ARRIVAL, K_BEST, K_LAXITY = 0, 1, 2, 3
 KEYS = {"deadline": K_DEADLINE, "arrival": K_ARRIVAL, "best_remaining": K_BEST, "laxity": K_LAXITY}
 RULES = {f"priority:{k}": (R_PRIORITY, c) for k, c in KEYS.items()}
 RULES.update({"affinity-edf": (R_AFFINITY, K_DEADLINE), "sla-aware": (R_SLA, K_DEADLINE),
-              "rr": (R_RR, K_ARRIVAL), "prema": (R_PREMA, K_BEST), "dbp": (R_DBP, K_DEADLINE)})
+              "rr": (R_RR, K_ARRIVAL), "prema": (R_PREMA, K_BEST), "dbp": (R_DBP, K_DEADLINE),
+              # the learned schedulers' protocol (sim/compiled_policy.py); the pick is a parameter
+              "policy": (R_POLICY, K_DEADLINE)})
 SHARINGS = {"maxmin": 0, "proportional": 1}
 S_MAXMIN = 0
 
@@ -68,8 +77,8 @@ N_FS = 10
 # st: int scalars (counts, flags, sizes)
 (N_ARRIVED, N_TOTAL, WARMUP_N, N_IDLE, N_READY, DIRTY, LAYER_EVENTS, DECISIONS, ABORTED, ARR_POS,
  ARR_LEN, N_FREE, LOG_LEN, KEY, SHED, SHARING, LOGGING, N_AT, N_DL, N_LST, N_RDY, RULE, N_FH,
- N_FM, N_TH, N_TM, N_F, N_T, N_NEW, GMAX, RR_PTR, STAMP) = range(32)
-N_ST = 32
+ N_FM, N_TH, N_TM, N_F, N_T, N_NEW, GMAX, RR_PTR, STAMP, RESUME) = range(33)
+N_ST = 33
 # sub: float rows per sub-accelerator (engine: _C, _D, _E, _w, _t0, _tag, _dem, _r0, _start, busy)
 S_C, S_D, S_E, S_W, S_T0, S_TAG, S_DEM, S_R0, S_START, S_BUSY = range(10)
 N_SUBF = 10
@@ -331,9 +340,12 @@ def _mk_distance(col):
 @njit(cache=True)
 def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, dl_v, ls_k, ls_v, rd_k, rd_v,
                sk_k, sk_v, fh_k, fh_v, fm_k, fm_v, th_k, th_v, tm_k, tm_v, ih, ih_n, gh, gsize, glive, slo_grp, rlist, par, athr, arr_t, arr_s,
-               cost, bsuf, model_i, slo_model, slo_dl, cnt, log_f, log_i):
-    """Run events until the end (``FINISHED``), the end of the arrival chunk (``NEED_ARRIVALS``) or
-    a full array (``NEED_ROOM``, with the arrivals of the next instant in ``st[N_AT]``).
+               cost, bsuf, model_i, slo_model, slo_dl, cnt, log_f, log_i, pcfg, pflt, pslo, slo_ten, ten_share, ten_order,
+               pw, pdims, pskip, psuf, blay):
+    """Run events until the end (``FINISHED``), the end of the arrival chunk (``NEED_ARRIVALS``),
+    a full array (``NEED_ROOM``, with the arrivals of the next instant in ``st[N_AT]``) or, for a
+    cycle scheduler, a decision point where its cycle is due (``NEED_CYCLE``: Python sets the
+    cycle's pick; with ``st[RESUME]`` set the kernel resumes at that decision point).
 
     Mirrors ``Simulator.advance`` / ``apply`` with the scheduler's rule (``st[RULE]``) deciding in
     place. ``sub`` holds the engine's per-sub lists as rows; ``running`` the slot running on each
@@ -348,6 +360,7 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
     grouped = rule == R_SLA or rule == R_RR or rule == R_DBP
     leafed = rule == R_SLA or rule == R_DBP  # a tournament tree over SLO heads
     heaped = rule == R_PRIORITY or rule == R_AFFINITY
+    pol = rule == R_POLICY  # places on any idle sub: the per-profile idle heaps are not kept
     shed = st[SHED] != 0
     logging = st[LOGGING] != 0
     maxmin = st[SHARING] == S_MAXMIN
@@ -358,6 +371,17 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
     used_g = np.zeros(G, np.int64)  # rr: the decision (stamp) that last took this tenant's head
     ctake = np.zeros(0, np.int64)  # prema: scratch of candidate slots
     cmark = np.zeros(0, np.bool_)
+    # policy: scratch of the candidate menu, the tenant state (cached by ended requests), the observation
+    nsc = free.shape[0] if pol else 1
+    f_lax, f_rem = np.empty(nsc, np.float64), np.empty(nsc, np.float64)
+    f_id, f_slot = np.empty(nsc, np.int64), np.empty(nsc, np.int64)
+    heads, count = np.empty(S, np.int64), np.empty(S, np.int64)
+    cand = np.empty(pcfg[PC_K] + 1, np.int64)
+    obs = np.zeros(pcfg[PC_K] * pcfg[PC_NCAND] + pcfg[PC_NGLOB], np.float32)
+    mask = np.zeros(pcfg[PC_K] + 1, np.bool_)
+    hbuf = np.zeros((3, pdims.max()), np.float32)  # compiled_policy.mlp_scratch
+    tst = np.zeros((5, max(S, ten_share.shape[0]) + 1), np.float64)
+    tkey = np.full(1, -1, np.int64)
     # sla-aware: a tournament tree over SLOs; leaf g = (-deficit, deadline, id) of SLO g's head
     # (lid -1: no ready request), refreshed only for SLOs marked dirty (head or hit rate changed)
     GP = 1
@@ -579,7 +603,8 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
     def start_layer(slot, i):  # engine: _start_layer; i is the lowest idle sub of its profile
         unready(slot)
         p = sprof[i]
-        ih_n[p] = ih_pop(ih[p], ih_n[p])
+        if not pol:
+            ih_n[p] = ih_pop(ih[p], ih_n[p])
         k = reqi[R_LAYER, slot]
         reqi[R_STATE, slot] = RUNNING
         reqi[R_SUB, slot] = i
@@ -601,8 +626,9 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
     def free_sub(i):  # engine: _free
         running[i] = -1
         st[N_IDLE] += 1
-        p = sprof[i]
-        ih_n[p] = ih_push(ih[p], ih_n[p], i)
+        if not pol:
+            p = sprof[i]
+            ih_n[p] = ih_push(ih[p], ih_n[p], i)
         leave(i)
         fs[TOTAL] = fs[TOTAL] - dem[i] if st[N_IDLE] < M else 0.0
         st[DIRTY] = 1
@@ -770,6 +796,14 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
                 st[RR_PTR] = (t + 1) % G
                 start_layer(slot, fastest_idle(col_of(slot)))
                 n += 1
+        elif rule == R_POLICY:  # PolicyScheduler.decide: one assignment on the first idle sub it uses
+            slot, i = policy_decide(fs[NOW], st[N_IDLE], st[N_READY], st[N_ARRIVED], st[N_TOTAL], rlist, reqf, reqi,
+                                    running, sprof, cost, model_i, psuf, bsuf, blay, cnt, pcfg, pflt, pslo, slo_ten,
+                                    ten_share, ten_order, pw, pdims, pskip, tst, tkey, f_lax, f_rem, f_id, f_slot,
+                                    heads, count, cand, obs, mask, hbuf)
+            if slot >= 0:
+                start_layer(slot, i)
+                n += 1
         else:  # Prema: token threshold, then shortest remaining (best types) first
             nr = st[N_READY]
             now = fs[NOW]
@@ -820,7 +854,21 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
         for g in range(G):
             dirty(g)
 
+    def decide_all():  # engine: a decision that assigned something is followed by another at this instant
+        while True:
+            if decide() == 0 or st[N_IDLE] == 0 or st[N_READY] == 0:
+                break
+            if shed:
+                shed_hopeless()
+            if st[N_READY] == 0:
+                break
+
+    cyc = pol and pcfg[PC_CYCLE] != 0
     while True:  # engine: advance
+        if st[RESUME]:  # back from NEED_CYCLE: the decision point it stopped at
+            st[RESUME] = 0
+            decide_all()
+            continue
         if st[DIRTY]:
             reallocate()
         if st[N_ARRIVED] < st[N_TOTAL]:
@@ -896,14 +944,10 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
                 shed_hopeless()
                 if st[N_READY] == 0:
                     continue
-            # engine: a decision that assigned something is followed by another at this instant
-            while True:
-                if decide() == 0 or st[N_IDLE] == 0 or st[N_READY] == 0:
-                    break
-                if shed:
-                    shed_hopeless()
-                if st[N_READY] == 0:
-                    break
+            if cyc and fs[NOW] >= pflt[PF_NEXT]:  # CycleScheduler.decide: a cycle is due (Python)
+                st[RESUME] = 1
+                return NEED_CYCLE
+            decide_all()
 
 
 # ------------------------------------------------------------------------------ Python side
@@ -1034,6 +1078,7 @@ class _Kernel:
                 for k in range(sim.n_layers[mi]):
                     best = min(sim.prof[p][mi].solo[k] for p in range(n_prof))
                     self.athr[lay_off[mi] + k] = max_slowdown * best
+        self._policy(sim, params[0] if rule == R_POLICY else None, n_prof, suf_off)
         self.gh = np.zeros((n_groups, group if rule in (R_SLA, R_RR, R_DBP) else 1, 3), np.int64)
         self.gsize = np.zeros(n_groups, np.int64)
         self.glive = np.zeros(n_groups, np.int64)
@@ -1067,24 +1112,78 @@ class _Kernel:
             self.log_f, self.log_i = np.zeros((3, 4 * slots)), np.zeros((4, 4 * slots), np.int64)
         self.arr_t, self.arr_s = np.empty(0), np.empty(0, np.int64)
 
-    def run(self, arrivals: _Arrivals) -> None:
+    def run(self, arrivals: _Arrivals) -> int:
+        """Run to the end (``FINISHED``) or, for a cycle rule without a hook, to the next due
+        decision point (``NEED_CYCLE``: call :meth:`set_cycle`, then ``run`` again)."""
         while True:
             code = run_kernel(self.fs, self.st, self.sub, self.sprof, self.sver, self.scls, self.running, self.reqf,
                               self.reqi, self.free, *self.dl, *self.ls, *self.rd, *self.sk, *self.fh, *self.fm,
                               *self.th, *self.tm, self.ih,
                               self.ih_n, self.gh, self.gsize, self.glive, self.slo_grp, self.rlist, self.par,
                               self.athr, self.arr_t, self.arr_s, self.cost, self.bsuf, self.model_i,
-                              self.slo_model, self.slo_dl, self.cnt, self.log_f, self.log_i)
+                              self.slo_model, self.slo_dl, self.cnt, self.log_f, self.log_i, *self.pol)
             if code == FINISHED:
                 self._flush_log()
-                return
-            if code == NEED_ARRIVALS:
+                return code
+            if code == NEED_CYCLE:
+                if self.on_cycle is None:
+                    return code
+                self._cycle()
+            elif code == NEED_ARRIVALS:
                 self.arr_t, self.arr_s = arrivals.next_chunk()
                 self.st[ARR_POS], self.st[ARR_LEN] = 0, len(self.arr_t)
                 if not len(self.arr_t):  # cannot happen while requests are due: a bug
                     raise RuntimeError("compiled core: arrivals ran out before n_total")
             else:
                 self._make_room(int(self.st[N_AT]), self.sub.shape[1])
+
+    def _policy(self, sim, par, n_prof, suf_off) -> None:
+        """The arrays of the policy rule (``par``: the dict of ``PolicyScheduler.kernel_params``,
+        values computed by the scheduler's FeatureBuilder); tiny placeholders for other rules."""
+        pcfg, pflt = np.zeros(N_PC, np.int64), np.zeros(N_PF, np.float64)
+        pflt[PF_SKIP_T] = -1.0  # no instant yet
+        pcfg[PC_K], pcfg[PC_MAXT] = 1, 1
+        S, M = len(sim.slo_model), sim.M
+        self.sim, self.on_cycle = sim, None
+        if par is None:
+            self.pol = (pcfg, pflt, np.zeros((3, S)), np.zeros(S, np.int64), np.zeros(1), np.zeros(1, np.int64),
+                        np.zeros(1, np.float32), np.ones(2, np.int64), np.zeros(M, np.int64),
+                        np.zeros((n_prof, 1)), np.zeros(1))
+            return
+        pcfg[PC_PICK] = PICKS[par["pick"]]
+        pcfg[PC_K], pcfg[PC_TA] = int(par["K"]), bool(par["tenant_aware"])
+        pcfg[PC_NCAND], pcfg[PC_NGLOB], pcfg[PC_MAXT] = par["n_cand"], par["n_global"], par["max_types"]
+        pflt[PF_THETA], pflt[PF_LOAD], pflt[PF_INVB] = par.get("theta", 0.0), par["load"], par["inv_B"]
+        pflt[PF_LO], pflt[PF_HI] = par["risky"]
+        if par.get("next_cycle") is not None:  # a cycle rule; its hook (if any) is called at each due point
+            self.on_cycle = par.get("cycle")
+            pcfg[PC_CYCLE], pflt[PF_NEXT] = 1, par["next_cycle"]
+        pslo = np.zeros((3, S), np.float64)
+        pslo[PS_D], pslo[PS_TAU], pslo[PS_N] = par["D"], par["tau"], par["N"]
+        if par["pick"] == "mlp":
+            pcfg[PC_ACT] = ACTS[par["activation"]]
+            pw, pdims = pack_mlp(par["layers"])
+        else:
+            pw, pdims = np.zeros(1, np.float32), np.ones(2, np.int64)
+        # per-profile suffixes (remaining solo time on this type from layer k), the best solo time per layer
+        psuf = np.zeros((n_prof, int(suf_off[-1])), np.float64)
+        for p in range(n_prof):
+            for mi, pr in enumerate(sim.prof[p]):
+                psuf[p, suf_off[mi]:suf_off[mi] + len(pr.suffix)] = pr.suffix
+        blay = np.array([v for row in par["best_layer"] for v in row], np.float64)
+        self.pol = (pcfg, pflt, pslo, np.array(par["slo_tenant"], np.int64),
+                    np.array(par["tenant_share"], np.float64), np.array(par["tenant_order"], np.int64),
+                    pw, pdims, np.zeros(M, np.int64), psuf, blay)
+
+    def _cycle(self) -> None:
+        """A cycle is due: the scheduler's hook reads the state view and sets the next pick."""
+        pcfg, pflt = self.pol[0], self.pol[1]
+        self.set_cycle(**self.on_cycle(StateView(self)))
+
+    def set_cycle(self, pick: str, theta: float, next_cycle: float) -> None:
+        """The pick of the cycle that starts at the paused decision point, and the next boundary."""
+        pcfg, pflt = self.pol[0], self.pol[1]
+        pcfg[PC_PICK], pflt[PF_THETA], pflt[PF_NEXT] = PICKS[pick], theta, next_cycle
 
     # ---- growing: the kernel's room test, from the other side
     def _make_room(self, n_at: int, M: int) -> None:
@@ -1142,6 +1241,41 @@ class _Kernel:
             self.st[LOG_LEN] = 0
 
 
+class _ReadyView:
+    __slots__ = ("id", "slo", "tenant", "mi", "next_layer", "n_layers", "arrival", "deadline")
+
+
+class StateView:
+    """A read-only snapshot of a paused kernel, with the fields of the simulator's state that the
+    cycle observation reads (``now``, ``M``, ``running`` (None when idle), ``ready`` (id ->
+    request-like objects), the SLO counters, ``n_arrived``, ``n_total``, ``workload``,
+    ``best_suffix``, ``slo_tenant``)."""
+
+    def __init__(self, k: "_Kernel"):
+        sim, st, cnt = k.sim, k.st, k.cnt
+        self.now = float(k.fs[NOW])
+        self.M, self.n_total, self.workload = sim.M, sim.n_total, sim.workload
+        self.best_suffix, self.slo_tenant, self.prof, self.sub_prof = sim.best_suffix, sim.slo_tenant, sim.prof, sim.sub_prof
+        self.n_arrived = int(st[N_ARRIVED])
+        self.slo_arrived, self.slo_hits = cnt[C_ARRIVED].tolist(), cnt[C_HITS].tolist()
+        self.slo_dropped = cnt[C_DROPPED].tolist()
+        self.slo_done_all, self.slo_hits_all = cnt[C_DONE_ALL].tolist(), cnt[C_HITS_ALL].tolist()
+        self.running = [None if x < 0 else int(x) for x in k.running.tolist()]
+        self.ready = {}
+        reqf, reqi = k.reqf, k.reqi
+        for slot in k.rlist[:int(st[N_READY])].tolist():
+            r = _ReadyView()
+            r.id, r.slo, r.mi = int(reqi[R_ID, slot]), int(reqi[R_SLO, slot]), int(reqi[R_MODEL, slot])
+            r.next_layer, r.tenant = int(reqi[R_LAYER, slot]), sim.slo_tenant[r.slo]
+            r.n_layers = sim.n_layers[r.mi]
+            r.arrival, r.deadline = float(reqf[R_ARRIVAL, slot]), float(reqf[R_DEADLINE, slot])
+            self.ready[r.id] = r
+
+    @property
+    def idle(self) -> list[int]:
+        return [i for i, r in enumerate(self.running) if r is None]
+
+
 def run_compiled(sim, spec: str, params: tuple = (), *, slots: int = 1024, heap: int = 1024,
                  chunk: int = 16384, group: int = 64) -> None:
     """Run ``sim`` (fresh) to the end with the compiled kernel and the in-kernel rule ``spec``
@@ -1152,6 +1286,55 @@ def run_compiled(sim, spec: str, params: tuple = (), *, slots: int = 1024, heap:
     speed and memory, never results."""
     k = _Kernel(sim, spec, params, slots=slots, heap=heap, group=group)
     k.run(_Arrivals(sim, min_chunk=chunk))
+    _fill(sim, k)
+
+
+class CycleRun:
+    """A compiled run of a cycle rule that pauses at every decision point where a cycle is due,
+    so that a caller (the cycle env) chooses each cycle's pick: :meth:`run` returns True when
+    paused (read :meth:`view`, then :meth:`set_cycle`) and False at the end. ``sim`` (fresh) gets
+    the SLO counters at every pause and everything at the end, as :func:`run_compiled` fills it."""
+
+    def __init__(self, sim, params: tuple, *, chunk: int = 16384):
+        self.sim = sim
+        self._k = _Kernel(sim, "policy", params)
+        if self._k.on_cycle is not None or not self._k.pol[0][PC_CYCLE]:
+            raise ValueError("CycleRun: the parameters must describe a cycle rule without a hook")
+        self._arr = _Arrivals(sim, min_chunk=chunk)
+        self.finished = False
+        sim.core_used = "compiled"
+
+    def run(self) -> bool:
+        if self.finished:
+            return False
+        paused = self._k.run(self._arr) == NEED_CYCLE
+        if paused:
+            _fill_counters(self.sim, self._k)
+        else:
+            _fill(self.sim, self._k)
+            self.finished = True
+        return paused
+
+    def view(self) -> "StateView":
+        return StateView(self._k)
+
+    def set_cycle(self, pick: str, theta: float, next_cycle: float) -> None:
+        self._k.set_cycle(pick, theta, next_cycle)
+
+
+def _fill_counters(sim, k: _Kernel) -> None:
+    fs, st, cnt = k.fs, k.st, k.cnt
+    sim.now = float(fs[NOW])
+    sim.n_arrived = int(st[N_ARRIVED])
+    sim.slo_arrived, sim.slo_hits = cnt[C_ARRIVED].tolist(), cnt[C_HITS].tolist()
+    sim.slo_dropped = cnt[C_DROPPED].tolist()
+    sim.slo_done_all, sim.slo_hits_all = cnt[C_DONE_ALL].tolist(), cnt[C_HITS_ALL].tolist()
+    sim.layer_events = int(st[LAYER_EVENTS])
+    sim.decisions = int(st[DECISIONS])
+
+
+def _fill(sim, k: _Kernel) -> None:
+    """The simulator's public counters (and request log) from a finished kernel run."""
     fs, st, cnt = k.fs, k.st, k.cnt
     sim.now = float(fs[NOW])
     sim.n_arrived = int(st[N_ARRIVED])

@@ -18,7 +18,8 @@ Semantics (docs/semantics.md, DESIGN section 3):
 The loop is split SimPy-style into :meth:`Simulator.advance` (process events until the next
 decision point) and :meth:`Simulator.apply` (carry out a decision), so the evaluation runner
 and the RL environment drive the same code. This file is the reference; for schedulers that
-declare an in-kernel rule (``kernel_spec``: every heuristic) :meth:`Simulator.run` hands the whole
+declare an in-kernel rule (``kernel_spec``: every heuristic but dbp, the learned schedulers and
+their teachers, the cycle schedulers) :meth:`Simulator.run` hands the whole
 run to a compiled copy of this loop (:mod:`.compiled`, ``SimConfig.core``) that gives the same
 results, bit for bit. Bandwidth sharing is incremental (:meth:`Simulator._reallocate`), so an
 event costs O(log M), not O(M). Metrics are streamed into counters: memory does not grow with
@@ -305,8 +306,17 @@ class Simulator(StateHelpers):
         ``core="compiled"`` where the compiled core cannot reproduce the run raises InputError."""
         if self.cfg.core == "python":
             return None
-        spec = getattr(type(scheduler), "kernel_spec", None)
+        spec = getattr(scheduler, "kernel_spec", None)  # an instance may clear its class's rule
         why = compiled_refusal(type(scheduler))
+        if why is None and spec is None:
+            name = getattr(scheduler, "name", None) or type(scheduler).__name__
+            why = (f"this instance of scheduler '{name}' (it sets kernel_spec = None: e.g. a policy object "
+                   "the kernel has no pick for)")
+        elif why is None and "decide" in getattr(scheduler, "__dict__", {}):
+            name = getattr(scheduler, "name", None) or type(scheduler).__name__
+            why = f"this instance of scheduler '{name}' (its decide is replaced on the instance, so kernel_spec no longer describes it)"
+        if why is None and hasattr(scheduler, "kernel_refusal"):  # a reason that depends on this run
+            why = scheduler.kernel_refusal(self)
         if why is None and self.cfg.trace_layers:
             why = "with trace_layers=True (per-layer traces come from the Python core)"
         elif why is None and (self.now != 0.0 or self.n_arrived or self.decisions or self._redecide or self.finished):
@@ -657,8 +667,8 @@ def compiled_refusal(cls) -> str | None:
     :meth:`Simulator.run`."""
     name = getattr(cls, "name", None) or cls.__name__
     if getattr(cls, "kernel_spec", None) is None:
-        return (f"scheduler '{name}' (it declares no in-kernel rule, kernel_spec; the heuristics "
-                "edf, fcfs, sjf, llf, rr, prema, affinity-edf, sla-aware and dbp have one)")
+        return (f"scheduler '{name}' (it declares no in-kernel rule, kernel_spec; every shipped heuristic, "
+                "the learned schedulers, their teachers and the cycle schedulers have one)")
     return None
 
 

@@ -29,7 +29,7 @@ def rl_eval_cmd(
     loads: str = typer.Option("0.7,0.9,1.2", help="moderate,high,overload platform utilizations"),
     schedulers: Optional[str] = typer.Option(
         None, help="comma list: names, NAME:POLICY_PATH, policy:POLICY_PATH, `all` (default: every heuristic, "
-                   "triage, llf-masked, relmas, drl) and `constants` (the fixed-action cycle dispatchers)"),
+                   "triage, llf-masked, relmas, drl) `constants` (the fixed-action cycle dispatchers) and `prototypes` (richer action spaces as constant rules)"),
     seed: int = typer.Option(0, help="first simulator seed"),
     seeds: int = typer.Option(3, help="simulator seeds per cell (the table shows the mean tenants upheld)"),
     platform: str = typer.Option("default", help="shipped platform name or YAML path"),

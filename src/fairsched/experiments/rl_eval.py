@@ -15,7 +15,8 @@ under ``results/`` and prints with :func:`fairsched.rl.evaluate.wide` / ``verdic
 Scheduler names: registered names, ``NAME:PATH`` (e.g. ``drl:runs/x/drl``), ``policy:PATH`` (any
 exported policy, per-layer or cycle; the column is named after the file), and two keywords:
 ``all`` (every heuristic, the teachers ``triage`` and ``llf-masked``, and the shipped ``relmas`` /
-``drl``) and ``constants`` (the cycle dispatchers with one fixed action, :mod:`fairsched.rl.constant`).
+``drl``), ``constants`` (the cycle dispatchers with one fixed action, :mod:`fairsched.rl.constant`)
+and ``prototypes`` (the constant rules of richer action spaces, same module).
 The old column name ``teacher`` is read as ``triage``.
 """
 
@@ -65,7 +66,7 @@ def _plugins() -> None:
 def scheduler_names(spec: Sequence[str] | None) -> list[str]:
     """Resolve ``--schedulers``: keywords ``all`` / ``constants``, ``teacher`` -> ``triage``; checked."""
     from fairsched.api import default_schedulers
-    from fairsched.rl.constant import constant_names
+    from fairsched.rl.constant import constant_names, prototype_names
     from fairsched.schedulers.registry import unknown
 
     _plugins()
@@ -73,14 +74,14 @@ def scheduler_names(spec: Sequence[str] | None) -> list[str]:
     for s in spec or ["all"]:
         s = s.strip()
         add = (default_schedulers() if s == "all" else constant_names() if s == "constants"
-               else ["triage"] if s == "teacher" else [s])
+               else prototype_names() if s == "prototypes" else ["triage"] if s == "teacher" else [s])
         names += [n for n in add if n not in names]
     if not names:
         raise InputError("--schedulers: empty list; give scheduler names, `all` or `constants`")
     bad, known = unknown(names)
     if bad:
         raise InputError(f"--schedulers: unknown scheduler(s) {', '.join(bad)}; use any of {', '.join(known)}, "
-                         "`all`, `constants`, NAME:POLICY_PATH or policy:POLICY_PATH")
+                         "`all`, `constants`, `prototypes`, NAME:POLICY_PATH or policy:POLICY_PATH")
     return names
 
 

@@ -12,7 +12,7 @@ def test_names_cover_every_action_once():
     names = constant_names()
     assert len(names) == len(THETAS) + len(MODES) == len(set(names))
     assert "drl-theta0.8" in names and "relmas-llf" in names
-    assert len(prototype_names()) == len(THETAS) + 1
+    assert len(prototype_names()) == len(set(prototype_names())) == len(THETAS) + 1 + 6
 
 
 def test_need_weighted_cumulative_share_by_hand():

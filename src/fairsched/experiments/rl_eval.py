@@ -29,38 +29,28 @@ import pandas as pd
 
 from fairsched.errors import InputError
 from fairsched.rl.evaluate import LOADS, _base
-from fairsched.rl.cycle import scheduler_for_path
-from fairsched.schedulers.base import Scheduler
-from fairsched.schedulers.registry import _REGISTRY, import_plugin, register
+from fairsched.schedulers.registry import import_plugin
 
 #: the protocol's defaults (issue 13): 4,000 requests per run, 10 unseen mixes, 3 seeds
 REQUESTS, MIXES, SEEDS = 4000, 10, 3
 #: columns of the long table (one row per scenario, load, scheduler, seed), as in results/*.csv
 LONG_COLUMNS = ["scenario", "load", "scheduler", "seed", "tenants", "upheld", "slos_achieved", "hit_rate",
                 "decision_us_p50", "decision_us_p99"]
-_PLUGINS = ("fairsched.rl.constant", __name__)  # imported in every worker (registry.import_plugin)
+_PLUGIN = "fairsched.rl.constant_plugin"  # registers the constant schedulers, in workers too
 
 
-class PolicyFile(Scheduler):
-    """``policy:PATH``: whatever exported policy is at PATH (a cycle policy or a per-layer one)."""
+def _policy_name(name: str) -> str:
+    """``policy:PATH`` -> ``drl:PATH`` (or ``relmas:PATH``): both run whatever policy is at PATH (a cycle
+    policy or a per-layer one, with the file's own features), so the base name does not matter."""
+    from fairsched.schedulers.registry import available
 
-    takes_policy = True
-
-    def __init__(self, policy=None):
-        raise InputError("scheduler 'policy': give the policy file as policy:PATH (an exported policy stem)")
-
-    @classmethod
-    def for_path(cls, path):
-        return scheduler_for_path(path)
-
-
-if "policy" not in _REGISTRY:
-    register("policy")(PolicyFile)
-
-
-def _plugins() -> None:
-    for p in _PLUGINS:
-        import_plugin(p)
+    if not name.startswith("policy:"):
+        return name
+    base = next((n for n in ("drl", "relmas") if n in available()), None)
+    if base is None:
+        raise InputError(f"--schedulers: '{name}': policy files need the learned schedulers (drl or relmas) "
+                         "installed; reinstall fairsched with its shipped policies")
+    return f"{base}:{name[len('policy:'):]}"
 
 
 def scheduler_names(spec: Sequence[str] | None) -> list[str]:
@@ -69,13 +59,15 @@ def scheduler_names(spec: Sequence[str] | None) -> list[str]:
     from fairsched.rl.constant import constant_names, prototype_names
     from fairsched.schedulers.registry import unknown
 
-    _plugins()
     names: list[str] = []
     for s in spec or ["all"]:
         s = s.strip()
         add = (default_schedulers() if s == "all" else constant_names() if s == "constants"
                else prototype_names() if s == "prototypes" else ["triage"] if s == "teacher" else [s])
         names += [n for n in add if n not in names]
+    if set(names) & set(constant_names() + prototype_names()):
+        import_plugin(_PLUGIN)  # only when asked for: they are not schedulers of every table
+    names = [_policy_name(n) for n in names]
     if not names:
         raise InputError("--schedulers: empty list; give scheduler names, `all` or `constants`")
     bad, known = unknown(names)
@@ -134,8 +126,11 @@ def scenario_label(entry: str) -> str:
 
 
 def scheduler_label(name: str) -> str:
-    """``policy:runs/x/drl_5000`` -> ``drl_5000`` (the column is named after the policy file)."""
-    return Path(name[len("policy:"):]).name if name.startswith("policy:") else name
+    """``drl:runs/x/drl_5000`` (or ``policy:...``) -> ``drl_5000``: a policy's column is named after its file."""
+    from fairsched.schedulers.registry import split
+
+    base, path = split(name)
+    return Path(path).name if path is not None else name
 
 
 def long_table(summary: pd.DataFrame, tenants: pd.DataFrame) -> pd.DataFrame:

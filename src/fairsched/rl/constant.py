@@ -5,8 +5,8 @@ hindsight, held for a whole run, per cell (the "oracle constant") bounds what a 
 one good action per situation can reach, and tells whether the acceptance rule is reachable with
 the action space at all (docs/rl.md, "Headroom of the cycle action spaces").
 
-Registered on import (not by default: ``fairsched sweep --import fairsched.rl.constant`` or
-:func:`fairsched.schedulers.registry.import_plugin`), one name per action:
+Registered only on request, never by default (``--schedulers constants`` of ``fairsched rl-eval``,
+or ``fairsched sweep --import fairsched.rl.constant_plugin``; :func:`register_all`), one name per action:
 
 * ``drl-theta<theta>`` for every ``theta`` of :data:`~fairsched.rl.cycle.THETAS` (``drl-theta0.8``
   is the ``triage`` scheduler, decision for decision);
@@ -35,7 +35,7 @@ import numpy as np
 
 from fairsched.rl.cycle import MODES, THETAS, CycleController, CycleScheduler, _clip
 from fairsched.rl.features import FeatureBuilder
-from fairsched.schedulers.registry import _REGISTRY, register
+from fairsched.schedulers import registry
 
 
 class ConstantCycle(CycleScheduler):
@@ -146,26 +146,24 @@ def prototype_names() -> list[str]:
             + [f"drl-srpt-theta{t:g}" for t in SRPT_THETAS])
 
 
-def _register() -> None:
+def register_all() -> None:
+    """Register every constant and prototype scheduler (idempotent)."""
     names = constant_names()
     actions = [("drl", i) for i in range(len(THETAS))] + [("relmas", i) for i in range(len(MODES))]
     for name, (variant, a) in zip(names, actions):
-        if name not in _REGISTRY:
+        if name not in registry._REGISTRY:
             cls = type(f"Constant_{name.replace('-', '_').replace('.', '_')}", (ConstantCycle,),
                        dict(variant=variant, action=a, __doc__=f"cycle dispatcher, action fixed: {name}"))
-            register(name)(cls)
+            registry.register(name)(cls)
     for i, t in enumerate(THETAS):
         name = f"drl-need-theta{t:g}"
-        if name not in _REGISTRY:
+        if name not in registry._REGISTRY:
             cls = type(f"NeedTriage_{i}", (NeedTriage,), dict(action=i, __doc__=f"need triage, theta {t:g}"))
-            register(name)(cls)
+            registry.register(name)(cls)
     for t in SRPT_THETAS:
         name = f"drl-srpt-theta{t:g}"
-        if name not in _REGISTRY:
+        if name not in registry._REGISTRY:
             i = THETAS.index(t)
-            register(name)(type(f"SRPTTriage_{i}", (SRPTTriage,), dict(action=i, __doc__=f"srpt triage, theta {t:g}")))
-    if "relmas-srpt-k64" not in _REGISTRY:
-        register("relmas-srpt-k64")(WideSRPT)
-
-
-_register()
+            registry.register(name)(type(f"SRPTTriage_{i}", (SRPTTriage,), dict(action=i, __doc__=f"srpt triage, theta {t:g}")))
+    if "relmas-srpt-k64" not in registry._REGISTRY:
+        registry.register("relmas-srpt-k64")(WideSRPT)

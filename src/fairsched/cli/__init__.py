@@ -47,7 +47,7 @@ def _root(
 
 
 _COMMAND_MODULES = ("compare", "simulate", "sweep", "costs", "bench", "bound", "train", "serve", "profile",
-                    "explain")
+                    "explain", "rl_eval")
 
 
 def _mount() -> None:

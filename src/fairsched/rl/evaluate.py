@@ -1,6 +1,11 @@
 """The learned schedulers' acceptance table: tenants upheld per scheduler, scenario and load.
 
-    python -m fairsched.rl.evaluate --requests 4000 --mixes 10 --seeds 3 --jobs 2 --out results/rl_eval.csv
+    fairsched rl-eval --out out/rl_eval --jobs 2          # resumable; writes out/rl_eval/rl_eval.csv
+    python -m fairsched.rl.evaluate --jobs 2 --cells out/rl_eval --out results/rl_eval.csv   # the old entry
+
+The protocol runs as a resumable sweep (:mod:`fairsched.experiments.rl_eval`: content-hashed cells
+written atomically, local processes or Ray); this module keeps the scenarios, the table and the
+verdict, the training's validation runner (:func:`run_cells`) and the old command line as a thin alias.
 
 With ``--seeds N`` every cell is run with simulator seeds ``seed .. seed+N-1`` (different arrivals)
 and the table shows the mean number of tenants upheld; the verdict compares those means.
@@ -105,19 +110,25 @@ def run_cells(scenarios, loads, names, *, requests: int, seed: int = 0, seeds: i
 
 def evaluate(*, requests: int = 4000, mixes: int = 10, loads: dict | None = None, schedulers=None,
              reference: bool = True, seed: int = 0, seeds: int = 3, jobs: int = 1, costs=None,
-             platform="default", first_mix: int = 0, base: bool = True) -> pd.DataFrame:
-    """Long table: one row per (scenario, load, scheduler). Mixes ``first_mix .. first_mix + mixes - 1``
+             platform="default", first_mix: int = 0, base: bool = True, cells: str | Path | None = None,
+             backend: str = "local", address: str | None = None) -> pd.DataFrame:
+    """Long table: one row per (scenario, load, scheduler, seed). Mixes ``first_mix .. first_mix + mixes - 1``
     (seeds ``UNSEEN_SEED_BASE + k``); ``base=False`` leaves out the default scenario (to add mixes to
-    an earlier table without rerunning it)."""
-    from fairsched.schedulers.registry import available
+    an earlier table without rerunning it). Runs the protocol as a sweep
+    (:func:`fairsched.experiments.rl_eval.run_protocol`) into ``cells`` (a folder: a rerun computes only
+    the missing cells) or, without it, a temporary folder. ``reference`` has no effect (kept for callers)."""
+    import tempfile
+
+    from fairsched.experiments.rl_eval import run_protocol
 
     loads = loads or LOADS
-    names = list(schedulers) if schedulers else [n for n in HEURISTICS if n in available()] + [
-        n for n in ("relmas", "drl") if n in available()]
-    if reference:
-        names += list(REFERENCE)
-    return run_cells(acceptance_scenarios(mixes, first_mix, base), list(loads.values()), names, requests=requests,
-                     seed=seed, seeds=seeds, jobs=jobs, costs=costs, platform=platform)
+    kw = dict(requests=requests, mixes=mixes, first_mix=first_mix, base=base, loads=list(loads.values()),
+              schedulers=list(schedulers) if schedulers else None, seed=seed, seeds=seeds,
+              platform=str(platform), costs=str(costs) if costs else None)
+    if cells is not None:
+        return run_protocol(cells, backend=backend, address=address, jobs=jobs, **kw)[0]
+    with tempfile.TemporaryDirectory(prefix="fairsched-rl-eval-") as tmp:
+        return run_protocol(Path(tmp) / "sweep", backend=backend, address=address, jobs=jobs, **kw)[0]
 
 
 def wide(df: pd.DataFrame) -> pd.DataFrame:
@@ -146,51 +157,77 @@ def verdict(w: pd.DataFrame) -> dict:
                 mixes_failed=[n for n, ok in mixes.items() if not ok])
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad flags: one ``error:`` line and exit 2 (the project's rule), not argparse's usage block."""
+
+    def error(self, message: str):  # noqa: D401 - argparse's hook
+        print(f"error: {message}; see '{self.prog} --help'", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m fairsched.rl.evaluate", description=__doc__.splitlines()[0])
+    """The old entry point, now a thin alias of ``fairsched rl-eval`` (same flags and output as before,
+    plus ``--cells DIR`` to keep the cells and resume an interrupted run, ``--backend`` / ``--address``)."""
+    ap = _Parser(prog="python -m fairsched.rl.evaluate", description=__doc__.splitlines()[0])
     ap.add_argument("--requests", type=int, default=4000)
     ap.add_argument("--mixes", type=int, default=10)
     ap.add_argument("--first-mix", type=int, default=0, help="first mix index k (seed UNSEEN_SEED_BASE + k)")
     ap.add_argument("--no-default", action="store_true", help="leave out the default scenario")
     ap.add_argument("--loads", default=",".join(str(v) for v in LOADS.values()), help="moderate,high,overload")
-    ap.add_argument("--schedulers", default=None, help="comma list (default: heuristics incl. triage and llf-masked + relmas + drl)")
+    ap.add_argument("--schedulers", default=None, help="comma list (default: heuristics incl. triage and llf-masked + relmas + drl; "
+                                                       "`constants`: the fixed-action cycle dispatchers)")
     ap.add_argument("--no-reference", action="store_true", help="(no effect: the teachers are registered rivals now)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--seeds", type=int, default=3, help="simulator seeds per cell (table: mean tenants upheld)")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--out", type=Path, default=None, help="write the long table as CSV")
+    ap.add_argument("--cells", type=Path, default=None,
+                    help="folder of the sweep (cells cached there: a rerun resumes; default: a temporary folder)")
+    ap.add_argument("--backend", default="local", help="local (process pool) or ray")
+    ap.add_argument("--address", default=None, help="Ray cluster address (with --backend ray)")
     ap.add_argument("--from-csv", type=Path, nargs="+", default=None,
                     help="print the table from long CSVs written by --out (e.g. heuristics and RL run apart)")
     a = ap.parse_args(argv)
-    if a.from_csv:
-        _print(pd.concat([pd.read_csv(p) for p in a.from_csv], ignore_index=True))
-        return 0
-    vals = [float(x) for x in a.loads.split(",")]
-    if len(vals) != 3:
-        ap.error("--loads: give three loads: moderate,high,overload")
-    if a.seeds < 1:
-        ap.error("--seeds: give at least 1")
-    loads = dict(zip(LOADS, vals))
-    LOADS.update(loads)
-    df = evaluate(requests=a.requests, mixes=a.mixes, loads=loads,
-                  schedulers=a.schedulers.split(",") if a.schedulers else None, reference=not a.no_reference,
-                  seed=a.seed, seeds=a.seeds, jobs=a.jobs, first_mix=a.first_mix, base=not a.no_default)
-    if a.out:
-        a.out.parent.mkdir(parents=True, exist_ok=True)
-        df.to_csv(a.out, index=False)
-    _print(df)
+    import tempfile
+
+    from fairsched.errors import InputError
+
+    try:
+        from fairsched.cli.rl_eval import _floats, print_csvs, run
+
+        if a.from_csv:
+            print(print_csvs(a.from_csv))
+            return 0
+        vals = _floats(a.loads, "--loads")
+        if len(vals) != 3:
+            raise InputError("--loads: give three loads: moderate,high,overload")
+        if a.seeds < 1:
+            raise InputError("--seeds: give at least 1")
+        LOADS.update(dict(zip(LOADS, vals)))
+        if a.out is not None and a.out.is_dir():
+            raise InputError(f"--out: '{a.out}' is a folder; give the path of the CSV to write")
+        kw = dict(requests=a.requests, mixes=a.mixes, first_mix=a.first_mix, base=not a.no_default, loads=vals,
+                  schedulers=a.schedulers.split(",") if a.schedulers else None, seed=a.seed, seeds=a.seeds,
+                  backend=a.backend, address=a.address, jobs=a.jobs)
+        with tempfile.TemporaryDirectory(prefix="fairsched-rl-eval-") as tmp:
+            df = run(a.cells or Path(tmp) / "sweep", **kw)
+        if a.out:
+            from fairsched.io import atomic_write_text
+
+            atomic_write_text(a.out, df.to_csv(index=False))
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; finished cells are kept under --cells, rerun to resume", file=sys.stderr)
+        return 130
     return 0
 
 
 def _print(df: pd.DataFrame) -> None:
-    w = wide(df)
-    with pd.option_context("display.width", 250, "display.max_columns", 40):
-        print(w.to_string())
-    if "drl_wins" in w:
-        print(f"\ndrl wins {int(w['drl_wins'].sum())} of {len(w)} cells")
-        v = verdict(w)
-        print(f"default scenario: {'met' if v['default'] else 'not met'}; unseen mixes met at every load: "
-              f"{v['mixes_met']} of {v['mixes']} ({', '.join(v['mixes_failed']) or 'none failed'} not met)")
+    from fairsched.experiments.rl_eval import table_text
+
+    print(table_text(df))
 
 
 if __name__ == "__main__":  # pragma: no cover

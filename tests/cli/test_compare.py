@@ -71,11 +71,13 @@ def test_compare_writes_all_outputs_and_reuses_cells(inputs, tmp_path, capsys):
         (["--load", "-1"], "--load"),
         (["--scenario", "missing.yaml"], "does not exist"),
         (["--core", "fast"], "--core: unknown 'fast'"),
-        (["--schedulers", "edf,dbp", "--core", "compiled"], "--core: the compiled core cannot run scheduler 'dbp'"),
+        (["--schedulers", "edf,my-key", "--core", "compiled", "--import", "PLUGIN"],
+         "--core: the compiled core cannot run scheduler 'my-key'"),
     ],
 )
 def test_bad_input_exits_2_with_one_message(inputs, tmp_path, capsys, extra, needle):
     costs, scen = inputs
+    extra = [str(_keyless_plugin(tmp_path)) if a == "PLUGIN" else a for a in extra]
     args = ["compare", "--scenario", str(scen), "--costs", str(costs), "--out", str(tmp_path / "o")] + extra
     code, _, err = run_cli(args, capsys)
     assert code == 2
@@ -83,7 +85,17 @@ def test_bad_input_exits_2_with_one_message(inputs, tmp_path, capsys, extra, nee
     assert not (tmp_path / "o" / "summary.csv").exists()
 
 
-def test_simulate_core_option(inputs, capsys):
+def _keyless_plugin(tmp_path, name="my-key"):
+    """A user's scheduler without an in-kernel rule (every shipped one has a rule now): an --import
+    file. One name and file per test: registrations and imports stay in the test process."""
+    f = tmp_path / f"{name.replace('-', '_')}.py"
+    f.write_text("from fairsched import register\nfrom fairsched.schedulers.base import PriorityScheduler\n\n\n"
+                 f"@register('{name}')\nclass MyKey(PriorityScheduler):\n"
+                 "    def key(self, sim, req):\n        return req.deadline, req.id\n")
+    return f
+
+
+def test_simulate_core_option(inputs, capsys, tmp_path):
     """Same summary from either event loop (timings aside); a bad or impossible --core: exit 2."""
     import json
 
@@ -96,6 +108,8 @@ def test_simulate_core_option(inputs, capsys):
         res[core] = {k: v for k, v in json.loads(out).items() if not k.startswith(("sim_wall", "decision_us"))}
     assert res["python"] == res["compiled"]
     for bad, needle in ((["--core", "numba"], "--core: unknown 'numba'"),
-                        (["--core", "compiled", "--scheduler", "dbp"], "--core: the compiled core cannot run scheduler 'dbp'")):
+                        (["--core", "compiled", "--scheduler", "my-key2", "--import",
+                          str(_keyless_plugin(tmp_path, "my-key2"))],
+                         "--core: the compiled core cannot run scheduler 'my-key2'")):
         code, _, err = run_cli(base + bad, capsys)
         assert code == 2 and needle in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -89,6 +89,14 @@ def check_float(flag: str, v: float | None, lo: float, hi: float, *, lo_open: bo
         raise InputError(f"{flag}: must be a finite number {rng}, got {v}{'; ' + hint if hint else ''}")
 
 
+def check_backend(backend: str, address: str | None) -> None:
+    """``--backend`` / ``--address`` of the commands that run cells (sweep, rl-eval)."""
+    if backend not in ("local", "ray"):
+        raise InputError(f"--backend: '{backend}' is unknown; use local or ray")
+    if address and backend != "ray":
+        raise InputError("--address: only used with --backend ray; add --backend ray or drop --address")
+
+
 def check_run_flags(*, load=None, requests=None, seed=None, jobs=None) -> None:
     """The flags every simulating command shares."""
     check_float("--load", load, 0, MAX_LOAD, lo_open=True, hint="platform utilization, e.g. 0.8")

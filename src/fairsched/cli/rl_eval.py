@@ -83,12 +83,9 @@ def run(out: Path, *, backend: str = "local", address: Optional[str] = None, job
 
     from fairsched.experiments.rl_eval import protocol_grid, run_protocol, table_text
     from fairsched.io import atomic_write_text, check_folder_target
-    from fairsched.validate import check_run_flags
+    from fairsched.validate import check_backend, check_run_flags
 
-    if backend not in ("local", "ray"):
-        raise InputError(f"--backend: '{backend}' is unknown; use local or ray")
-    if address and backend != "ray":
-        raise InputError("--address: only used with --backend ray; add --backend ray or drop --address")
+    check_backend(backend, address)
     check_run_flags(jobs=jobs)
     check_folder_target(out, "--out")
     if backend == "ray":

@@ -31,13 +31,11 @@ def sweep_cmd(
     registered by --import files or installed plug-ins."""
     from fairsched.experiments.sweep import expand, load_sweep
 
-    load_imports(imports)
-    if backend not in ("local", "ray"):
-        raise InputError(f"--backend: '{backend}' is unknown; use local or ray")
-    if address and backend != "ray":
-        raise InputError("--address: only used with --backend ray; add --backend ray or drop --address")
     from fairsched.io import check_folder_target, output_folder
-    from fairsched.validate import check_run_flags
+    from fairsched.validate import check_backend, check_run_flags
+
+    load_imports(imports)
+    check_backend(backend, address)
 
     check_run_flags(jobs=jobs)
     check_folder_target(out, "--out")

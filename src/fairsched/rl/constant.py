@@ -76,18 +76,7 @@ class NeedController(CycleController):
         return self._ncum
 
     def _pick(self, sim, sub, cands):
-        q_t = self.features._tenant_state(sim)[3]
-        cum = self._need_cum(sim)
-        st, theta = self.features.slo_tenant, np.float32(self.theta)
-        best, best_cls = 0, 3
-        for j, c in enumerate(cands):
-            t = st[c[2].slo]
-            cls = 2 if q_t[t] > 1.0 else 0 if np.float32(_clip(cum[t], 0.0, 4.0)) <= theta else 1
-            if cls < best_cls:
-                best, best_cls = j, cls
-                if cls == 0:
-                    break
-        return best
+        return self._triage_pick(cands, self.features._tenant_state(sim)[3], self._need_cum(sim))
 
 
 class NeedTriage(ConstantCycle):

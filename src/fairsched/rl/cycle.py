@@ -237,16 +237,7 @@ class CycleController:
             return self._pick_mk(sim, cands)
         if self.variant == "drl":
             q_t, cum = self.features._tenant_state(sim)[3:5]
-            st, theta = self.features.slo_tenant, np.float32(self.theta)
-            best, best_cls = 0, 3
-            for j, c in enumerate(cands):
-                t = st[c[2].slo]
-                cls = 2 if q_t[t] > 1.0 else 0 if np.float32(_clip(cum[t], 0.0, 4.0)) <= theta else 1
-                if cls < best_cls:
-                    best, best_cls = j, cls
-                    if cls == 0:
-                        break
-            return best
+            return self._triage_pick(cands, q_t, cum)
         mode = MODES[self.action]
         if mode == "llf" or len(cands) == 1:
             return 0  # candidates are in laxity order
@@ -256,6 +247,20 @@ class CycleController:
         cut = sorted(rem)[(len(rem) - 1) // 2]
         return next(j for j in range(len(cands)) if rem[j] <= cut)
 
+
+    def _triage_pick(self, cands, q_t, cum) -> int:
+        """The first candidate (laxity order) of the best triage class: protected (savable, ``cum``
+        share within the line ``theta``), savable, lost; the float32 comparison of the observation."""
+        st, theta = self.features.slo_tenant, np.float32(self.theta)
+        best, best_cls = 0, 3
+        for j, c in enumerate(cands):
+            t = st[c[2].slo]
+            cls = 2 if q_t[t] > 1.0 else 0 if np.float32(_clip(cum[t], 0.0, 4.0)) <= theta else 1
+            if cls < best_cls:
+                best, best_cls = j, cls
+                if cls == 0:
+                    break
+        return best
 
     def _pick_mk(self, sim, cands):
         """drl from version 2 on a scenario with (m,k) SLOs: triage's classes (the same test as

@@ -18,6 +18,8 @@ What is measured, on one scenario (the shipped default unless told otherwise):
   the ratio of their layer-event rates. ``simpy_hits_equal`` says whether both produced the same
   hits per SLO.
 * ``env_steps_per_s``: Gymnasium env steps per second with random valid actions (needs ``[rl]``).
+* ``cycle_env_steps_per_s``: the cycle env's steps (scheduling cycles) per CPU second, per variant,
+  on the compiled and the Python core (needs ``[rl]``).
 * ``decision_us_p50`` / ``decision_us_p99`` and ``predict_speedup``: from
   ``fairsched.rl.bench.decision_latency()`` when that exists (numpy policy vs sb3 ``predict``);
   otherwise p50/p99 of the ``drl`` scheduler's decisions in the simulator and no speedup.
@@ -324,6 +326,36 @@ def env_steps(scenario, platform, costs, seconds: float = 3.0, requests: int = 1
     return n / max(time.process_time() - c0, 1e-9)
 
 
+def cycle_env_steps(scenario, platform, costs, episodes: int = 3, requests: int = 1500) -> dict | None:
+    """Cycle env (``fairsched/Cycle-v0``, the default RL formulation) steps per CPU second with
+    random actions, per variant and core, the two cores alternated episode by episode (same
+    episodes: same seeds): ``{variant: {"compiled": steps/s, "python": steps/s}}``; None without the
+    RL extra. A step is one scheduling cycle (50 mean inter-arrival times of decisions)."""
+    try:
+        from fairsched.rl.cycle_env import CycleEnv
+    except ImportError:
+        return None
+    out = {}
+    for variant in ("drl", "relmas"):
+        envs = {core: CycleEnv(variant=variant, scenario=scenario, platform=platform, costs=costs,
+                               randomize=False, requests=requests, core=core) for core in ("auto", "python")}
+        steps = {core: 0 for core in envs}
+        cpu = {core: 0.0 for core in envs}
+        for ep in range(episodes):
+            for core, env in envs.items():
+                rng = np.random.default_rng(ep)
+                c0 = time.process_time()
+                env.reset(seed=ep)
+                done = False
+                while not done:
+                    _, _, term, trunc, _ = env.step(int(rng.integers(env.action_space.n)))
+                    steps[core] += 1
+                    done = term or trunc
+                cpu[core] += time.process_time() - c0
+        out[variant] = {"compiled" if core == "auto" else core: steps[core] / max(cpu[core], 1e-9) for core in envs}
+    return out
+
+
 def decision_latency(platform, costs, workload, quick: bool, drl_sim=None) -> dict:
     """p50/p99 decision time (µs) and numpy-vs-sb3 speedup, from the RL package when present."""
     """``decision_us_*``: the numpy policy's forward pass (``fairsched.rl.bench``), with
@@ -482,6 +514,8 @@ def run_bench(
     if secs > 0:
         log("env steps ...")
         res["env_steps_per_s"] = env_steps(scenario, plat, table, seconds=secs)
+        log("cycle env steps, compiled and Python cores alternated ...")
+        res["cycle_env_steps_per_s"] = cycle_env_steps(scenario, plat, table, episodes=1 if quick else 3)
     if rl:
         log("decision latency ...")
         res.update(decision_latency(plat, table, wl, quick, drl_sim))
@@ -516,6 +550,11 @@ def format_table(res: dict) -> str:
         ("speed-up over SimPy (same arrivals)", f(res.get("simpy_speedup"), "{:.1f}x")),
         ("same hits per SLO as SimPy", f(res.get("simpy_hits_equal"), "{}")),
         ("env steps/s", f(res.get("env_steps_per_s"), "{:,.0f}")),
+    ]
+    for v, r in (res.get("cycle_env_steps_per_s") or {}).items():
+        rows.append((f"cycle env steps/s, {v}: compiled / Python core",
+                     f"{r['compiled']:,.0f} / {r['python']:,.0f} ({r['compiled'] / max(r['python'], 1e-9):.1f}x)"))
+    rows += [
         ("decision latency p50 / p99 (µs)",
          f"{f(res.get('decision_us_p50'), '{:.1f}')} / {f(res.get('decision_us_p99'), '{:.1f}')}"),
         ("numpy policy vs sb3 predict", f(res.get("predict_speedup"), "{:.1f}x")),

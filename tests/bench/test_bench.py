@@ -114,3 +114,17 @@ def test_scaling_tables_end_to_end(small_inputs):
     assert [r["tenants"] for r in ts["rr"]] == [3, 9] and ts["rr"][1]["slos"] == 12
     lines = scaling_tables(dict(schedulers=sch, platform_scaling=ps, tenant_scaling=ts))
     assert any("growth exponent" in x for x in lines) and any("9 tenants" in x for x in lines)
+
+
+def test_cycle_env_steps_both_cores(small_inputs):
+    pytest.importorskip("gymnasium")
+    from fairsched.bench import cycle_env_steps
+
+    costs, scen, plat = small_inputs
+    p, t, _ = build(scenario=scen, platform=plat, costs=costs, requests=120)
+    res = cycle_env_steps(scen, p, t, episodes=1, requests=200)
+    assert set(res) == {"drl", "relmas"}
+    for r in res.values():
+        assert set(r) == {"compiled", "python"} and r["compiled"] > 0 and r["python"] > 0
+    table = format_table(dict(cycle_env_steps_per_s=res))
+    assert "cycle env steps/s, drl: compiled / Python core" in table

@@ -20,7 +20,7 @@ from fairsched.schedulers.dbp import NO_MK, MKHistory, distance
 from fairsched.schedulers.registry import make
 from fairsched.sim.engine import SimConfig, Simulator
 from fairsched.workload.scenario import ScenarioConfig, resolve
-from tests.conftest import make_platform, make_table
+from tests.schedulers.test_dbp import _two_streams  # the dbp hand case: two (1,2) streams on one sub
 
 ROOT = Path(__file__).resolve().parents[2]
 H, M = True, False
@@ -117,16 +117,6 @@ def test_mk_first_within_triage_classes_by_hand():
     assert _pick([0, 2, 2, 2], [2.0, 0.5, 0.5, 0.5], cum, [0, 3]) == 1
     # no stream near failure: exactly triage (first protected, in laxity order)
     assert _pick([2, 2, 2, 2], q, cum, [3, 1, 0]) == 1
-
-
-def _two_streams():
-    costs = make_table({"u": {"x": [(1.0, 0.0)]}})
-    plat = make_platform([("x", 1)])
-    cfg = ScenarioConfig.model_validate(dict(load=0.5, requests=4, warmup_fraction=0.0, tenants=[
-        dict(name="A", slos=[dict(model="u", deadline_ms=1000, mk=[1, 2])]),
-        dict(name="B", slos=[dict(model="u", deadline_ms=1200, mk=[1, 2])]),
-    ]))
-    return plat, costs, resolve(cfg, plat, costs)
 
 
 def test_version_2_serves_the_stream_closer_to_failure_version_1_does_not():

@@ -4,30 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-import yaml
 
 from fairsched.cli import main
+from tests.cli.small_inputs import write_small_inputs
 
 
 @pytest.fixture
 def inputs(tmp_path):
-    rows = []
-    for model, layers in {"a": [(4e5, 1e5), (2e5, 4e5)], "b": [(1e5, 2e4)]}.items():
-        for t, f in (("eyeriss_like", 1.0), ("simba_like", 0.5)):
-            for k, (c, d) in enumerate(layers):
-                rows.append(dict(model=model, layer_index=k, layer_name=f"l{k}", kind="conv", accel_type=t,
-                                 macs=int(c * 100), cycles=int(c * f * (1 + k)), dram_bytes=d, energy_pj=1e6))
-    costs = tmp_path / "costs.csv"
-    pd.DataFrame(rows).to_csv(costs, index=False)
-    scen = tmp_path / "scen.yaml"
-    scen.write_text(yaml.safe_dump(dict(
-        name="small", load=0.9, requests=400,
-        tenants=[
-            dict(name="t1", slos=[dict(model="a", deadline_x=3, target=0.9, rate_share=2)]),
-            dict(name="t2", slos=[dict(model="b", deadline_x=2, target=0.99), dict(model="a", deadline_x=6, target=0.8)]),
-        ],
-    )))
-    return costs, scen
+    return write_small_inputs(tmp_path, load=0.9, requests=400)
 
 
 def run_cli(args, capsys):

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
+
+from tests.cli.small_inputs import write_small_inputs
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICIES = ROOT / "src" / "fairsched" / "rl" / "policies"
@@ -30,22 +31,7 @@ class TinyFCFS(PriorityScheduler):
 
 @pytest.fixture
 def inputs(tmp_path):
-    rows = []
-    for model, layers in {"a": [(4e5, 1e5), (2e5, 4e5)], "b": [(1e5, 2e4)]}.items():
-        for t, f in (("eyeriss_like", 1.0), ("simba_like", 0.5)):
-            for k, (c, d) in enumerate(layers):
-                rows.append(dict(model=model, layer_index=k, layer_name=f"l{k}", kind="conv", accel_type=t,
-                                 macs=int(c * 100), cycles=int(c * f * (1 + k)), dram_bytes=d, energy_pj=1e6))
-    costs = tmp_path / "costs.csv"
-    pd.DataFrame(rows).to_csv(costs, index=False)
-    scen = tmp_path / "scen.yaml"
-    scen.write_text(yaml.safe_dump(dict(
-        name="small", load=1.1, requests=300,
-        tenants=[
-            dict(name="t1", slos=[dict(model="a", deadline_x=3, target=0.9, rate_share=2)]),
-            dict(name="t2", slos=[dict(model="b", deadline_x=2, target=0.99), dict(model="a", deadline_x=6, target=0.8)]),
-        ],
-    )))
+    costs, scen = write_small_inputs(tmp_path, load=1.1, requests=300)
     return ["--scenario", str(scen), "--costs", str(costs)]
 
 

@@ -17,7 +17,10 @@ What is measured, on one scenario (the shipped default unless told otherwise):
   plain SimPy reference in ``benchmarks/simpy_reference.py`` (present in a source checkout only);
   the ratio of their layer-event rates. ``simpy_hits_equal`` says whether both produced the same
   hits per SLO.
-* ``env_steps_per_s``: Gymnasium env steps per second with random valid actions (needs ``[rl]``).
+* ``env_steps_per_s``: per-layer Gymnasium env steps per CPU second with random valid actions, on
+  the compiled kernel (the env's default core); ``env_steps_per_s_python``: on the Python engine;
+  ``env_steps_per_s_batched``: ``{N: steps/s}`` of N envs stepped in one call
+  (``KernelVecEnv``, N = 16 and 64) with one batched ``drl`` forward pass per step (needs ``[rl]``).
 * ``cycle_env_steps_per_s``: the cycle env's steps (scheduling cycles) per CPU second, per variant,
   on the compiled and the Python core (needs ``[rl]``).
 * ``decision_us_p50`` / ``decision_us_p99`` and ``predict_speedup``: from
@@ -307,14 +310,18 @@ def simpy_side_by_side(platform, costs, workload, seed: int = 0, repeat: int = 1
                 sim_layer_events_per_s_fixed=best_sim, simpy_hits_equal=equal)
 
 
-def env_steps(scenario, platform, costs, seconds: float = 3.0, requests: int = 1500) -> float | None:
-    """Env steps per second with random valid actions, or None without the RL extra."""
+def env_steps(scenario, platform, costs, seconds: float = 3.0, requests: int = 1500, core: str = "auto") -> float | None:
+    """Per-layer env steps per CPU second with random valid actions, on ``core`` (``auto``: the
+    compiled kernel; ``python``: the Python engine), or None without the RL extra."""
     try:
         from fairsched.rl.env import FairSchedEnv
     except ImportError:
         return None
-    env = FairSchedEnv(scenario=scenario, platform=platform, costs=costs, randomize=False, requests=requests)
+    env = FairSchedEnv(scenario=scenario, platform=platform, costs=costs, randomize=False, requests=requests,
+                       core=core)
     rng = np.random.default_rng(0)
+    env.reset(seed=0)
+    env.step(env.K)  # the compiled core's first call (loads or compiles it) is not timed
     env.reset(seed=0)
     n, t0, c0 = 0, time.perf_counter(), time.process_time()
     while time.perf_counter() - t0 < seconds:
@@ -324,6 +331,43 @@ def env_steps(scenario, platform, costs, seconds: float = 3.0, requests: int = 1
         if term or trunc:
             env.reset()
     return n / max(time.process_time() - c0, 1e-9)
+
+
+def env_steps_batched(scenario, platform, costs, sizes=(16, 64), seconds: float = 3.0,
+                      requests: int = 1500) -> dict | None:
+    """``{N: steps/s}``: env steps (summed over the N envs) per CPU second of
+    :class:`~fairsched.rl.vec_env.KernelVecEnv`, each step's actions from one batched forward pass
+    of the shipped ``drl`` policy (:meth:`NumpyPolicy.act_batch`, timed with the steps); random
+    valid actions where that policy cannot be loaded. None without the RL extra."""
+    try:
+        from fairsched.rl.vec_env import KernelVecEnv
+    except ImportError:
+        return None
+    from fairsched.rl.policy import NumpyPolicy, shipped_policy_path
+
+    try:
+        pol = NumpyPolicy.load(shipped_policy_path("drl"))
+    except InputError:
+        pol = None
+    out = {}
+    for n in sizes:
+        vec = KernelVecEnv(n, scenario=scenario, platform=platform, costs=costs, randomize=False, requests=requests)
+        if pol is not None and pol.K != vec.K:
+            pol = None
+        rng = np.random.default_rng(0)
+        obs, _ = vec.reset(seed=0)
+        vec.step(np.full(n, vec.K))  # compile / load the batched step before timing
+        steps, t0, c0 = 0, time.perf_counter(), time.process_time()
+        while time.perf_counter() - t0 < seconds:
+            masks = vec.action_masks()
+            if pol is not None:
+                acts = pol.act_batch(obs, masks)
+            else:
+                acts = np.array([rng.choice(np.flatnonzero(m)) for m in masks])
+            obs, _, _, _, _ = vec.step(acts)
+            steps += n
+        out[n] = steps / max(time.process_time() - c0, 1e-9)
+    return out
 
 
 def cycle_env_steps(scenario, platform, costs, episodes: int = 3, requests: int = 1500) -> dict | None:
@@ -512,8 +556,10 @@ def run_bench(
 
     secs = (2.0 if quick else 5.0) if env_seconds is None else env_seconds
     if secs > 0:
-        log("env steps ...")
+        log("env steps, compiled and Python cores, single and batched ...")
         res["env_steps_per_s"] = env_steps(scenario, plat, table, seconds=secs)
+        res["env_steps_per_s_python"] = env_steps(scenario, plat, table, seconds=secs, core="python")
+        res["env_steps_per_s_batched"] = env_steps_batched(scenario, plat, table, seconds=secs)
         log("cycle env steps, compiled and Python cores alternated ...")
         res["cycle_env_steps_per_s"] = cycle_env_steps(scenario, plat, table, episodes=1 if quick else 3)
     if rl:
@@ -549,8 +595,11 @@ def format_table(res: dict) -> str:
         ("SimPy reference (layer events/s)", f(res.get("simpy_layer_events_per_s"), "{:,.0f}")),
         ("speed-up over SimPy (same arrivals)", f(res.get("simpy_speedup"), "{:.1f}x")),
         ("same hits per SLO as SimPy", f(res.get("simpy_hits_equal"), "{}")),
-        ("env steps/s", f(res.get("env_steps_per_s"), "{:,.0f}")),
+        ("env steps/s, compiled core / Python core",
+         f"{f(res.get('env_steps_per_s'), '{:,.0f}')} / {f(res.get('env_steps_per_s_python'), '{:,.0f}')}"),
     ]
+    for n, r in (res.get("env_steps_per_s_batched") or {}).items():
+        rows.append((f"env steps/s, {n} envs batched (KernelVecEnv, one drl forward per step)", f"{r:,.0f}"))
     for v, r in (res.get("cycle_env_steps_per_s") or {}).items():
         rows.append((f"cycle env steps/s, {v}: compiled / Python core",
                      f"{r['compiled']:,.0f} / {r['python']:,.0f} ({r['compiled'] / max(r['python'], 1e-9):.1f}x)"))

@@ -55,7 +55,7 @@ def _run(env, seed, rng):
 
 
 def test_reset_step_contract_and_determinism(env_kwargs):
-    env = FairSchedEnv(**env_kwargs)
+    env = FairSchedEnv(**env_kwargs, core="python")  # _run reads the Python engine's requests
     t1, r1, n1, info = _run(env, 3, np.random.default_rng(0))
     assert n1 > 10
     m = info["episode_metrics"]
@@ -77,7 +77,7 @@ def test_episode_randomisation(env_kwargs):
 
 
 def test_invalid_action_is_idle_or_raises(env_kwargs):
-    env = FairSchedEnv(**env_kwargs)
+    env = FairSchedEnv(**env_kwargs, core="python")  # reads the Python env's skip set
     env.reset(seed=1)
     bad = int(np.flatnonzero(~env.action_masks())[0]) if (~env.action_masks()).any() else env.K + 5
     sub = env._sub

@@ -62,7 +62,7 @@ def test_numpy_matches_torch_on_1000_observations(trained):
 def test_scheduler_replays_env_decisions(trained):
     kw, _, stem = trained
     pol = NumpyPolicy.load(stem)
-    env = FairSchedEnv(**kw, randomize=False, load=1.1, sim_seed=5)
+    env = FairSchedEnv(**kw, randomize=False, load=1.1, sim_seed=5, core="python")  # reads env._cands
     obs, _ = env.reset(seed=0)
     env_trace = []
     while True:

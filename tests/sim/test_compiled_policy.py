@@ -139,6 +139,21 @@ def test_tanh_within_three_ulp_of_the_rounded_value():
     assert got[-2] == 0.0 and np.all(np.abs(got) <= 1.0)
 
 
+def test_vectorised_tanh_is_its_scalar_python_code_bit_for_bit():
+    """tanh32 is compiled with error_model="numpy" so that LLVM vectorises it; its values must
+    still be those of the same arithmetic done one element at a time, in plain Python (IEEE
+    float64, then rounded to float32): the forward pass, hence every decision, is unchanged."""
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.normal(0.0, 3.0, 6_000), rng.uniform(-20.0, 20.0, 3_000), np.linspace(-9.5, 9.5, 1_001),
+                        [0.0, -0.0, 9.0, -9.0, 1e-30, -1e-30, 1e30, -1e30, np.inf, -np.inf]]).astype(np.float32)
+    got = x.copy()
+    compiled_policy.tanh32(got, len(got))
+    ref = x.copy()
+    compiled_policy.tanh32.py_func(ref, len(ref))
+    assert np.array_equal(got.view(np.uint32), ref.view(np.uint32))
+    assert got[-2] == 1.0 and got[-1] == -1.0
+
+
 @pytest.mark.parametrize("act", ["tanh", "relu"])
 def test_forward_pass_against_a_float64_reference(act):
     """Random weights and sparse inputs (zeros are skipped): within float32 rounding of a

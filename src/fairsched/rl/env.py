@@ -37,6 +37,16 @@ Per-episode randomisation
     :func:`fairsched.workload.generator.random_scenario` over ``models``), and a simulator seed.
     ``randomize=False`` runs the base scenario at ``load`` with ``sim_seed`` every episode.
 
+Core
+    ``core="auto"`` (default) or ``"compiled"`` steps the compiled kernel
+    (:class:`fairsched.sim.compiled.ActionRun`): it runs events until a decision the policy would
+    be asked for, with the observation built in the kernel (the same float32 values as
+    :class:`~fairsched.rl.features.FeatureBuilder`), and resumes with the action. ``"python"``
+    drives the Python :class:`~fairsched.sim.engine.Simulator` through ``advance()``/``apply()``;
+    it is the oracle of the tests (same observations, masks, rewards and terminations) and the only
+    core that exposes the candidate requests (``env._cands``). For many envs in one call see
+    :class:`fairsched.rl.vec_env.KernelVecEnv`.
+
 Version history
     v0: feature version 1, then 2 (risky placements masked), then 3 (thermometer code of the cumulative
     share; :data:`fairsched.rl.features.FEATURE_VERSION`).
@@ -88,8 +98,13 @@ class FairSchedEnv(gym.Env):
         sim_seed: int = 0,
         max_steps: int | None = None,
         strict: bool = False,
+        core: str = "auto",
     ):
         super().__init__()
+        if core not in ("auto", "python", "compiled"):
+            raise InputError(f"core: unknown '{core}'; use auto, compiled or python")
+        self.core = core
+        self._run = None
         if reward not in REWARDS:
             raise InputError(f"reward: unknown '{reward}'; use one of {sorted(REWARDS)}")
         if not (0 < load_range[0] <= load_range[1]):
@@ -151,6 +166,13 @@ class FairSchedEnv(gym.Env):
 
     def _next_decision(self) -> bool:
         """Advance to the next (sub, candidates) the agent must decide on. False when the run ended."""
+        run = self._run
+        if run is not None:  # the compiled core: the kernel pauses at the decision
+            if not run.run():
+                self._done = True
+                return False
+            self._sub, self._obs, self._mask = run.sub, run.obs.copy(), run.mask()
+            return True
         sim = self.sim
         while True:
             if self._need_advance:
@@ -186,6 +208,11 @@ class FairSchedEnv(gym.Env):
         self.sim = Simulator(self.platform, self.costs, wl, SimConfig(seed=sim_seed, time_decisions=False))
         self.features.reset(self.sim)
         self.reward_fn.reset(self.sim)
+        self._run = None
+        if self.core != "python":
+            from fairsched.sim.compiled import ActionRun
+
+            self._run = ActionRun(self.sim, (self.features.kernel_params("external"),))
         self._need_advance = True
         self._skip, self._skip_t = set(), None
         self._done = False
@@ -205,7 +232,9 @@ class FairSchedEnv(gym.Env):
             if self.strict:
                 raise ValueError(f"action {a} is masked out (mask {self._mask.astype(int).tolist()})")
             a = self.K
-        if a == self.K:
+        if self._run is not None:
+            self._run.set_action(a)  # K: leave the sub idle
+        elif a == self.K:
             self._skip.add(self._sub)
         else:
             self.sim.apply(Decision(assign=[(self._cands[a], self._sub)]))

@@ -20,6 +20,7 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
+from numba import njit
 
 from fairsched.errors import InputError
 from fairsched.rl.features import FEATURE_VERSION, obs_dim
@@ -84,6 +85,26 @@ class NumpyPolicy:
         # scratch per call: a loaded policy is shared (load_policy's cache), maybe across threads
         return int(masked_argmax(mlp_logits(self._w, self._dims, self.act_code, x, mlp_scratch(self._dims)),
                                  np.ascontiguousarray(mask, dtype=np.bool_)))
+
+    def act_batch(self, obs: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        """The arg-max valid actions of ``N`` observations (``N x obs_dim``, masks ``N x (K+1)``)
+        in one compiled call, for rollouts of many envs (:class:`fairsched.rl.vec_env.KernelVecEnv`):
+        the same forward pass as :meth:`act`, row by row, so the same actions. (A numpy matrix
+        product would sum in BLAS's order, and on this 2-core machine OpenBLAS's threads made a
+        64-row product take ~20 ms.)"""
+        x = np.ascontiguousarray(obs, dtype=np.float32)
+        if x.ndim != 2 or x.shape[1] != self._dims[0]:
+            raise ValueError(f"observations of shape {x.shape}; this policy takes (N, {self._dims[0]})")
+        out = np.empty(x.shape[0], np.int64)
+        _act_rows(self._w, self._dims, self.act_code, x, np.ascontiguousarray(masks, dtype=np.bool_), out,
+                  mlp_scratch(self._dims))
+        return out
+
+
+@njit(cache=True)
+def _act_rows(w, dims, act, x, masks, out, h):
+    for i in range(x.shape[0]):
+        out[i] = masked_argmax(mlp_logits(w, dims, act, x[i], h), masks[i])
 
 
 def shipped_policy_path(name: str) -> Path:

@@ -9,10 +9,12 @@ scheduler, a bandwidth re-allocation and a progress update, spread over a dozen 
 This kernel does the same work on arrays, 20x to 40x faster (docs/performance.md).
 
 What stays in Python: :mod:`fairsched.sim.engine` is the readable reference and the only core for
-schedulers without an in-kernel rule (``dbp``, user-defined ones), for the per-layer RL
-environment (which steps the simulator one decision at a time), for per-layer traces and for
+schedulers without an in-kernel rule (user-defined ones), for per-layer traces and for
 timing decisions (compiled runs leave ``dec_hist`` empty). A cycle rule returns to Python at each
-decision point where its cycle is due (``NEED_CYCLE``), for the observation and the action.
+decision point where its cycle is due (``NEED_CYCLE``), for the observation and the action. The
+per-layer RL env runs the policy rule with the ``external`` pick: the kernel returns at each
+decision the policy would make (``NEED_ACTION``) with the observation built, and resumes with the
+agent's action (:class:`ActionRun`; many at once: :mod:`fairsched.sim.compiled_batch`).
 
 Exactness: the kernel reproduces :meth:`Simulator.run` bit for bit (request log, counters, floats):
 every floating-point operation of ``engine.py`` and of the scheduler's ``decide`` is done on the
@@ -50,12 +52,16 @@ from fairsched.sim.compiled_policy import (ACTS, N_PC, N_PF, PC_ACT, PC_CYCLE, P
                                            PC_PICK, PC_TA, PF_HI, PF_INVB, PF_LO, PF_LOAD, PF_NEXT, PF_SKIP_T,
                                            PF_THETA,
                                            PICKS, PS_D, PS_N, PS_TAU, pack_mlp, policy_decide)
+from fairsched.sim.compiled_policy import P_EXTERNAL, X_ACT, X_CAND, X_NC, X_SUB
 from fairsched.sim.request import DONE, READY, RUNNING
 
 INF = np.inf
 
 # kernel exit codes
 FINISHED, NEED_ARRIVALS, NEED_ROOM, NEED_CYCLE = 0, 1, 2, 3
+NEED_ACTION = 4  # the policy rule's external pick: the per-layer env's agent chooses (ActionRun)
+# positions in _Kernel.args() of what the batched env step reads (sim/compiled_batch.py)
+A_RUNNING, A_CNT, A_PW, A_PSKIP = 6, 42, 51, 53
 
 # in-kernel rules: a scheduler's ``kernel_spec`` -> (rule code, key code). A rule "key + placement"
 # (a static per-(request, layer) key, fastest-idle placement, optionally refused) is one line here,
@@ -345,7 +351,9 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
     """Run events until the end (``FINISHED``), the end of the arrival chunk (``NEED_ARRIVALS``),
     a full array (``NEED_ROOM``, with the arrivals of the next instant in ``st[N_AT]``) or, for a
     cycle scheduler, a decision point where its cycle is due (``NEED_CYCLE``: Python sets the
-    cycle's pick; with ``st[RESUME]`` set the kernel resumes at that decision point).
+    cycle's pick; with ``st[RESUME]`` set the kernel resumes at that decision point), or, for the
+    external pick, a decision the agent makes (``NEED_ACTION``: Python sets ``pskip[M + X_ACT]``;
+    the kernel resumes with it, ``st[RESUME] == 2``).
 
     Mirrors ``Simulator.advance`` / ``apply`` with the scheduler's rule (``st[RULE]``) deciding in
     place. ``sub`` holds the engine's per-sub lists as rows; ``running`` the slot running on each
@@ -366,7 +374,10 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
     maxmin = st[SHARING] == S_MAXMIN
     C, D, E, w, t0, tag = sub[S_C], sub[S_D], sub[S_E], sub[S_W], sub[S_T0], sub[S_TAG]
     dem, r0, start, busy = sub[S_DEM], sub[S_R0], sub[S_START], sub[S_BUSY]
-    newl = np.empty(M, np.int64)  # subs started since the last re-allocation
+    # the external pick returns in the middle of an instant's decisions (NEED_ACTION): the subs
+    # started since the last re-allocation are then kept in pskip's last M entries
+    ext = pol and pcfg[PC_PICK] == P_EXTERNAL
+    newl = pskip[pskip.shape[0] - M:] if ext else np.empty(M, np.int64)  # subs started since the last re-allocation
     due = np.empty(M, np.int64)  # subs finishing at this instant
     used_g = np.zeros(G, np.int64)  # rr: the decision (stamp) that last took this tenant's head
     ctake = np.zeros(0, np.int64)  # prema: scratch of candidate slots
@@ -377,7 +388,8 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
     f_id, f_slot = np.empty(nsc, np.int64), np.empty(nsc, np.int64)
     heads, count = np.empty(S, np.int64), np.empty(S, np.int64)
     cand = np.empty(pcfg[PC_K] + 1, np.int64)
-    obs = np.zeros(pcfg[PC_K] * pcfg[PC_NCAND] + pcfg[PC_NGLOB], np.float32)
+    # the external pick builds its observation into pw (no weights there), which Python reads
+    obs = pw if ext else np.zeros(pcfg[PC_K] * pcfg[PC_NCAND] + pcfg[PC_NGLOB], np.float32)
     mask = np.zeros(pcfg[PC_K] + 1, np.bool_)
     hbuf = np.zeros((3, pdims.max()), np.float32)  # compiled_policy.mlp_scratch
     tst = np.zeros((5, max(S, ten_share.shape[0]) + 1), np.float64)
@@ -801,6 +813,8 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
                                     running, sprof, cost, model_i, psuf, bsuf, blay, cnt, pcfg, pflt, pslo, slo_ten,
                                     ten_share, ten_order, pw, pdims, pskip, tst, tkey, f_lax, f_rem, f_id, f_slot,
                                     heads, count, cand, obs, mask, hbuf)
+            if slot == -2:  # the agent chooses (NEED_ACTION); the decision is counted when it assigns
+                return -1
             if slot >= 0:
                 start_layer(slot, i)
                 n += 1
@@ -854,20 +868,41 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
         for g in range(G):
             dirty(g)
 
-    def decide_all():  # engine: a decision that assigned something is followed by another at this instant
+    def decide_all(n):  # engine: a decision that assigned something is followed by another at this instant
+        # n: -1, or the assignments of a decision already made (the agent's, on resuming from
+        # NEED_ACTION); True when the agent must choose (the external pick)
         while True:
-            if decide() == 0 or st[N_IDLE] == 0 or st[N_READY] == 0:
+            if n < 0:
+                n = decide()
+                if n < 0:
+                    return True
+            if n == 0 or st[N_IDLE] == 0 or st[N_READY] == 0:
                 break
             if shed:
                 shed_hopeless()
             if st[N_READY] == 0:
                 break
+            n = -1
+        return False
+
+    def resume_action():  # back from NEED_ACTION: apply the agent's action (pskip[M + X_ACT])
+        a = pskip[M + X_ACT]
+        i = pskip[M + X_SUB]
+        if 0 <= a < pskip[M + X_NC]:
+            start_layer(pskip[M + X_CAND + a], i)
+            st[DECISIONS] += 1
+            return 1
+        pskip[i] = 1  # left idle until the next instant
+        return -1
 
     cyc = pol and pcfg[PC_CYCLE] != 0
     while True:  # engine: advance
-        if st[RESUME]:  # back from NEED_CYCLE: the decision point it stopped at
+        if st[RESUME]:  # back from NEED_CYCLE (1) or NEED_ACTION (2): the decision point it stopped at
+            n = resume_action() if st[RESUME] == 2 else -1
             st[RESUME] = 0
-            decide_all()
+            if decide_all(n):
+                st[RESUME] = 2
+                return NEED_ACTION
             continue
         if st[DIRTY]:
             reallocate()
@@ -947,7 +982,9 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
             if cyc and fs[NOW] >= pflt[PF_NEXT]:  # CycleScheduler.decide: a cycle is due (Python)
                 st[RESUME] = 1
                 return NEED_CYCLE
-            decide_all()
+            if decide_all(-1):
+                st[RESUME] = 2
+                return NEED_ACTION
 
 
 # ------------------------------------------------------------------------------ Python side
@@ -1116,26 +1153,40 @@ class _Kernel:
         """Run to the end (``FINISHED``) or, for a cycle rule without a hook, to the next due
         decision point (``NEED_CYCLE``: call :meth:`set_cycle`, then ``run`` again)."""
         while True:
-            code = run_kernel(self.fs, self.st, self.sub, self.sprof, self.sver, self.scls, self.running, self.reqf,
-                              self.reqi, self.free, *self.dl, *self.ls, *self.rd, *self.sk, *self.fh, *self.fm,
-                              *self.th, *self.tm, self.ih,
-                              self.ih_n, self.gh, self.gsize, self.glive, self.slo_grp, self.rlist, self.par,
-                              self.athr, self.arr_t, self.arr_s, self.cost, self.bsuf, self.model_i,
-                              self.slo_model, self.slo_dl, self.cnt, self.log_f, self.log_i, *self.pol)
-            if code == FINISHED:
-                self._flush_log()
+            code = run_kernel(*self.args())
+            code = self.after(code, arrivals)
+            if code == FINISHED or code == NEED_ACTION or (code == NEED_CYCLE and self.on_cycle is None):
                 return code
-            if code == NEED_CYCLE:
-                if self.on_cycle is None:
-                    return code
+
+    def args(self) -> tuple:
+        """``run_kernel``'s arguments (their positions: the ``A_*`` constants). Arrays are replaced
+        when they grow and when an arrival chunk comes: take a fresh tuple after :meth:`after`."""
+        return (self.fs, self.st, self.sub, self.sprof, self.sver, self.scls, self.running, self.reqf,
+                self.reqi, self.free, *self.dl, *self.ls, *self.rd, *self.sk, *self.fh, *self.fm,
+                *self.th, *self.tm, self.ih,
+                self.ih_n, self.gh, self.gsize, self.glive, self.slo_grp, self.rlist, self.par,
+                self.athr, self.arr_t, self.arr_s, self.cost, self.bsuf, self.model_i,
+                self.slo_model, self.slo_dl, self.cnt, self.log_f, self.log_i, *self.pol)
+
+    def after(self, code: int, arrivals: _Arrivals) -> int:
+        """Python's side of one kernel return: the next arrival chunk, more room or a cycle's pick;
+        returns ``code`` (call the kernel again unless it is FINISHED, NEED_ACTION or a NEED_CYCLE
+        without a hook)."""
+        if code == FINISHED:
+            self._flush_log()
+        elif code == NEED_ACTION:
+            pass
+        elif code == NEED_CYCLE:
+            if self.on_cycle is not None:
                 self._cycle()
-            elif code == NEED_ARRIVALS:
-                self.arr_t, self.arr_s = arrivals.next_chunk()
-                self.st[ARR_POS], self.st[ARR_LEN] = 0, len(self.arr_t)
-                if not len(self.arr_t):  # cannot happen while requests are due: a bug
-                    raise RuntimeError("compiled core: arrivals ran out before n_total")
-            else:
-                self._make_room(int(self.st[N_AT]), self.sub.shape[1])
+        elif code == NEED_ARRIVALS:
+            self.arr_t, self.arr_s = arrivals.next_chunk()
+            self.st[ARR_POS], self.st[ARR_LEN] = 0, len(self.arr_t)
+            if not len(self.arr_t):  # cannot happen while requests are due: a bug
+                raise RuntimeError("compiled core: arrivals ran out before n_total")
+        else:
+            self._make_room(int(self.st[N_AT]), self.sub.shape[1])
+        return code
 
     def _policy(self, sim, par, n_prof, suf_off) -> None:
         """The arrays of the policy rule (``par``: the dict of ``PolicyScheduler.kernel_params``,
@@ -1160,9 +1211,13 @@ class _Kernel:
             pcfg[PC_CYCLE], pflt[PF_NEXT] = 1, par["next_cycle"]
         pslo = np.zeros((3, S), np.float64)
         pslo[PS_D], pslo[PS_TAU], pslo[PS_N] = par["D"], par["tau"], par["N"]
+        pskip = np.zeros(M, np.int64)
         if par["pick"] == "mlp":
             pcfg[PC_ACT] = ACTS[par["activation"]]
             pw, pdims = pack_mlp(par["layers"])
+        elif par["pick"] == "external":  # pw: the observation; pskip: skip flags, the menu, started subs
+            pw, pdims = np.zeros(int(par["K"]) * par["n_cand"] + par["n_global"], np.float32), np.ones(2, np.int64)
+            pskip = np.zeros(M + X_CAND + int(par["K"]) + M, np.int64)
         else:
             pw, pdims = np.zeros(1, np.float32), np.ones(2, np.int64)
         # per-profile suffixes (remaining solo time on this type from layer k), the best solo time per layer
@@ -1173,7 +1228,7 @@ class _Kernel:
         blay = np.array([v for row in par["best_layer"] for v in row], np.float64)
         self.pol = (pcfg, pflt, pslo, np.array(par["slo_tenant"], np.int64),
                     np.array(par["tenant_share"], np.float64), np.array(par["tenant_order"], np.int64),
-                    pw, pdims, np.zeros(M, np.int64), psuf, blay)
+                    pw, pdims, pskip, psuf, blay)
 
     def _cycle(self) -> None:
         """A cycle is due: the scheduler's hook reads the state view and sets the next pick."""
@@ -1320,6 +1375,56 @@ class CycleRun:
 
     def set_cycle(self, pick: str, theta: float, next_cycle: float) -> None:
         self._k.set_cycle(pick, theta, next_cycle)
+
+
+class ActionRun:
+    """A compiled run of the policy rule with the ``external`` pick (the per-layer env): it
+    pauses at every decision where the policy would be asked (an idle sub with at least one
+    candidate), with the float32 observation and the menu ready. :meth:`run` returns True when
+    paused (read :attr:`obs`, :meth:`mask`, :attr:`sub`; then :meth:`set_action`), False at the
+    end. ``sim`` (fresh) gets the SLO counters at every pause, everything at the end."""
+
+    def __init__(self, sim, params: tuple, *, chunk: int = 16384):
+        self.sim = sim
+        self._k = _Kernel(sim, "policy", params)
+        pcfg = self._k.pol[0]
+        if pcfg[PC_PICK] != P_EXTERNAL or pcfg[PC_CYCLE]:
+            raise ValueError("ActionRun: the parameters must describe the policy rule with the external pick")
+        self.K = int(pcfg[PC_K])
+        self.obs = self._k.pol[6]  # the kernel writes each observation here (a view: copy to keep it)
+        self._x = self._k.pol[8][sim.M:]  # X_SUB, X_ACT, X_NC, X_CAND...
+        self._arr = _Arrivals(sim, min_chunk=chunk)
+        self.finished = False
+        sim.core_used = "compiled"
+
+    def run(self) -> bool:
+        if self.finished:
+            return False
+        paused = self._k.run(self._arr) == NEED_ACTION
+        if paused:
+            _fill_counters(self.sim, self._k)
+        else:
+            _fill(self.sim, self._k)
+            self.finished = True
+        return paused
+
+    @property
+    def sub(self) -> int:
+        return int(self._x[X_SUB])
+
+    @property
+    def n_candidates(self) -> int:
+        return int(self._x[X_NC])
+
+    def mask(self) -> np.ndarray:
+        m = np.zeros(self.K + 1, np.bool_)
+        m[:int(self._x[X_NC])] = True
+        m[self.K] = True
+        return m
+
+    def set_action(self, a: int) -> None:
+        """Candidate ``a`` (< the number of candidates) on the paused sub, or leave it idle (else)."""
+        self._x[X_ACT] = a
 
 
 def _fill_counters(sim, k: _Kernel) -> None:

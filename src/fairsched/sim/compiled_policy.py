@@ -15,6 +15,8 @@ Picks (``PC_PICK``): ``urgent`` (``llf-masked``: candidate 0), ``triage`` (the `
 (:mod:`fairsched.rl.cycle`): ``srpt`` (least remaining work here, first on ties) and ``llf-short``
 (least laxity among the shorter half). A cycle scheduler (``PC_CYCLE``) also has the kernel return
 at each decision point where its cycle is due (``now >= PF_NEXT``), so Python sets the next pick.
+``external`` (the per-layer env, :class:`fairsched.sim.compiled.ActionRun`): the kernel builds the
+observation of :meth:`FeatureBuilder.build` and returns (``NEED_ACTION``); the env's agent picks.
 
 Exactness: every float operation of ``features.py`` is done on the same values in the same order
 (float64, rounded to float32 where the observation stores it; comparisons of float32 values with
@@ -35,6 +37,13 @@ from numba import njit
 # pick codes
 P_URGENT, P_TRIAGE, P_MLP, P_SRPT, P_LLF_SHORT = range(5)
 PICKS = {"urgent": P_URGENT, "triage": P_TRIAGE, "mlp": P_MLP, "srpt": P_SRPT, "llf-short": P_LLF_SHORT}
+# the per-layer env's pick: the kernel builds the observation into ``pw`` and returns (NEED_ACTION);
+# ``pskip`` then holds, after the M skip flags, the paused sub, Python's action, the number of
+# candidates and their slots (X_SUB, X_ACT, X_NC, X_CAND rows below). A high code: other picks
+# are numbered from 0 up.
+P_EXTERNAL = 9
+PICKS["external"] = P_EXTERNAL
+X_SUB, X_ACT, X_NC, X_CAND = 0, 1, 2, 3
 ACTS = {"tanh": 0, "relu": 1}
 # pcfg: int configuration
 PC_PICK, PC_K, PC_TA, PC_ACT, PC_NCAND, PC_NGLOB, PC_MAXT, PC_CYCLE = range(8)
@@ -74,13 +83,17 @@ def mlp_scratch(dims: np.ndarray) -> np.ndarray:
     return np.zeros((3, int(max(dims))), np.float32)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def tanh32(v, n):
     """``v[:n] = tanh(v[:n])`` for float32: a rational approximation (the coefficients of
     Eigen's float tanh, degree 13/6, evaluated in float64 on x clamped to [-9, 9]), at most 3 ulp
     from the correctly rounded value (numpy's float32 tanh: 1 ulp). Why not libm or numpy: a
     call per element costs ~15 ns and blocks SIMD; this loop is plain arithmetic (256 tanh per
-    forward pass of the shipped policies)."""
+    forward pass of the shipped policies). ``error_model="numpy"``: under numba's default
+    ("python") every float division checks for a zero divisor and may raise, and that branch keeps
+    LLVM from vectorising the loop; ``q`` is never zero here (its coefficients are positive), so
+    the results are the same, four times faster (tests/sim/test_compiled_policy.py checks them
+    against this function's own Python code)."""
     for i in range(n):
         x = min(max(np.float64(v[i]), -9.0), 9.0)
         x2 = x * x
@@ -438,14 +451,16 @@ def policy_decide(now, n_idle, nr, n_arrived, n_total, rlist, reqf, reqi, runnin
                   bsuf, blay, cnt, pcfg, pflt, pslo, slo_ten, ten_share, ten_order, pw, pdims, pskip, tst, tkey,
                   f_lax, f_rem, f_id, f_slot, heads, count, cand, obs, mask, hbuf):
     """PolicyScheduler.decide: returns ``(slot, sub)`` of the one assignment, or ``(-1, -1)`` when
-    every idle sub-accelerator not yet left idle at this instant is left idle now."""
+    every idle sub-accelerator not yet left idle at this instant is left idle now; with the
+    ``external`` pick ``(-2, sub)`` when the agent must choose for ``sub`` (menu in ``pskip``)."""
     M = running.shape[0]
     K = pcfg[PC_K]
     pick = pcfg[PC_PICK]
     ta = pcfg[PC_TA] != 0
+    ext = pick == P_EXTERNAL
     if now != pflt[PF_SKIP_T]:  # a new instant: no sub is left idle yet
         pflt[PF_SKIP_T] = now
-        pskip[:] = 0
+        pskip[:M] = 0
     for sub in range(M):
         if running[sub] >= 0 or pskip[sub]:
             continue
@@ -484,6 +499,15 @@ def policy_decide(now, n_idle, nr, n_arrived, n_total, rlist, reqf, reqi, runnin
                              n_arrived, n_total, cost, model_i, bsuf, blay, pcfg, pflt, pslo, slo_ten, ten_share,
                              tst, obs, mask)
                 a = masked_argmax(mlp_logits(pw, pdims, pcfg[PC_ACT], obs, hbuf), mask)
+            elif ext:  # the env's agent picks: observation in obs (the kernel passes pw), menu in pskip
+                _observation(sub, now, nc, cand, f_lax, f_rem, f_slot, count, reqf, reqi, running, sprof, n_idle, nr,
+                             n_arrived, n_total, cost, model_i, bsuf, blay, pcfg, pflt, pslo, slo_ten, ten_share,
+                             tst, obs, mask)
+                pskip[M + X_SUB] = sub
+                pskip[M + X_NC] = nc
+                for j in range(nc):
+                    pskip[M + X_CAND + j] = f_slot[cand[j]]
+                return -2, sub
             if a < K:
                 return f_slot[cand[a]], sub
         pskip[sub] = 1

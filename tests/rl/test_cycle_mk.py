@@ -258,7 +258,8 @@ def test_env_on_an_mk_scenario_observes_the_block_and_judges_both(tiny_setup):
 
 def test_version_2_on_mk_slos_stays_on_the_python_core():
     """The kernel keeps no (m,k) history for the policy rule: a version-2 drl cycle scheduler on (m,k)
-    SLOs must run on the Python core under core="auto" (same hand case, same outcome as above), and
+    SLOs must run its own decide under core="auto" (on the kernel's event loop, sim/pydecide.py; same
+    hand case, same outcome as above), and
     core="compiled" refuses with one InputError naming core; version 1 there runs compiled."""
     pytest.importorskip("numba")
     from fairsched.errors import InputError
@@ -266,7 +267,7 @@ def test_version_2_on_mk_slos_stays_on_the_python_core():
     plat, costs, wl = _two_streams()
     arr = [(0.0, 0), (0.0, 1), (2.0, 0), (2.0, 1)]
     sim = Simulator(plat, costs, wl, SimConfig(log_requests=True), arrivals=arr).run(CycleScheduler(None, "drl", version=2))
-    assert sim.core_used == "python"
+    assert sim.core_used == "compiled-python"  # the kernel's event loop, the scheduler's own decide
     assert {r[0]: r[7] for r in sim.request_log} == {0: True, 1: False, 2: False, 3: True}
     with pytest.raises(InputError, match="core"):
         Simulator(plat, costs, wl, SimConfig(core="compiled"), arrivals=arr).run(CycleScheduler(None, "drl", version=2))

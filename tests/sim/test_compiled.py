@@ -233,8 +233,8 @@ def test_compiled_core_refuses_schedulers_without_a_rule(sched):
     assert sched.kernel_spec is None
     with pytest.raises(InputError, match=r"^core: .*kernel_spec.*use core='auto' or core='python'"):
         Simulator(plat, costs, wl, SimConfig(core="compiled")).run(sched())
-    sim = Simulator(plat, costs, wl, SimConfig(core="auto")).run(sched())  # auto: the Python core
-    assert sim.core_used == "python" and sim.decision_us(0.5) > 0
+    sim = Simulator(plat, costs, wl, SimConfig(core="auto")).run(sched())  # auto: the kernel, decide in Python
+    assert sim.core_used == "compiled-python" and sim.decision_us(0.5) > 0
 
 
 @pytest.mark.parametrize("name", HEURISTICS)

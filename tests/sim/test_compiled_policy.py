@@ -89,8 +89,8 @@ def test_auto_core_is_the_kernel(name):
     assert Simulator(plat, costs, wl).run(make(name)).core_used == "compiled"
 
 
-def test_unknown_policy_objects_run_on_the_python_core():
-    """A duck-typed policy (what ``explain`` wraps around one) has no in-kernel pick."""
+def test_unknown_policy_objects_run_their_own_decide():
+    """A duck-typed policy (what ``explain`` wraps around one) has no in-kernel pick: its decide runs on the kernel's event loop (sim/pydecide.py)."""
 
     class Wrapped:
         def __init__(self, p):
@@ -106,7 +106,7 @@ def test_unknown_policy_objects_run_on_the_python_core():
         Simulator(plat, costs, wl, SimConfig(core="compiled")).run(sched)
     a = Simulator(plat, costs, wl, SimConfig(log_requests=True)).run(sched)
     b = Simulator(plat, costs, wl, SimConfig(log_requests=True)).run(make("triage"))
-    assert a.core_used == "python" and b.core_used == "compiled"
+    assert a.core_used == "compiled-python" and b.core_used == "compiled"
     assert outcome(a) == outcome(b)  # the same rule either way
 
 
@@ -264,7 +264,7 @@ def test_a_dispatch_mode_the_kernel_lacks_falls_back_to_python(monkeypatch):
     s = cycle.CycleScheduler(variant="relmas")
     assert s.kernel_spec is None and cycle.CycleScheduler(variant="drl").kernel_spec == "policy"
     plat, costs, wl = contended()
-    assert Simulator(plat, costs, wl).run(s).core_used == "python"
+    assert Simulator(plat, costs, wl).run(s).core_used == "compiled-python"  # its decide, on the kernel
 
 
 @pytest.mark.parametrize("variant", ["drl", "relmas"])

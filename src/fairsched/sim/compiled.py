@@ -46,7 +46,9 @@ Layout:
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+import threading
+
+from numba import njit, objmode
 
 from fairsched.sim.compiled_policy import (ACTS, N_PC, N_PF, PC_ACT, PC_CYCLE, PC_K, PC_MAXT, PC_NCAND, PC_NGLOB,
                                            PC_PICK, PC_TA, PF_HI, PF_INVB, PF_LO, PF_LOAD, PF_NEXT, PF_SKIP_T,
@@ -57,29 +59,46 @@ from fairsched.sim.request import DONE, READY, RUNNING
 
 INF = np.inf
 
+
+class _Active(threading.local):
+    """``stack``: the Python-decided kernels running in this thread (innermost last; nested runs ok)."""
+
+    def __init__(self):
+        self.stack = []
+
+
+_ACTIVE = _Active()
+
 # kernel exit codes
 FINISHED, NEED_ARRIVALS, NEED_ROOM, NEED_CYCLE = 0, 1, 2, 3
 NEED_ACTION = 4  # the policy rule's external pick: the per-layer env's agent chooses (ActionRun)
 # positions in _Kernel.args() of what the batched env step reads (sim/compiled_batch.py)
 A_RUNNING, A_CNT, A_PW, A_PSKIP = 6, 42, 51, 53
+# rule ``python`` (a scheduler's own ``decide``): its decision points are served by a call into
+# Python from inside the kernel (``_py_hook``), not by an exit: returning from and re-entering
+# ``run_kernel`` costs ~10 us of numba dispatch (56 arguments), the in-kernel call ~1 us. The code
+# is taken (issue 14) and reserved for a stepping mode.
+NEED_DECISION = 5
 
 # in-kernel rules: a scheduler's ``kernel_spec`` -> (rule code, key code). A rule "key + placement"
 # (a static per-(request, layer) key, fastest-idle placement, optionally refused) is one line here,
 # one case in ``key_of`` and, for a refusal, one case in ``decide`` (docs/performance.md).
-R_PRIORITY, R_AFFINITY, R_SLA, R_RR, R_PREMA, R_POLICY, R_DBP = range(7)
+R_PRIORITY, R_AFFINITY, R_SLA, R_RR, R_PREMA, R_POLICY, R_DBP, R_PYTHON = range(8)
 K_DEADLINE, K_ARRIVAL, K_BEST, K_LAXITY = 0, 1, 2, 3
 KEYS = {"deadline": K_DEADLINE, "arrival": K_ARRIVAL, "best_remaining": K_BEST, "laxity": K_LAXITY}
 RULES = {f"priority:{k}": (R_PRIORITY, c) for k, c in KEYS.items()}
 RULES.update({"affinity-edf": (R_AFFINITY, K_DEADLINE), "sla-aware": (R_SLA, K_DEADLINE),
               "rr": (R_RR, K_ARRIVAL), "prema": (R_PREMA, K_BEST), "dbp": (R_DBP, K_DEADLINE),
               # the learned schedulers' protocol (sim/compiled_policy.py); the pick is a parameter
-              "policy": (R_POLICY, K_DEADLINE)})
+              "policy": (R_POLICY, K_DEADLINE),
+              # any Scheduler: its decide(sim) in Python at each decision point (sim/pydecide.py)
+              "python": (R_PYTHON, K_DEADLINE)})
 SHARINGS = {"maxmin": 0, "proportional": 1}
 S_MAXMIN = 0
 
 # fs: float scalars
-NOW, TOTAL, ENERGY, PEAK_BW, BW, DEC_COST, SUMF, LEVEL, VCLK, TV = range(10)
-N_FS = 10
+NOW, TOTAL, ENERGY, PEAK_BW, BW, DEC_COST, SUMF, LEVEL, VCLK, TV, WAKE = range(11)
+N_FS = 11  # WAKE: the earliest pending wake_at of a Python decision (INF: none)
 # st: int scalars (counts, flags, sizes)
 (N_ARRIVED, N_TOTAL, WARMUP_N, N_IDLE, N_READY, DIRTY, LAYER_EVENTS, DECISIONS, ABORTED, ARR_POS,
  ARR_LEN, N_FREE, LOG_LEN, KEY, SHED, SHARING, LOGGING, N_AT, N_DL, N_LST, N_RDY, RULE, N_FH,
@@ -90,8 +109,8 @@ S_C, S_D, S_E, S_W, S_T0, S_TAG, S_DEM, S_R0, S_START, S_BUSY = range(10)
 N_SUBF = 10
 # reqf / reqi: rows per request slot
 R_ARRIVAL, R_DEADLINE = 0, 1
-R_ID, R_SLO, R_MODEL, R_LAYER, R_STATE, R_SUB, R_COUNTED, R_RPOS = range(8)
-N_REQI = 8
+R_ID, R_SLO, R_MODEL, R_LAYER, R_STATE, R_SUB, R_COUNTED, R_RPOS, R_RSEQ = range(9)
+N_REQI = 9  # R_RSEQ: when the request last became ready (the engine's ``ready`` dict order)
 SLACK = 32  # stale heap entries tolerated beyond twice the live ones
 # heap entry ints: heap_v[:, col]
 H_ID, H_LAYER, H_SLOT = 0, 1, 2
@@ -342,6 +361,21 @@ def _mk_distance(col):
     return 0.0
 
 
+# ------------------------------------------------------------------- Python decisions
+def _serve(kind):
+    """The object side of ``_py_hook``: the innermost running Python-decided kernel serves it."""
+    return _ACTIVE.stack[-1].serve(kind)
+
+
+@njit(cache=True)
+def _py_hook(kind):
+    """Call Python from inside the kernel (``kind`` 0: decide, 1: the next chunk of the decision,
+    2: pop the wakes due now); returns (rows written to rd_v, more rows follow, next wake time)."""
+    with objmode(ne="int64", more="int64", wk="float64"):
+        ne, more, wk = _serve(kind)
+    return ne, more, wk
+
+
 # ----------------------------------------------------------------------------------- kernel
 @njit(cache=True)
 def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, dl_v, ls_k, ls_v, rd_k, rd_v,
@@ -369,6 +403,7 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
     leafed = rule == R_SLA or rule == R_DBP  # a tournament tree over SLO heads
     heaped = rule == R_PRIORITY or rule == R_AFFINITY
     pol = rule == R_POLICY  # places on any idle sub: the per-profile idle heaps are not kept
+    anysub = pol or rule == R_PYTHON
     shed = st[SHED] != 0
     logging = st[LOGGING] != 0
     maxmin = st[SHARING] == S_MAXMIN
@@ -467,6 +502,7 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
     def make_ready(slot, k):  # engine: ready[id] = req (+ _lst push when shedding)
         rid = reqi[R_ID, slot]
         reqi[R_STATE, slot] = READY
+        reqi[R_RSEQ, slot] = st[N_ARRIVED] + st[LAYER_EVENTS]  # grows at every make_ready
         n = st[N_READY]
         st[N_READY] = n + 1
         if heaped:
@@ -615,7 +651,7 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
     def start_layer(slot, i):  # engine: _start_layer; i is the lowest idle sub of its profile
         unready(slot)
         p = sprof[i]
-        if not pol:
+        if not anysub:
             ih_n[p] = ih_pop(ih[p], ih_n[p])
         k = reqi[R_LAYER, slot]
         reqi[R_STATE, slot] = RUNNING
@@ -638,7 +674,7 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
     def free_sub(i):  # engine: _free
         running[i] = -1
         st[N_IDLE] += 1
-        if not pol:
+        if not anysub:
             p = sprof[i]
             ih_n[p] = ih_push(ih[p], ih_n[p], i)
         leave(i)
@@ -818,6 +854,22 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
             if slot >= 0:
                 start_layer(slot, i)
                 n += 1
+        elif rule == R_PYTHON:  # Scheduler.decide in Python (sim/pydecide.py), then Simulator.apply
+            # the decision comes as rows (kind 0: drop, 1: assign; slot; sub) in rd_v, in chunks
+            ne, more, wk = _py_hook(0)
+            if ne < 0:  # decide returned None: apply does nothing, not even count it
+                return 0
+            while True:
+                for j in range(ne):
+                    if rd_v[j, 0] == 0:
+                        drop(rd_v[j, 1])
+                    else:
+                        start_layer(rd_v[j, 1], rd_v[j, 2])
+                    n += 1
+                if more == 0:
+                    break
+                ne, more, wk = _py_hook(1)
+            fs[WAKE] = wk
         else:  # Prema: token threshold, then shortest remaining (best types) first
             nr = st[N_READY]
             now = fs[NOW]
@@ -919,7 +971,7 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
         while st[N_DL] > 0 and reqi[R_ID, dl_v[0, H_SLOT]] != dl_v[0, H_ID]:  # ended: stale
             st[N_DL] = heap_pop(dl_k, dl_v, st[N_DL])
         t_dl = dl_k[0] if st[N_DL] > 0 else INF
-        t = min(t_arr, t_fin, t_dl)
+        t = min(min(t_arr, t_fin), min(t_dl, fs[WAKE]))
         if t == INF:
             return FINISHED
         # room for everything this instant can add (arrivals at t, a finish per sub, the log)
@@ -974,6 +1026,9 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
                     drop(slot)
         for _ in range(n_at):
             arrive()
+        if fs[WAKE] <= t:  # engine: wakes due at t are popped (Python keeps them)
+            ne, more, wk = _py_hook(2)
+            fs[WAKE] = wk
         if st[N_IDLE] > 0 and st[N_READY] > 0:
             if shed and st[N_LST] > 0 and ls_k[0] < t:
                 shed_hopeless()
@@ -1121,6 +1176,7 @@ class _Kernel:
         self.glive = np.zeros(n_groups, np.int64)
 
         self.fs = np.zeros(N_FS, np.float64)
+        self.fs[WAKE] = INF
         self.fs[BW] = sim.B
         self.fs[DEC_COST] = sim.cfg.decision_cost_s
         self.st = np.zeros(N_ST, np.int64)

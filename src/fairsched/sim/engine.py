@@ -274,6 +274,12 @@ class Simulator(StateHelpers):
         """Run to the end with ``scheduler``; ``core_used`` says which event loop did it."""
         spec = self._kernel_spec(scheduler)
         scheduler.reset(self, self.cfg.seed)
+        if spec == "python":  # the compiled event loop, the scheduler's own decide (sim/pydecide.py)
+            from fairsched.sim.pydecide import run_python_decided
+
+            self.core_used = "compiled-python"
+            run_python_decided(self, scheduler)
+            return self
         if spec is not None:
             from fairsched.sim.compiled import run_compiled
 
@@ -301,11 +307,14 @@ class Simulator(StateHelpers):
         return self
 
     def _kernel_spec(self, scheduler) -> str | None:
-        """The scheduler's ``kernel_spec`` if :meth:`run` uses the compiled core, else None.
+        """The scheduler's ``kernel_spec`` if :meth:`run` uses the compiled core; ``"python"`` if
+        it runs on the compiled event loop with its own ``decide`` (``core="auto"``, a scheduler
+        without a usable rule: :mod:`.pydecide`); None for this file's loop.
 
-        ``core="compiled"`` where the compiled core cannot reproduce the run raises InputError."""
+        ``core="compiled"`` where the kernel's rules cannot reproduce the run raises InputError."""
         if self.cfg.core == "python":
             return None
+        loop_ok = None  # why the compiled event loop cannot run this at all (None: it can)
         spec = getattr(scheduler, "kernel_spec", None)  # an instance may clear its class's rule
         why = compiled_refusal(type(scheduler))
         if why is None and spec is None:
@@ -317,24 +326,25 @@ class Simulator(StateHelpers):
             why = f"this instance of scheduler '{name}' (its decide is replaced on the instance, so kernel_spec no longer describes it)"
         if why is None and hasattr(scheduler, "kernel_refusal"):  # a reason that depends on this run
             why = scheduler.kernel_refusal(self)
-        if why is None and self.cfg.trace_layers:
-            why = "with trace_layers=True (per-layer traces come from the Python core)"
-        elif why is None and (self.now != 0.0 or self.n_arrived or self.decisions or self._redecide or self.finished):
-            why = "a simulator that was already stepped (it runs whole runs from the start)"
-        elif why is None:
+        if self.cfg.trace_layers:
+            loop_ok = "with trace_layers=True (per-layer traces come from the Python core)"
+        elif self.now != 0.0 or self.n_arrived or self.decisions or self._redecide or self.finished:
+            loop_ok = "a simulator that was already stepped (it runs whole runs from the start)"
+        else:
             try:
                 from fairsched.sim.compiled import RULES
             except ImportError:  # numba missing
-                why = "without numba installed"
+                loop_ok = "without numba installed"
             else:
-                if spec not in RULES:  # a bug in the scheduler class, not bad input
+                if why is None and spec not in RULES:  # a bug in the scheduler class, not bad input
                     raise ValueError(f"{type(scheduler).__name__}.kernel_spec: unknown {spec!r}; "
                                      f"use one of {list(RULES)}")
+        why = why or loop_ok
         if why is None:
             return spec
         if self.cfg.core == "compiled":
             raise InputError(f"core: the compiled core cannot run {why}; use core='auto' or core='python'")
-        return None
+        return "python" if loop_ok is None else None
 
     def _flush_decisions(self) -> None:
         """Bin buffered decision times into ``dec_hist`` (constant memory, numpy speed)."""

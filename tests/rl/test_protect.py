@@ -117,3 +117,29 @@ def test_greedy_finds_a_known_optimum():
     target = np.array([1, 0, 1, 1, 0], np.float32)
     mask, score, n = greedy(lambda m: -int(np.abs(m - target).sum()), np.zeros(5), passes=3)
     assert mask.tolist() == target.tolist() and score == 0 and n == 1 + 5 + 5
+
+
+@pytest.mark.parametrize("shed", [False, True])
+def test_per_slo_mask(shed):
+    """A tenant mask expanded to its SLOs is the same run; a per-SLO mask is its own rule, the same on
+    both cores; protecting only t1's SLO by SLO is protecting tenant t1 (one SLO each)."""
+    plat, costs, wl = build(requests=600, load=1.2)
+    st = np.array([s.tenant for s in wl.slos])
+    tm = (np.arange(len(wl.tenants)) % 3 != 0).astype(np.float32)
+    a = _both(plat, costs, wl, tm, shed, seed=1)
+    sims = []
+    for core in ("python", "compiled"):
+        sim = Simulator(plat, costs, wl, SimConfig(log_requests=True, core=core, seed=1))
+        sims.append(sim.run(ProtectScheduler(tm[st], shed, per_slo=True)))
+    assert outcome(sims[0]) == outcome(sims[1]) == outcome(a)
+    sm = np.ones(len(st), np.float32)
+    sm[::2] = 0.0
+    b = [Simulator(plat, costs, wl, SimConfig(log_requests=True, core=c, seed=1)).run(
+        ProtectScheduler(sm, shed, per_slo=True)) for c in ("python", "compiled")]
+    assert outcome(b[0]) == outcome(b[1]) != outcome(a)
+    p2, c2, w2 = _two_tenants()
+    got = Simulator(p2, c2, w2, SimConfig(core="compiled"), arrivals=[(0.0, 0), (0.0, 1)]).run(
+        ProtectScheduler([0, 1], shed, per_slo=True))
+    assert got.slo_hits == [0, 1]
+    with pytest.raises(InputError, match=r"^protect: 12 entries for \d+ SLOs; give one per SLO"):
+        Simulator(plat, costs, wl).run(ProtectScheduler(tm, per_slo=True))

@@ -1,7 +1,7 @@
 """Headroom of a per-tenant protect action: the best fixed protect set per cell, found in hindsight.
 
     python -m fairsched.experiments.protect_search [--mixes 6] [--loads 0.7,0.9,1.2] [--requests 4000]
-        [--seed 0] [--jobs 1] [--passes 3] [--out results/headroom/protect]
+        [--seed 0] [--jobs 1] [--passes 3] [--slo-passes 2] [--check-seeds 1,2] [--out results/headroom/protect]
 
 Why: the cycle action of drl's versions 1/2 (one triage line theta) has no headroom: the best
 constant theta per cell, in hindsight, beats ``triage`` by +2/+3 of 85 tenants (docs/rl.md).
@@ -16,6 +16,14 @@ the count); it stops after ``passes`` passes or a pass without improvement. A fi
 bound of what a per-cycle mask can do (a policy may change the set within a run) and an *oracle*
 (chosen on the very run it is scored on): if even it misses the acceptance rule's margin over
 triage, the per-tenant action cannot meet it either.
+
+``--slo-passes``: the next lever, a mask per SLO (a tenant is upheld only if *all* its SLOs are, so
+favouring its binding SLO may save it): the best per-tenant mask, expanded to its tenants' SLOs (the
+same run), is refined by single-SLO flips in the better mode (``oracle_slo``).
+
+``--check-seeds``: the hindsight mask of each cell (of its better mode) and ``triage`` are also run on
+other seeds (other arrival draws of the same cell): a mask that only fits seed 0's noise gains nothing
+there, so this tells how much of the oracle's gain a policy could learn at all.
 
 Output (``--out STEM``): ``STEM_cells.csv`` (one row per cell: triage, the start masks, the oracle
 per mode, the best mask) and ``STEM_loads.csv`` (totals per load, with the rule's need over triage).
@@ -66,7 +74,7 @@ def greedy(evaluate, start: np.ndarray, passes: int = 3) -> tuple[np.ndarray, tu
 
 def search_cell(args) -> dict:
     """One cell: triage, then per mode and start the greedy search (module docstring)."""
-    scen_name, cfg, load, requests, seed, passes = args
+    scen_name, cfg, load, requests, seed, passes, check, slo_passes = args
     from fairsched.api import build
     from fairsched.rl.features import FeatureBuilder
     from fairsched.rl.protect import ProtectScheduler, triage_mask
@@ -94,11 +102,24 @@ def search_cell(args) -> dict:
         row[f"mask_{mode}"] = "".join(str(int(x)) for x in best[0])
     row["oracle_protect"] = max(row["oracle_serve"], row["oracle_shed"])
     row["evals"] = evals
+    # per SLO: refine the better mode's mask, expanded to its tenants' SLOs (the same run to start)
+    mode = "serve" if row["oracle_serve"] >= row["oracle_shed"] else "shed"
+    best = np.array([float(c) for c in row[f"mask_{mode}"]], np.float32)
+    if slo_passes:
+        st = fb.slo_tenant
+        mask, sc, n = greedy(lambda m: _score(plat, table, wl, ProtectScheduler(m, MODES[mode], per_slo=True), seed),
+                             best[st], slo_passes)
+        row["oracle_slo"], row["mask_slo"] = sc[0], "".join(str(int(x)) for x in mask)
+        row["evals"] += n
+    # does the hindsight mask transfer to other arrival draws of the same cell (or is it noise)?
+    for sd in check:
+        row[f"triage_seed{sd}"] = _score(plat, table, wl, make("triage"), sd)[0]
+        row[f"oracle_mask_seed{sd}"] = _score(plat, table, wl, ProtectScheduler(best, MODES[mode]), sd)[0]
     return row
 
 
 def per_load(cells: pd.DataFrame) -> pd.DataFrame:
-    num = [c for c in cells.columns if c not in ("scenario", "load", "mask_serve", "mask_shed")]
+    num = [c for c in cells.columns if c not in ("scenario", "load") and not c.startswith("mask_")]
     tot = cells.groupby("load", sort=True)[num].sum().reset_index()
     tot.insert(1, "cells", cells.groupby("load", sort=True).size().to_numpy())
     tot["need"] = tot["triage"] + np.ceil(0.05 * tot["tenants"]).astype(int)
@@ -107,10 +128,10 @@ def per_load(cells: pd.DataFrame) -> pd.DataFrame:
 
 
 def run(mixes: int = 6, loads=(0.7, 0.9, 1.2), requests: int = 4000, seed: int = 0, passes: int = 3,
-        jobs: int = 1) -> pd.DataFrame:
+        jobs: int = 1, check=(), slo_passes: int = 0) -> pd.DataFrame:
     from fairsched.rl.evaluate import acceptance_scenarios
 
-    tasks = [(sn, cfg, ld, requests, seed, passes) for sn, cfg in acceptance_scenarios(mixes) for ld in loads]
+    tasks = [(sn, cfg, ld, requests, seed, passes, tuple(check), slo_passes) for sn, cfg in acceptance_scenarios(mixes) for ld in loads]
     if jobs > 1:
         from concurrent.futures import ProcessPoolExecutor
 
@@ -135,6 +156,13 @@ def _loads(text: str) -> tuple[float, ...]:
     return v
 
 
+def _seeds(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError("give seeds as comma-separated integers, e.g. 1,2") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m fairsched.experiments.protect_search",
                                  description=__doc__.splitlines()[0])
@@ -144,13 +172,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--passes", type=int, default=3)
     ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--slo-passes", type=int, default=0,
+                    help="then refine the best mask per SLO with this many passes (0: not)")
+    ap.add_argument("--check-seeds", type=_seeds, default=(), metavar="S1,S2",
+                    help="also score each cell's hindsight mask (and triage) on these seeds: does it transfer?")
     ap.add_argument("--out", type=Path, default=None, help="write OUT_cells.csv and OUT_loads.csv")
     a = ap.parse_args(argv)
-    for k in ("mixes", "requests", "passes", "jobs"):
-        if getattr(a, k) < (0 if k == "mixes" else 1):
-            print(f"error: --{k} must be at least {0 if k == 'mixes' else 1}", file=sys.stderr)
+    for k in ("mixes", "requests", "passes", "jobs", "slo_passes"):
+        low = 0 if k in ("mixes", "slo_passes") else 1
+        if getattr(a, k) < low:
+            print(f"error: --{k.replace('_', '-')} must be at least {low}", file=sys.stderr)
             return 2
-    cells = run(a.mixes, a.loads, a.requests, a.seed, a.passes, a.jobs)
+    cells = run(a.mixes, a.loads, a.requests, a.seed, a.passes, a.jobs, a.check_seeds, a.slo_passes)
     tot = per_load(cells)
     with pd.option_context("display.width", 250, "display.max_columns", 40):
         print(cells.to_string(index=False))

@@ -14,7 +14,9 @@ such a mask, one implementation for both cores (the compiled copy is
   ``(class, laxity, id)``: class 0 = a savable tenant (live need ``q_t <= 1``) in the mask,
   1 = another savable tenant, 2 = a lost one;
 * ``shed=True``: only class 0 is ever started; abandoned tenants' requests wait and are dropped at
-  their deadline, so their capacity goes to the protected tenants.
+  their deadline, so their capacity goes to the protected tenants;
+* ``per_slo=True``: the mask has one entry per SLO (class 0 = a savable tenant's request of a
+  protected SLO): it can favour a tenant's binding SLO over its easy ones.
 
 :class:`ProtectScheduler` runs one fixed mask for a whole run (the hindsight search of
 :mod:`fairsched.experiments.protect_search`); a learned policy sets the mask per cycle.
@@ -51,21 +53,25 @@ def triage_mask(features, theta: float = THETA) -> np.ndarray:
 
 class ProtectController(CycleController):
     """The drl cycle controller with the protect-set dispatch; ``protect``: the mask at reset
-    (None: every tenant protected), ``shed``: start only protected tenants' requests."""
+    (None: every tenant protected), ``shed``: start only protected tenants' requests, ``per_slo``:
+    one mask entry per SLO instead of per tenant."""
 
-    def __init__(self, protect=None, shed: bool = False, cycle_requests: float | None = None, version: int = 1):
+    def __init__(self, protect=None, shed: bool = False, cycle_requests: float | None = None, version: int = 1,
+                 per_slo: bool = False):
         super().__init__("drl", **({} if cycle_requests is None else dict(cycle_requests=cycle_requests)),
                          version=version)
         self.protect0 = None if protect is None else np.asarray(protect, np.float32)
         self.shed = bool(shed)
+        self.per_slo = bool(per_slo)
 
     def reset(self, sim) -> None:
         super().reset(sim)
-        T = self.features.T
+        T = self.features.S if self.per_slo else self.features.T
+        what = "SLOs" if self.per_slo else "tenants"
         if self.protect0 is None:
             self.protect = np.ones(T, np.float32)
         elif len(self.protect0) != T:
-            raise InputError(f"protect: {len(self.protect0)} entries for {T} tenants; give one per tenant")
+            raise InputError(f"protect: {len(self.protect0)} entries for {T} {what}; give one per {what[:-1]}")
         else:
             self.protect = self.protect0.copy()
         self.mk, self.python_only = None, False  # the protect dispatch reads no (m,k) history
@@ -77,7 +83,7 @@ class ProtectController(CycleController):
 
     @property
     def pick_name(self) -> str:
-        return "protect-shed" if self.shed else "protect"
+        return "protect" + ("-slo" if self.per_slo else "") + ("-shed" if self.shed else "")
 
     def kernel_pick(self) -> dict:
         return dict(pick=self.pick_name, theta=0.0, next_cycle=self.next_cycle, protect=self.protect)
@@ -101,7 +107,7 @@ class ProtectController(CycleController):
         f = self.features
         now = sim.now
         prof_sub = sim.prof[sim.sub_prof[sub]]
-        bs, Dl, st, prot, shed = sim.best_suffix, f.D, f.slo_tenant, self.protect, self.shed
+        bs, Dl, st, prot, shed, ps = sim.best_suffix, f.D, f.slo_tenant, self.protect, self.shed, self.per_slo
         lo, hi = RISKY
         q_t = f._tenant_state(sim)[3]
         best, bkey = None, None
@@ -114,7 +120,7 @@ class ProtectController(CycleController):
             if lax < lo * D and r.deadline - now - bs[r.mi][r.next_layer] >= hi * D:
                 continue  # risky here: wait for a faster type
             t = st[r.slo]
-            c = 2 if q_t[t] > 1.0 else 0 if prot[t] != 0.0 else 1
+            c = 2 if q_t[t] > 1.0 else 0 if prot[r.slo if ps else t] != 0.0 else 1
             if shed and c:
                 continue
             key = (c, lax, r.id)
@@ -125,17 +131,18 @@ class ProtectController(CycleController):
 
 class ProtectScheduler(Scheduler):
     """One fixed protect mask for the whole run (no cycles); ``protect``: one entry per tenant
-    (nonzero = protected; None: all), or ``"triage"`` for triage's protect set at the start."""
+    (per SLO with ``per_slo``; nonzero = protected; None: all), or ``"triage"`` for triage's
+    protect set at the start (per tenant only)."""
 
     name = "protect"
     kernel_spec = "policy"
     tenant_aware = True
 
-    def __init__(self, protect=None, shed: bool = False):
+    def __init__(self, protect=None, shed: bool = False, per_slo: bool = False):
         self._triage = isinstance(protect, str)
-        if self._triage and protect != "triage":
-            raise InputError(f"protect: '{protect}' unknown; give a mask or 'triage'")
-        self.ctl = ProtectController(None if self._triage else protect, shed)
+        if self._triage and (protect != "triage" or per_slo):
+            raise InputError(f"protect: '{protect}' unknown; give a mask (or 'triage' for a per-tenant mask)")
+        self.ctl = ProtectController(None if self._triage else protect, shed, per_slo=per_slo)
 
     def reset(self, sim, seed):
         self.ctl.reset(sim)

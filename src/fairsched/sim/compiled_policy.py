@@ -15,7 +15,7 @@ Picks (``PC_PICK``): ``urgent`` (``llf-masked``: candidate 0), ``triage`` (the `
 (:mod:`fairsched.rl.cycle`): ``srpt`` (least remaining work here, first on ties) and ``llf-short``
 (least laxity among the shorter half), and drl's protect-set dispatchers ``protect`` /
 ``protect-shed`` (:func:`protect_pick`: an explicit per-tenant protect mask, carried in ``pw``,
-which no other pick than ``mlp`` reads). A cycle scheduler (``PC_CYCLE``) also has the kernel return
+which no other pick than ``mlp`` reads; ``protect-slo*``: the mask per SLO). A cycle scheduler (``PC_CYCLE``) also has the kernel return
 at each decision point where its cycle is due (``now >= PF_NEXT``), so Python sets the next pick.
 
 Exactness: every float operation of ``features.py`` is done on the same values in the same order
@@ -38,8 +38,9 @@ from numba import njit
 P_URGENT, P_TRIAGE, P_MLP, P_SRPT, P_LLF_SHORT = range(5)
 PICKS = {"urgent": P_URGENT, "triage": P_TRIAGE, "mlp": P_MLP, "srpt": P_SRPT, "llf-short": P_LLF_SHORT}
 # the protect-set dispatchers of drl (cycle_version 3): a per-tenant protect mask, read from ``pw``
-P_PROTECT, P_PROTECT_SHED = 20, 21
-PICKS.update({"protect": P_PROTECT, "protect-shed": P_PROTECT_SHED})
+P_PROTECT, P_PROTECT_SHED, P_PROTECT_SLO, P_PROTECT_SLO_SHED = 20, 21, 22, 23
+PICKS.update({"protect": P_PROTECT, "protect-shed": P_PROTECT_SHED, "protect-slo": P_PROTECT_SLO,
+              "protect-slo-shed": P_PROTECT_SLO_SHED})
 ACTS = {"tanh": 0, "relu": 1}
 # pcfg: int configuration
 PC_PICK, PC_K, PC_TA, PC_ACT, PC_NCAND, PC_NGLOB, PC_MAXT, PC_CYCLE = range(8)
@@ -179,13 +180,14 @@ def masked_argmax(lg, mask):
 # -------------------------------------------------------------------------- protect sets
 @njit(cache=True)
 def protect_pick(sub, now, nr, rlist, reqf, reqi, sprof, model_i, psuf, bsuf, pflt, pslo, slo_ten, tst, prot,
-                 shed):
+                 shed, per_slo):
     """drl's protect-set dispatch (:class:`fairsched.rl.protect.ProtectController`): over *every*
     feasible, non-risky ready request on ``sub`` (not the K-candidate menu: an abandoned tenant's
     head cannot crowd a protected one out), the least ``(class, laxity, id)`` with class 0 for a
     savable tenant whose ``prot`` entry is nonzero, 1 for another savable one, 2 for a lost one
     (``q_t > 1``). ``shed``: only class 0 is ever started (abandoned tenants' requests wait and
-    are dropped at their deadline). Returns the slot, or -1 (nothing to start on ``sub``)."""
+    are dropped at their deadline). ``per_slo``: ``prot`` is indexed by SLO, not tenant. Returns
+    the slot, or -1 (nothing to start on ``sub``)."""
     p = sprof[sub]
     lo, hi = pflt[PF_LO], pflt[PF_HI]
     best = -1
@@ -204,7 +206,7 @@ def protect_pick(sub, now, nr, rlist, reqf, reqi, sprof, model_i, psuf, bsuf, pf
         if lax < lo * D and dl - now - bsuf[so] >= hi * D:
             continue  # risky here: wait for a faster type
         t = slo_ten[s]
-        c = 2 if tst[T_QT, t] > 1.0 else 0 if prot[t] != 0.0 else 1
+        c = 2 if tst[T_QT, t] > 1.0 else 0 if prot[s if per_slo else t] != 0.0 else 1
         if shed and c > 0:
             continue
         rid = reqi[_R_ID, slot]
@@ -493,9 +495,9 @@ def policy_decide(now, n_idle, nr, n_arrived, n_total, rlist, reqf, reqi, runnin
             continue
         if ta:
             tenant_state(cnt, pslo, slo_ten, ten_share, ten_order, tst, tkey)
-        if pick == P_PROTECT or pick == P_PROTECT_SHED:
+        if P_PROTECT <= pick <= P_PROTECT_SLO_SHED:
             slot = protect_pick(sub, now, nr, rlist, reqf, reqi, sprof, model_i, psuf, bsuf, pflt, pslo, slo_ten, tst,
-                                pw, pick == P_PROTECT_SHED)
+                                pw, pick == P_PROTECT_SHED or pick == P_PROTECT_SLO_SHED, pick >= P_PROTECT_SLO)
             if slot >= 0:
                 return slot, sub
             pskip[sub] = 1

@@ -143,3 +143,37 @@ def test_per_slo_mask(shed):
     assert got.slo_hits == [0, 1]
     with pytest.raises(InputError, match=r"^protect: 12 entries for \d+ SLOs; give one per SLO"):
         Simulator(plat, costs, wl).run(ProtectScheduler(tm, per_slo=True))
+
+
+@pytest.mark.parametrize("argv, field", [(["--loads", "0.9,x"], "--loads"), (["--passes", "0"], "--passes"),
+                                         (["--check-seeds", "a"], "--check-seeds"),
+                                         (["--switch-from", "no/such.csv"], "--switch-from")])
+def test_search_cli_bad_input(argv, field, capsys):
+    from fairsched.experiments.protect_search import main
+
+    with pytest.raises(SystemExit) as e:
+        rc = main(argv)
+        raise SystemExit(rc)
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and field in err[0]
+
+
+@pytest.mark.parametrize("shed", [False, True])
+def test_switching_masks_within_a_run(shed):
+    """Masks switched at cycle boundaries (the kernel's cycle exit): both cores agree; one mask in
+    every segment is the fixed-mask run; two different segments are another run."""
+    from fairsched.rl.protect import ScheduledProtect
+
+    plat, costs, wl = build(requests=800, load=1.2)
+    T = len(wl.tenants)
+    a, b = np.ones(T, np.float32), (np.arange(T) % 2).astype(np.float32)
+    fixed = _both(plat, costs, wl, b, shed, seed=4)
+    outs = []
+    for masks in ([b, b], [a, b]):
+        sims = [Simulator(plat, costs, wl, SimConfig(log_requests=True, core=c, seed=4)).run(
+            ScheduledProtect(masks, shed)) for c in ("python", "compiled")]
+        assert sims[1].core_used == "compiled"
+        assert outcome(sims[0]) == outcome(sims[1])
+        outs.append(outcome(sims[1]))
+    assert outs[0] == outcome(fixed) and outs[1] != outs[0]

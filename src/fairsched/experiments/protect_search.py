@@ -25,6 +25,10 @@ same run), is refined by single-SLO flips in the better mode (``oracle_slo``).
 other seeds (other arrival draws of the same cell): a mask that only fits seed 0's noise gains nothing
 there, so this tells how much of the oracle's gain a policy could learn at all.
 
+``--switch-from STEM_cells.csv [--segments 2]``: the lever after that, switching masks within a
+run: each cell's best fixed mask in every segment (the same run), refined by flips of one tenant in
+one segment (``STEM_switch.csv``, ``oracle_switch``).
+
 Output (``--out STEM``): ``STEM_cells.csv`` (one row per cell: triage, the start masks, the oracle
 per mode, the best mask) and ``STEM_loads.csv`` (totals per load, with the rule's need over triage).
 """
@@ -118,6 +122,46 @@ def search_cell(args) -> dict:
     return row
 
 
+def switch_cell(args) -> dict:
+    """Within-run switching in hindsight: ``segments`` masks, each for an equal run of cycles
+    (:class:`~fairsched.rl.protect.ScheduledProtect`), from the cell's fixed best mask in every
+    segment (the same run), refined by single flips (tenant, segment)."""
+    scen_name, cfg, load, requests, seed, mask, shed, segments, passes = args
+    from fairsched.api import build
+    from fairsched.rl.protect import ScheduledProtect
+
+    plat, table, wl = build(scenario=cfg, platform="default", load=load, requests=requests)
+    T = len(mask)
+    m0 = np.tile(np.asarray(mask, np.float32), segments)
+    best, sc, n = greedy(lambda m: _score(plat, table, wl, ScheduledProtect(m.reshape(segments, T), shed), seed),
+                         m0, passes)
+    return dict(scenario=scen_name, load=load, segments=segments, oracle_switch=sc[0], switch_evals=n,
+                mask_switch="/".join("".join(str(int(x)) for x in r) for r in best.reshape(segments, T)))
+
+
+def switch(cells: pd.DataFrame, requests: int = 4000, seed: int = 0, segments: int = 2, passes: int = 2,
+           jobs: int = 1, loads=None) -> pd.DataFrame:
+    """:func:`switch_cell` for every cell of a ``_cells.csv`` table (its better mode's mask)."""
+    from fairsched.rl.evaluate import acceptance_scenarios
+
+    scen = dict(acceptance_scenarios(int(cells["scenario"].str.startswith("mix-").sum() // cells["load"].nunique())))
+    tasks = []
+    for _, r in cells.iterrows():
+        if loads is not None and r["load"] not in loads:
+            continue
+        mode = "serve" if r["oracle_serve"] >= r["oracle_shed"] else "shed"
+        mask = [float(c) for c in str(r[f"mask_{mode}"]).zfill(int(r["tenants"]))]
+        tasks.append((r["scenario"], scen[r["scenario"]], r["load"], requests, seed, mask, MODES[mode], segments, passes))
+    if jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(jobs) as ex:
+            rows = list(ex.map(switch_cell, tasks))
+    else:
+        rows = [switch_cell(t) for t in tasks]
+    return pd.DataFrame(rows)
+
+
 def per_load(cells: pd.DataFrame) -> pd.DataFrame:
     num = [c for c in cells.columns if c not in ("scenario", "load") and not c.startswith("mask_")]
     tot = cells.groupby("load", sort=True)[num].sum().reset_index()
@@ -164,7 +208,9 @@ def _seeds(text: str) -> tuple[int, ...]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m fairsched.experiments.protect_search",
+    from fairsched.rl.evaluate import _Parser  # bad flags: one error: line, exit 2
+
+    ap = _Parser(prog="python -m fairsched.experiments.protect_search",
                                  description=__doc__.splitlines()[0])
     ap.add_argument("--mixes", type=int, default=6, help="unseen mixes 0..N-1 beside the default scenario")
     ap.add_argument("--loads", type=_loads, default=(0.7, 0.9, 1.2))
@@ -174,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--slo-passes", type=int, default=0,
                     help="then refine the best mask per SLO with this many passes (0: not)")
+    ap.add_argument("--switch-from", type=Path, default=None, metavar="CELLS_CSV",
+                    help="instead: within-run switching from the fixed masks of a previous --out STEM_cells.csv")
+    ap.add_argument("--segments", type=int, default=2, help="with --switch-from: masks per run")
     ap.add_argument("--check-seeds", type=_seeds, default=(), metavar="S1,S2",
                     help="also score each cell's hindsight mask (and triage) on these seeds: does it transfer?")
     ap.add_argument("--out", type=Path, default=None, help="write OUT_cells.csv and OUT_loads.csv")
@@ -183,6 +232,21 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(a, k) < low:
             print(f"error: --{k.replace('_', '-')} must be at least {low}", file=sys.stderr)
             return 2
+    if a.switch_from is not None:
+        if not a.switch_from.is_file():
+            print(f"error: --switch-from: no file '{a.switch_from}'; give a _cells.csv written by --out", file=sys.stderr)
+            return 2
+        cells = pd.read_csv(a.switch_from, dtype={"mask_serve": str, "mask_shed": str})
+        sw = switch(cells, a.requests, a.seed, max(1, a.segments), a.passes, a.jobs, a.loads)
+        base = cells.set_index(["scenario", "load"])[["tenants", "triage", "oracle_protect"]]
+        sw = sw.join(base, on=["scenario", "load"])
+        tot = sw.groupby("load")[["tenants", "triage", "oracle_protect", "oracle_switch"]].sum().reset_index()
+        print(sw.to_string(index=False) + "\n\n" + tot.to_string(index=False))
+        if a.out:
+            from fairsched.io import atomic_write_text
+
+            atomic_write_text(Path(f"{a.out}_switch.csv"), sw.to_csv(index=False))
+        return 0
     cells = run(a.mixes, a.loads, a.requests, a.seed, a.passes, a.jobs, a.check_seeds, a.slo_passes)
     tot = per_load(cells)
     with pd.option_context("display.width", 250, "display.max_columns", 40):

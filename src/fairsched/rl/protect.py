@@ -26,10 +26,12 @@ numpy only.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from fairsched.errors import InputError
-from fairsched.rl.cycle import CycleController
+from fairsched.rl.cycle import CycleController, CycleScheduler
 from fairsched.rl.features import RISKY
 from fairsched.rl.teacher import THETA
 from fairsched.schedulers.base import Scheduler
@@ -154,4 +156,39 @@ class ProtectScheduler(Scheduler):
         return (c.features.kernel_params(pick=c.pick_name, protect=c.protect),)
 
     def decide(self, sim) -> Decision:
+        return self.ctl.dispatch(sim)
+
+
+class ScheduledProtect(CycleScheduler):
+    """A protect mask per *segment* of the run (``masks[i]`` for the i-th of ``len(masks)`` equal
+    runs of cycles), switched at cycle boundaries through the cycle machinery (the compiled core's
+    cycle exit): the hindsight bound of switching within a run, and the run-time path of a policy
+    that sets the mask each cycle."""
+
+    kernel_spec = "policy"
+
+    def __init__(self, masks, shed: bool = False, per_slo: bool = False):
+        super().__init__(None, variant="drl", version=1)
+        self.masks = [np.asarray(m, np.float32) for m in masks]
+        if not self.masks:
+            raise InputError("masks: give at least one protect mask")
+        self.ctl = ProtectController(self.masks[0], shed, per_slo=per_slo)
+
+    def reset(self, sim, seed):
+        self.ctl.reset(sim)
+        n_cycles = max(1.0, sim.n_total / self.ctl.cycle_requests)
+        self._seg = max(1, math.ceil(n_cycles / len(self.masks)))
+
+    def _next(self, sim) -> None:
+        ctl = self.ctl
+        ctl.set_action(sim, ctl.action)
+        ctl.set_protect(self.masks[min((ctl.cycles - 1) // self._seg, len(self.masks) - 1)])
+
+    def _on_cycle(self, view) -> dict:
+        self._next(view)
+        return self.ctl.kernel_pick()
+
+    def decide(self, sim) -> Decision:
+        if self.ctl.due(sim):
+            self._next(sim)
         return self.ctl.dispatch(sim)

@@ -1323,8 +1323,8 @@ class CycleRun:
     def view(self) -> "StateView":
         return StateView(self._k)
 
-    def set_cycle(self, pick: str, theta: float, next_cycle: float) -> None:
-        self._k.set_cycle(pick, theta, next_cycle)
+    def set_cycle(self, pick: str, theta: float, next_cycle: float, protect=None) -> None:
+        self._k.set_cycle(pick, theta, next_cycle, protect)
 
 
 def _fill_counters(sim, k: _Kernel) -> None:

@@ -1274,6 +1274,8 @@ class _Kernel:
         elif par["pick"] == "external":  # pw: the observation; pskip: skip flags, the menu, started subs
             pw, pdims = np.zeros(int(par["K"]) * par["n_cand"] + par["n_global"], np.float32), np.ones(2, np.int64)
             pskip = np.zeros(M + X_CAND + int(par["K"]) + M, np.int64)
+        elif par.get("protect") is not None:  # drl's protect-set picks read the per-tenant mask here
+            pw, pdims = np.array(par["protect"], np.float32), np.ones(2, np.int64)
         else:
             pw, pdims = np.zeros(1, np.float32), np.ones(2, np.int64)
         # per-profile suffixes (remaining solo time on this type from layer k), the best solo time per layer
@@ -1291,10 +1293,13 @@ class _Kernel:
         pcfg, pflt = self.pol[0], self.pol[1]
         self.set_cycle(**self.on_cycle(StateView(self)))
 
-    def set_cycle(self, pick: str, theta: float, next_cycle: float) -> None:
-        """The pick of the cycle that starts at the paused decision point, and the next boundary."""
+    def set_cycle(self, pick: str, theta: float, next_cycle: float, protect=None) -> None:
+        """The pick of the cycle that starts at the paused decision point, and the next boundary
+        (``protect``: drl's per-tenant protect mask, for the protect-set picks)."""
         pcfg, pflt = self.pol[0], self.pol[1]
         pcfg[PC_PICK], pflt[PF_THETA], pflt[PF_NEXT] = PICKS[pick], theta, next_cycle
+        if protect is not None:
+            self.pol[6][:] = protect
 
     # ---- growing: the kernel's room test, from the other side
     def _make_room(self, n_at: int, M: int) -> None:
@@ -1429,8 +1434,8 @@ class CycleRun:
     def view(self) -> "StateView":
         return StateView(self._k)
 
-    def set_cycle(self, pick: str, theta: float, next_cycle: float) -> None:
-        self._k.set_cycle(pick, theta, next_cycle)
+    def set_cycle(self, pick: str, theta: float, next_cycle: float, protect=None) -> None:
+        self._k.set_cycle(pick, theta, next_cycle, protect)
 
 
 class ActionRun:

@@ -13,7 +13,9 @@ Picks (``PC_PICK``): ``urgent`` (``llf-masked``: candidate 0), ``triage`` (the `
 ``mlp`` (the whole float32 observation of :meth:`FeatureBuilder.build`, the forward pass
 :func:`mlp_logits`, the masked arg-max :func:`masked_argmax`), and the cycle dispatchers' orders
 (:mod:`fairsched.rl.cycle`): ``srpt`` (least remaining work here, first on ties) and ``llf-short``
-(least laxity among the shorter half). A cycle scheduler (``PC_CYCLE``) also has the kernel return
+(least laxity among the shorter half), and drl's protect-set dispatchers ``protect`` /
+``protect-shed`` (:func:`protect_pick`: an explicit per-tenant protect mask, carried in ``pw``,
+which no other pick than ``mlp`` reads; ``protect-slo*``: the mask per SLO). A cycle scheduler (``PC_CYCLE``) also has the kernel return
 at each decision point where its cycle is due (``now >= PF_NEXT``), so Python sets the next pick.
 ``external`` (the per-layer env, :class:`fairsched.sim.compiled.ActionRun`): the kernel builds the
 observation of :meth:`FeatureBuilder.build` and returns (``NEED_ACTION``); the env's agent picks.
@@ -44,6 +46,10 @@ PICKS = {"urgent": P_URGENT, "triage": P_TRIAGE, "mlp": P_MLP, "srpt": P_SRPT, "
 P_EXTERNAL = 9
 PICKS["external"] = P_EXTERNAL
 X_SUB, X_ACT, X_NC, X_CAND = 0, 1, 2, 3
+# the protect-set dispatchers of drl (cycle_version 3): a per-tenant protect mask, read from ``pw``
+P_PROTECT, P_PROTECT_SHED, P_PROTECT_SLO, P_PROTECT_SLO_SHED = 20, 21, 22, 23
+PICKS.update({"protect": P_PROTECT, "protect-shed": P_PROTECT_SHED, "protect-slo": P_PROTECT_SLO,
+              "protect-slo-shed": P_PROTECT_SLO_SHED})
 ACTS = {"tanh": 0, "relu": 1}
 # pcfg: int configuration
 PC_PICK, PC_K, PC_TA, PC_ACT, PC_NCAND, PC_NGLOB, PC_MAXT, PC_CYCLE = range(8)
@@ -181,6 +187,44 @@ def masked_argmax(lg, mask):
         if best < 0 or v > bv:
             best = i
             bv = v
+    return best
+
+
+# -------------------------------------------------------------------------- protect sets
+@njit(cache=True)
+def protect_pick(sub, now, nr, rlist, reqf, reqi, sprof, model_i, psuf, bsuf, pflt, pslo, slo_ten, tst, prot,
+                 shed, per_slo):
+    """drl's protect-set dispatch (:class:`fairsched.rl.protect.ProtectController`): over *every*
+    feasible, non-risky ready request on ``sub`` (not the K-candidate menu: an abandoned tenant's
+    head cannot crowd a protected one out), the least ``(class, laxity, id)`` with class 0 for a
+    savable tenant whose ``prot`` entry is nonzero, 1 for another savable one, 2 for a lost one
+    (``q_t > 1``). ``shed``: only class 0 is ever started (abandoned tenants' requests wait and
+    are dropped at their deadline). ``per_slo``: ``prot`` is indexed by SLO, not tenant. Returns
+    the slot, or -1 (nothing to start on ``sub``)."""
+    p = sprof[sub]
+    lo, hi = pflt[PF_LO], pflt[PF_HI]
+    best = -1
+    bc, bl, bi = 3, 0.0, 0
+    for j in range(nr):
+        slot = rlist[j]
+        k = reqi[_R_LAYER, slot]
+        so = model_i[_M_SUF_OFF, reqi[_R_MODEL, slot]] + k
+        rem = psuf[p, so]
+        dl = reqf[_R_DEADLINE, slot]
+        lax = dl - now - rem
+        if lax < 0.0:
+            continue
+        s = reqi[_R_SLO, slot]
+        D = pslo[PS_D, s]
+        if lax < lo * D and dl - now - bsuf[so] >= hi * D:
+            continue  # risky here: wait for a faster type
+        t = slo_ten[s]
+        c = 2 if tst[T_QT, t] > 1.0 else 0 if prot[s if per_slo else t] != 0.0 else 1
+        if shed and c > 0:
+            continue
+        rid = reqi[_R_ID, slot]
+        if c < bc or (c == bc and _lt(lax, rid, bl, bi)):
+            best, bc, bl, bi = slot, c, lax, rid
     return best
 
 
@@ -466,6 +510,13 @@ def policy_decide(now, n_idle, nr, n_arrived, n_total, rlist, reqf, reqi, runnin
             continue
         if ta:
             tenant_state(cnt, pslo, slo_ten, ten_share, ten_order, tst, tkey)
+        if P_PROTECT <= pick <= P_PROTECT_SLO_SHED:
+            slot = protect_pick(sub, now, nr, rlist, reqf, reqi, sprof, model_i, psuf, bsuf, pflt, pslo, slo_ten, tst,
+                                pw, pick == P_PROTECT_SHED or pick == P_PROTECT_SLO_SHED, pick >= P_PROTECT_SLO)
+            if slot >= 0:
+                return slot, sub
+            pskip[sub] = 1
+            continue
         nc = _candidates(sub, now, nr, rlist, reqf, reqi, sprof, model_i, psuf, bsuf, pcfg, pflt, pslo, slo_ten,
                          tst, f_lax, f_rem, f_id, f_slot, heads, count, cand)
         if nc:

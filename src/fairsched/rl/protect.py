@@ -1,0 +1,194 @@
+"""drl's protect-set dispatch: an explicit per-tenant protect mask instead of a line over share.
+
+Why: the cycle action of ``cycle_version`` 1/2 is one triage line ``theta`` over the tenants'
+cumulative platform share; even the best constant line per cell in hindsight gains only +2/+3
+tenants of 85 over ``triage`` (docs/rl.md, "Headroom"). The line can only protect the *cheapest*
+tenants by static share; a per-tenant mask can protect any set (e.g. skip a cheap tenant with
+tight deadlines that will fail anyway and protect two others). This module is the dispatcher of
+such a mask, one implementation for both cores (the compiled copy is
+:func:`fairsched.sim.compiled_policy.protect_pick`, bit for bit):
+
+* over every feasible, non-risky ready request on the idle sub-accelerator (the feasibility and
+  risky tests of :meth:`~fairsched.rl.features.FeatureBuilder.candidates`, but not its K-menu, so
+  an abandoned tenant's head cannot crowd a protected one out), the least
+  ``(class, laxity, id)``: class 0 = a savable tenant (live need ``q_t <= 1``) in the mask,
+  1 = another savable tenant, 2 = a lost one;
+* ``shed=True``: only class 0 is ever started; abandoned tenants' requests wait and are dropped at
+  their deadline, so their capacity goes to the protected tenants;
+* ``per_slo=True``: the mask has one entry per SLO (class 0 = a savable tenant's request of a
+  protected SLO): it can favour a tenant's binding SLO over its easy ones.
+
+:class:`ProtectScheduler` runs one fixed mask for a whole run (the hindsight search of
+:mod:`fairsched.experiments.protect_search`); a learned policy sets the mask per cycle.
+
+numpy only.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from fairsched.errors import InputError
+from fairsched.rl.cycle import CycleController, CycleScheduler
+from fairsched.rl.features import RISKY
+from fairsched.rl.teacher import THETA
+from fairsched.schedulers.base import Scheduler
+from fairsched.sim.engine import Decision
+
+
+def triage_mask(features, theta: float = THETA) -> np.ndarray:
+    """The tenants ``triage`` protects at the start of a run (every tenant savable): cheapest
+    static share first while the cumulative share is at most ``theta`` (float32 comparison, as
+    the triage rule's). ``features``: a reset :class:`~fairsched.rl.features.FeatureBuilder`."""
+    share = features.tenant_share
+    m = np.zeros(features.T, np.float32)
+    acc = 0.0
+    th = np.float32(theta)
+    for t in sorted(range(features.T), key=lambda t: (share[t], t)):
+        acc += share[t]
+        if np.float32(min(max(acc, 0.0), 4.0)) <= th:
+            m[t] = 1.0
+    return m
+
+
+class ProtectController(CycleController):
+    """The drl cycle controller with the protect-set dispatch; ``protect``: the mask at reset
+    (None: every tenant protected), ``shed``: start only protected tenants' requests, ``per_slo``:
+    one mask entry per SLO instead of per tenant."""
+
+    def __init__(self, protect=None, shed: bool = False, cycle_requests: float | None = None, version: int = 1,
+                 per_slo: bool = False):
+        super().__init__("drl", **({} if cycle_requests is None else dict(cycle_requests=cycle_requests)),
+                         version=version)
+        self.protect0 = None if protect is None else np.asarray(protect, np.float32)
+        self.shed = bool(shed)
+        self.per_slo = bool(per_slo)
+
+    def reset(self, sim) -> None:
+        super().reset(sim)
+        T = self.features.S if self.per_slo else self.features.T
+        what = "SLOs" if self.per_slo else "tenants"
+        if self.protect0 is None:
+            self.protect = np.ones(T, np.float32)
+        elif len(self.protect0) != T:
+            raise InputError(f"protect: {len(self.protect0)} entries for {T} {what}; give one per {what[:-1]}")
+        else:
+            self.protect = self.protect0.copy()
+        self.mk, self.python_only = None, False  # the protect dispatch reads no (m,k) history
+
+    def set_protect(self, mask) -> None:
+        """The mask of the cycle that starts now (in place: the compiled core holds this array's values
+        through :meth:`kernel_pick`)."""
+        self.protect[:] = np.asarray(mask, np.float32)
+
+    @property
+    def pick_name(self) -> str:
+        return "protect" + ("-slo" if self.per_slo else "") + ("-shed" if self.shed else "")
+
+    def kernel_pick(self) -> dict:
+        return dict(pick=self.pick_name, theta=0.0, next_cycle=self.next_cycle, protect=self.protect)
+
+    def dispatch(self, sim) -> Decision:
+        if sim.now != self._t:
+            self._t = sim.now
+            self._skip = set()
+        skip = self._skip
+        for sub in sim.idle:
+            if sub in skip:
+                continue
+            r = self.protect_pick(sim, sub)
+            if r is not None:
+                return Decision(assign=[(r, sub)])
+            skip.add(sub)
+        return Decision()
+
+    def protect_pick(self, sim, sub):
+        """The request to start on ``sub`` (module docstring), or None."""
+        f = self.features
+        now = sim.now
+        prof_sub = sim.prof[sim.sub_prof[sub]]
+        bs, Dl, st, prot, shed, ps = sim.best_suffix, f.D, f.slo_tenant, self.protect, self.shed, self.per_slo
+        lo, hi = RISKY
+        q_t = f._tenant_state(sim)[3]
+        best, bkey = None, None
+        for r in sim.ready.values():
+            rem = prof_sub[r.mi].suffix[r.next_layer]
+            lax = r.deadline - now - rem
+            if lax < 0.0:
+                continue
+            D = Dl[r.slo]
+            if lax < lo * D and r.deadline - now - bs[r.mi][r.next_layer] >= hi * D:
+                continue  # risky here: wait for a faster type
+            t = st[r.slo]
+            c = 2 if q_t[t] > 1.0 else 0 if prot[r.slo if ps else t] != 0.0 else 1
+            if shed and c:
+                continue
+            key = (c, lax, r.id)
+            if bkey is None or key < bkey:
+                best, bkey = r, key
+        return best
+
+
+class ProtectScheduler(Scheduler):
+    """One fixed protect mask for the whole run (no cycles); ``protect``: one entry per tenant
+    (per SLO with ``per_slo``; nonzero = protected; None: all), or ``"triage"`` for triage's
+    protect set at the start (per tenant only)."""
+
+    name = "protect"
+    kernel_spec = "policy"
+    tenant_aware = True
+
+    def __init__(self, protect=None, shed: bool = False, per_slo: bool = False):
+        self._triage = isinstance(protect, str)
+        if self._triage and (protect != "triage" or per_slo):
+            raise InputError(f"protect: '{protect}' unknown; give a mask (or 'triage' for a per-tenant mask)")
+        self.ctl = ProtectController(None if self._triage else protect, shed, per_slo=per_slo)
+
+    def reset(self, sim, seed):
+        self.ctl.reset(sim)
+        if self._triage:
+            self.ctl.set_protect(triage_mask(self.ctl.features))
+
+    def kernel_params(self, sim):
+        c = self.ctl
+        return (c.features.kernel_params(pick=c.pick_name, protect=c.protect),)
+
+    def decide(self, sim) -> Decision:
+        return self.ctl.dispatch(sim)
+
+
+class ScheduledProtect(CycleScheduler):
+    """A protect mask per *segment* of the run (``masks[i]`` for the i-th of ``len(masks)`` equal
+    runs of cycles), switched at cycle boundaries through the cycle machinery (the compiled core's
+    cycle exit): the hindsight bound of switching within a run, and the run-time path of a policy
+    that sets the mask each cycle."""
+
+    kernel_spec = "policy"
+
+    def __init__(self, masks, shed: bool = False, per_slo: bool = False):
+        super().__init__(None, variant="drl", version=1)
+        self.masks = [np.asarray(m, np.float32) for m in masks]
+        if not self.masks:
+            raise InputError("masks: give at least one protect mask")
+        self.ctl = ProtectController(self.masks[0], shed, per_slo=per_slo)
+
+    def reset(self, sim, seed):
+        self.ctl.reset(sim)
+        n_cycles = max(1.0, sim.n_total / self.ctl.cycle_requests)
+        self._seg = max(1, math.ceil(n_cycles / len(self.masks)))
+
+    def _next(self, sim) -> None:
+        ctl = self.ctl
+        ctl.set_action(sim, ctl.action)
+        ctl.set_protect(self.masks[min((ctl.cycles - 1) // self._seg, len(self.masks) - 1)])
+
+    def _on_cycle(self, view) -> dict:
+        self._next(view)
+        return self.ctl.kernel_pick()
+
+    def decide(self, sim) -> Decision:
+        if self.ctl.due(sim):
+            self._next(sim)
+        return self.ctl.dispatch(sim)

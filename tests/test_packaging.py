@@ -96,18 +96,41 @@ def test_version_flag():
 
 
 def test_numba_cache_goes_to_the_user_cache_dir(tmp_path):
-    """Importing fairsched points numba's cache at <user cache>/fairsched/numba, never the package."""
+    """Importing fairsched points numba's cache at <user cache>/fairsched/numba/k-<digest of the
+    numba modules>, never the package."""
     env = _env(XDG_CACHE_HOME=str(tmp_path / "cache"))
     env.pop("NUMBA_CACHE_DIR", None)
     env.pop("FAIRSCHED_CACHE_DIR", None)
     code = "import fairsched, numba; print(numba.config.CACHE_DIR)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert Path(out.stdout.strip()) == tmp_path / "cache" / "fairsched" / "numba"
+    from fairsched._paths import kernel_source_digest
+
+    assert Path(out.stdout.strip()) == tmp_path / "cache" / "fairsched" / "numba" / f"k-{kernel_source_digest()}"
     # a user's own choice wins
     env["NUMBA_CACHE_DIR"] = str(tmp_path / "mine")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert Path(out.stdout.strip()) == tmp_path / "mine"
+
+
+def test_kernel_cache_folder_changes_with_any_numba_module(tmp_path):
+    """Editing a callee module (not the cached function's own file) must give a new cache folder:
+    numba alone would keep the stale machine code (it checks only the function's file)."""
+    from fairsched._paths import kernel_source_digest
+
+    pkg = tmp_path / "pkg"
+    (pkg / "sim").mkdir(parents=True)
+    (pkg / "sim" / "kernel.py").write_text("from numba import njit\n")
+    (pkg / "sim" / "callee.py").write_text("import numba\nX = 1\n")
+    (pkg / "other.py").write_text("Y = 1\n")
+    d0 = kernel_source_digest(pkg)
+    (pkg / "other.py").write_text("Y = 2\n")  # no numba in it: same folder, no needless recompile
+    assert kernel_source_digest(pkg) == d0
+    (pkg / "sim" / "callee.py").write_text("import numba\nX = 2\n")
+    d1 = kernel_source_digest(pkg)
+    assert d1 != d0
+    (pkg / "sim" / "callee.py").write_text("import numba\nX = 1\n")
+    assert kernel_source_digest(pkg) == d0  # a content key, not a timestamp
 
 
 def _env(**extra) -> dict:

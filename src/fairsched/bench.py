@@ -10,6 +10,10 @@ What is measured, on one scenario (the shipped default unless told otherwise):
   ``sim_layer_events_per_s_drl_python``: on the Python core (whose run also times ``drl``'s
   whole ``decide``). ``policies``: ``drl``, ``relmas`` and their teachers ``triage`` and
   ``llf-masked``, each on both cores alternated (``{name: {compiled, python, speedup}}``).
+* ``user_scheduler``: a user-style scheduler (``UserEDF``: a plain ``Scheduler`` subclass, EDF in
+  a dozen lines of Python, no in-kernel rule) on the compiled event loop with its ``decide`` called
+  at each decision point (``core="auto"``, ``sim/pydecide.py``) and on the Python core, alternated:
+  ``{kernel, python, speedup, core, decisions}`` (layer events per CPU second).
 * ``jit_compile_s`` / ``jit_cache_load_s``: the compiled core's first call in a fresh process
   with an empty numba cache (compiles), then in another with that cache (loads). Rates never
   include either: each process warms the core up first.
@@ -52,6 +56,7 @@ from typing import Callable
 import numpy as np
 
 from fairsched.errors import InputError
+from fairsched.schedulers.base import Scheduler
 from fairsched.sim.engine import Decision, SimConfig, Simulator
 
 KEYS = (
@@ -129,6 +134,39 @@ def side_by_side(platform, costs, workload, scheduler: str = "edf", repeat: int 
     return dict(sim_layer_events_per_s=best_auto, sim_layer_events_per_s_python=best_py,
                 compiled_speedup=best_auto / best_py, core_auto=sim.core_used,
                 layer_events=sim.layer_events, decisions=sim.decisions)
+
+
+class UserEDF(Scheduler):
+    """EDF as a user would write it: a plain ``Scheduler`` subclass, no in-kernel rule (so
+    ``core="auto"`` runs its ``decide`` on the compiled event loop, ``sim/pydecide.py``)."""
+
+    name = "user-edf"
+
+    def decide(self, sim):
+        idle, out = sim.idle, []
+        for req in sorted(sim.ready.values(), key=lambda r: (r.deadline, r.id)):
+            if not idle:
+                break
+            i = sim.fastest_idle(req, idle)
+            idle.remove(i)
+            out.append((req, i))
+        return Decision(assign=out)
+
+
+def user_side_by_side(platform, costs, workload, repeat: int = 1) -> dict:
+    """:class:`UserEDF` on the kernel (``core="auto"``) and on the Python core, alternated, best
+    of ``repeat`` each (layer events per CPU second)."""
+    best = {"auto": 0.0, "python": 0.0}
+    sim = None
+    for _ in range(repeat):
+        for core in best:
+            s = Simulator(platform, costs, workload, SimConfig(core=core))
+            t0 = time.process_time()
+            s.run(UserEDF())
+            best[core] = max(best[core], s.layer_events / max(time.process_time() - t0, 1e-9))
+            sim = s if core == "auto" else sim
+    return dict(kernel=best["auto"], python=best["python"], speedup=best["auto"] / best["python"],
+                core=sim.core_used, decisions=sim.decisions)
 
 
 POLICY_SCHEDULERS = ("drl", "relmas", "triage", "llf-masked")
@@ -536,6 +574,9 @@ def run_bench(
         except InputError as e:  # e.g. a policy file out of date: report it, measure the rest
             res["drl_error"] = str(e)
             log(f"  drl skipped: {e}")
+
+    log(f"a user-style Python scheduler (UserEDF), {n} requests, kernel and Python core alternated ...")
+    res["user_scheduler"] = user_side_by_side(plat, table, wl, repeat=repeat)
 
     if scaling:
         log(f"learned schedulers and teachers, {n} requests, compiled and Python cores alternated ...")

@@ -42,6 +42,8 @@ def test_run_bench_reports_every_key(small_inputs):
     assert res["core_auto"] == "compiled" and res["sim_layer_events_per_s_python"] > 0
     assert res["compiled_speedup"] == res["sim_layer_events_per_s"] / res["sim_layer_events_per_s_python"]
     assert res["rss_core_small"] == res["rss_core_large"] == "compiled"
+    u = res["user_scheduler"]  # a plain Scheduler subclass: its decide on the kernel, against the Python core
+    assert u["core"] == "compiled-python" and u["kernel"] > 0 and u["python"] > 0 and u["decisions"] > 0
     if res["simpy_speedup"] is not None:
         assert res["simpy_speedup"] > 0 and res["simpy_hits_equal"] is True
     assert res["rss_mb_small"] > 0 and res["rss_mb_large"] > 0

@@ -13,8 +13,9 @@ from fairsched.cli.plugins import check_policies, import_option, load_imports, p
 from fairsched.errors import InputError
 
 
-CORE_HELP = ("event loop: auto (compiled for every scheduler with an in-kernel rule, incl. drl and relmas; "
-             "else python), python (also times each decision) or compiled; same results")
+CORE_HELP = ("event loop: auto (compiled; a scheduler without an in-kernel rule, e.g. your own, decides in "
+             "Python on it; python only for traces), python (also times each decision) or compiled "
+             "(in-kernel rules only); same results")
 
 
 def check_core(core: str, schedulers: list[str]) -> None:

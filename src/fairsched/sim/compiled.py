@@ -8,13 +8,15 @@ pure-Python engine stops near 10^5 layer events per second: every event is a Pyt
 scheduler, a bandwidth re-allocation and a progress update, spread over a dozen small functions.
 This kernel does the same work on arrays, 20x to 40x faster (docs/performance.md).
 
-What stays in Python: :mod:`fairsched.sim.engine` is the readable reference and the only core for
-schedulers without an in-kernel rule (user-defined ones), for per-layer traces and for
-timing decisions (compiled runs leave ``dec_hist`` empty). A cycle rule returns to Python at each
-decision point where its cycle is due (``NEED_CYCLE``), for the observation and the action. The
-per-layer RL env runs the policy rule with the ``external`` pick: the kernel returns at each
-decision the policy would make (``NEED_ACTION``) with the observation built, and resumes with the
-agent's action (:class:`ActionRun`; many at once: :mod:`fairsched.sim.compiled_batch`).
+What stays in Python: :mod:`fairsched.sim.engine` is the readable reference (the test oracle) and
+the core for per-layer traces. A scheduler without an in-kernel rule (user-defined ones) runs here
+with rule ``python``: at each decision point the kernel calls its ``decide`` (``_py_hook``; the
+Python side is :mod:`fairsched.sim.pydecide`) and applies the decision. In-kernel rules do not time
+decisions (``dec_hist`` stays empty). A cycle rule returns to Python at each decision point where
+its cycle is due (``NEED_CYCLE``), for the observation and the action. The per-layer RL env runs
+the policy rule with the ``external`` pick: the kernel returns at each decision the policy would
+make (``NEED_ACTION``) with the observation built, and resumes with the agent's action
+(:class:`ActionRun`; many at once: :mod:`fairsched.sim.compiled_batch`).
 
 Exactness: the kernel reproduces :meth:`Simulator.run` bit for bit (request log, counters, floats):
 every floating-point operation of ``engine.py`` and of the scheduler's ``decide`` is done on the
@@ -103,7 +105,8 @@ N_FS = 11  # WAKE: the earliest pending wake_at of a Python decision (INF: none)
 (N_ARRIVED, N_TOTAL, WARMUP_N, N_IDLE, N_READY, DIRTY, LAYER_EVENTS, DECISIONS, ABORTED, ARR_POS,
  ARR_LEN, N_FREE, LOG_LEN, KEY, SHED, SHARING, LOGGING, N_AT, N_DL, N_LST, N_RDY, RULE, N_FH,
  N_FM, N_TH, N_TM, N_F, N_T, N_NEW, GMAX, RR_PTR, STAMP, RESUME) = range(33)
-N_ST = 33
+PY_LOG = 33  # rule python: rows in its change log of the ready set (sk_v), not yet read by Python
+N_ST = 34
 # sub: float rows per sub-accelerator (engine: _C, _D, _E, _w, _t0, _tag, _dem, _r0, _start, busy)
 S_C, S_D, S_E, S_W, S_T0, S_TAG, S_DEM, S_R0, S_START, S_BUSY = range(10)
 N_SUBF = 10
@@ -370,7 +373,8 @@ def _serve(kind):
 @njit(cache=True)
 def _py_hook(kind):
     """Call Python from inside the kernel (``kind`` 0: decide, 1: the next chunk of the decision,
-    2: pop the wakes due now); returns (rows written to rd_v, more rows follow, next wake time)."""
+    2: pop the wakes due now, 3: read the full change log); returns (rows written to rd_v, more
+    rows follow, next wake time)."""
     with objmode(ne="int64", more="int64", wk="float64"):
         ne, more, wk = _serve(kind)
     return ne, more, wk
@@ -499,10 +503,22 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
                 x >>= 1
         ndirty[0] = 0
 
+    def py_log(rid, k, slot):  # rule python: the ready set's changes, in order (k -1: left it)
+        n = st[PY_LOG]
+        if n == sk_k.shape[0]:  # full: Python reads it now
+            _py_hook(3)
+            n = 0
+        sk_v[n, H_ID] = rid
+        sk_v[n, H_LAYER] = k
+        sk_v[n, H_SLOT] = slot
+        st[PY_LOG] = n + 1
+
     def make_ready(slot, k):  # engine: ready[id] = req (+ _lst push when shedding)
         rid = reqi[R_ID, slot]
         reqi[R_STATE, slot] = READY
         reqi[R_RSEQ, slot] = st[N_ARRIVED] + st[LAYER_EVENTS]  # grows at every make_ready
+        if rule == R_PYTHON:
+            py_log(rid, k, slot)
         n = st[N_READY]
         st[N_READY] = n + 1
         if heaped:
@@ -524,6 +540,8 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
             st[N_LST] = heap_push(ls_k, ls_v, st[N_LST], lst, rid, k, slot)
 
     def unready(slot):  # a ready request leaves the ready set (started or dropped)
+        if rule == R_PYTHON:
+            py_log(reqi[R_ID, slot], -1, slot)
         n = st[N_READY] - 1
         st[N_READY] = n
         if grouped:

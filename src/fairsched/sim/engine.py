@@ -17,11 +17,11 @@ Semantics (docs/semantics.md, DESIGN section 3):
 
 The loop is split SimPy-style into :meth:`Simulator.advance` (process events until the next
 decision point) and :meth:`Simulator.apply` (carry out a decision), so the evaluation runner
-and the RL environment drive the same code. This file is the reference; for schedulers that
-declare an in-kernel rule (``kernel_spec``: every heuristic but dbp, the learned schedulers and
-their teachers, the cycle schedulers) :meth:`Simulator.run` hands the whole
-run to a compiled copy of this loop (:mod:`.compiled`, ``SimConfig.core``) that gives the same
-results, bit for bit. Bandwidth sharing is incremental (:meth:`Simulator._reallocate`), so an
+and the RL environment drive the same code. This file is the reference; :meth:`Simulator.run`
+hands the whole run to a compiled copy of this loop (:mod:`.compiled`, ``SimConfig.core``) that
+gives the same results, bit for bit: with the scheduler's in-kernel rule (``kernel_spec``: every
+shipped heuristic, the learned schedulers and their teachers, the cycle schedulers), or, for a
+scheduler without one, calling its ``decide`` at each decision point (:mod:`.pydecide`). Bandwidth sharing is incremental (:meth:`Simulator._reallocate`), so an
 event costs O(log M), not O(M). Metrics are streamed into counters: memory does not grow with
 finished requests unless a per-request log is asked for.
 """
@@ -77,9 +77,10 @@ class SimConfig:
     trace_layers: bool = False  # record every layer execution (tests, debugging)
     time_decisions: bool = True
     # event loop of run(): "compiled" (sim/compiled.py, numba) for the schedulers that declare a
-    # ``kernel_spec`` (the heuristics), "python" (this file), or "auto": compiled where it
-    # can, else python. Same results either way; compiled runs do not time decisions (decision_us
-    # is NaN): use "python" to measure them.
+    # ``kernel_spec``, "python" (this file), or "auto": compiled with the rule where there is one,
+    # else compiled with the scheduler's own decide (sim/pydecide.py), python only for traces and
+    # stepped simulators. Same results either way; in-kernel rules do not time decisions
+    # (decision_us is NaN): use "python" to measure them.
     core: Literal["auto", "python", "compiled"] = "auto"
 
 

@@ -36,18 +36,27 @@ INF = float("inf")
 
 
 class PyKernel(C._Kernel):
-    """A compiled run whose decisions are made by ``scheduler.decide`` in Python."""
+    """A compiled run whose decisions are made by ``scheduler.decide`` in Python.
+
+    The mirror is incremental, as the engine's own state: the kernel logs every change of the
+    ready set in order (``sk_v`` rows ``(id, layer, slot)``, layer -1: it left the set), and every
+    end (its request log), so a decision costs Python work for what changed since the last one
+    (plus the ``running`` list, O(M)), not for the whole ready set."""
 
     def __init__(self, sim, scheduler, **sizes):
         super().__init__(sim, "python", (), **sizes)
         self.decide = scheduler.decide
         self.M = sim.M
         self.live: dict[int, Request] = {}  # id -> Request of every ready or running request
-        self.slot_of: dict[int, int] = {}  # as of the last sync
+        self.slot_of: dict[int, int] = {}  # id -> its slot in the kernel's arrays
+        self.by_slot: list[Request | None] = []  # slot -> the request that last became ready there
         self.wake: list[float] = []
         self.pending: list[tuple[int, int, int]] = []  # rows of a decision not yet handed over
         self.cursor = 0  # end-log entries already reported (ends, on_end)
+        self.seen = (-1, -1)  # (n_arrived, ends) at the last counter sync
+        self.n_ended = 0
         self.timing = bool(sim.cfg.time_decisions)
+        sim.ready, sim.running = {}, [None] * sim.M
         # the kernel logs every end: it is how ended requests are marked DONE and on_end is called
         self.st[C.LOGGING] = 1
         if self.log_f.shape[1] == 0:
@@ -69,6 +78,7 @@ class PyKernel(C._Kernel):
         sim._flush_decisions()
 
     def _flush_log(self) -> None:
+        self._changes()
         self._ends()
         n = int(self.st[C.LOG_LEN])
         if n and self.sim.request_log is not None:
@@ -76,16 +86,22 @@ class PyKernel(C._Kernel):
         self.st[C.LOG_LEN] = 0
         self.cursor = 0
 
+    def _make_room(self, n_at: int, M: int) -> None:
+        self._changes()  # the change log (sk) may be replaced
+        super()._make_room(n_at, M)
+
     # ---- what the kernel asks for
     def serve(self, kind: int):
-        if kind == 1:
-            return self._chunk()
-        if kind == 2:  # Simulator.advance: wakes at or before now are popped
-            w, now = self.wake, float(self.fs[C.NOW])
-            while w and w[0] <= now:
-                heapq.heappop(w)
-            return 0, 0, (w[0] if w else INF)
-        self._ends()
+        if kind:
+            if kind == 1:
+                return self._chunk()
+            if kind == 2:  # Simulator.advance: wakes at or before now are popped
+                w, now = self.wake, float(self.fs[C.NOW])
+                while w and w[0] <= now:
+                    heapq.heappop(w)
+                return 0, 0, (w[0] if w else INF)
+            self._changes()  # kind 3
+            return 0, 0, INF
         sim = self.sim
         self._sync(sim)
         if self.timing:
@@ -107,54 +123,66 @@ class PyKernel(C._Kernel):
     def _chunk(self):
         buf = self.rd[1]
         rows, cap = self.pending, len(buf)
-        take, self.pending = rows[:cap], rows[cap:]
+        if len(rows) <= cap:
+            take, self.pending = rows, []
+        else:
+            take, self.pending = rows[:cap], rows[cap:]
         for j, (kind, slot, sub) in enumerate(take):
-            buf[j, 0], buf[j, 1], buf[j, 2] = kind, slot, sub
+            buf[j, 0] = kind
+            buf[j, 1] = slot
+            buf[j, 2] = sub
         return len(take), int(bool(self.pending)), (self.wake[0] if self.wake else INF)
 
     # ---- the state view
+    def _changes(self, n: int | None = None) -> None:
+        """Apply the kernel's log of ready-set changes to ``sim.ready`` (the engine's dict order)."""
+        if n is None:
+            n = int(self.st[C.PY_LOG])
+        if not n:
+            return
+        self.st[C.PY_LOG] = 0
+        ready, live, slot_of, by_slot = self.sim.ready, self.live, self.slot_of, self.by_slot
+        reqi = self.reqi
+        for rid, k, slot in self.sk[1][:n].tolist():
+            if k < 0:
+                ready.pop(rid, None)
+                continue
+            r = live.get(rid)
+            if r is None:
+                if reqi[C.R_ID, slot] != rid:  # it ended before this read: only the end log knows it
+                    continue
+                r = self._new(rid, slot)
+            r.next_layer = k
+            r.state = READY
+            r.sub = -1
+            ready[rid] = r
+
     def _sync(self, sim) -> None:
-        """The simulator's public state from the kernel's arrays (``Simulator`` fields, same types)."""
-        st, reqi, reqf, live = self.st, self.reqi, self.reqf, self.live
-        sim.now = float(self.fs[C.NOW])
-        slot_of = self.slot_of = {}
-        ready = {}
-        n = int(st[C.N_READY])
-        if n:
-            sl = self.rlist[:n]
-            cols = reqi[:, sl]
-            if n > 1:
-                o = np.argsort(cols[C.R_RSEQ], kind="stable")
-                cols, sl = cols[:, o], sl[o]
-            for rid, k, slot in zip(cols[C.R_ID].tolist(), cols[C.R_LAYER].tolist(), sl.tolist()):
-                r = live.get(rid)
-                if r is None:
-                    r = self._new(rid, slot)
-                r.next_layer = k
-                r.state = READY
-                r.sub = -1
-                ready[rid] = r
-                slot_of[rid] = slot
-        running = [None] * self.M
-        n_idle = 0
+        """The simulator's public state from the kernel's (``Simulator`` fields, same types)."""
+        stl = self.st.tolist()
+        self._changes(stl[C.PY_LOG])
+        if stl[C.LOG_LEN] != self.cursor:
+            self._ends()
+        sim.now = self.fs.item(C.NOW)
+        by_slot, running, n_idle = self.by_slot, sim.running, 0
         for i, slot in enumerate(self.running.tolist()):
             if slot < 0:
                 n_idle += 1
+                if running[i] is not None:
+                    running[i] = None
                 continue
-            rid = int(reqi[C.R_ID, slot])
-            r = live.get(rid)
-            if r is None:
-                r = self._new(rid, slot)
-            r.next_layer = int(reqi[C.R_LAYER, slot])
-            r.state = RUNNING
-            r.sub = i
-            running[i] = r
-            slot_of[rid] = slot
-        sim.ready, sim.running, sim.n_idle = ready, running, n_idle
-        sim.slo_arrived, sim.slo_hits, sim.slo_dropped, sim.slo_done_all, sim.slo_hits_all = self.cnt.tolist()
-        sim.n_arrived = int(st[C.N_ARRIVED])
-        sim.layer_events, sim.decisions, sim.aborted_layers = (int(st[C.LAYER_EVENTS]), int(st[C.DECISIONS]),
-                                                               int(st[C.ABORTED]))
+            r = by_slot[slot]
+            if running[i] is not r or r.state != RUNNING:  # (the same request may run again on i)
+                running[i] = r
+                r.state = RUNNING
+                r.sub = i
+        sim.n_idle = n_idle
+        seen = (stl[C.N_ARRIVED], self.n_ended)
+        if seen != self.seen:  # the counters change only at arrivals and ends
+            self.seen = seen
+            sim.slo_arrived, sim.slo_hits, sim.slo_dropped, sim.slo_done_all, sim.slo_hits_all = self.cnt.tolist()
+            sim.n_arrived = seen[0]
+        sim.layer_events, sim.decisions, sim.aborted_layers = stl[C.LAYER_EVENTS], stl[C.DECISIONS], stl[C.ABORTED]
 
     def _new(self, rid: int, slot: int) -> Request:
         sim, reqi, reqf = self.sim, self.reqi, self.reqf
@@ -162,6 +190,11 @@ class PyKernel(C._Kernel):
         r = Request(rid, s, sim.slo_tenant[s], sim.models[mi], mi, float(reqf[C.R_ARRIVAL, slot]),
                     float(reqf[C.R_DEADLINE, slot]), sim.n_layers[mi], bool(reqi[C.R_COUNTED, slot]))
         self.live[rid] = r
+        self.slot_of[rid] = slot
+        by_slot = self.by_slot
+        if slot >= len(by_slot):
+            by_slot.extend([None] * (len(self.free) - len(by_slot)))
+        by_slot[slot] = r
         return r
 
     def _ends(self) -> None:
@@ -169,18 +202,23 @@ class PyKernel(C._Kernel):
         n = int(self.st[C.LOG_LEN])
         if n == self.cursor:
             return
-        sim, live, on_end = self.sim, self.live, self.sim.on_end
+        sim, live, slot_of, on_end = self.sim, self.live, self.slot_of, self.sim.on_end
         lf = self.log_f[:, self.cursor:n].tolist()
         li = self.log_i[:, self.cursor:n].tolist()
+        self.n_ended += n - self.cursor
         self.cursor = n
         for rid, s, hit, counted, a, d, e in zip(*li, *lf):
             r = live.pop(rid, None)
             hit = bool(hit)
-            if r is None:  # never seen by a decision: a Request for on_end
+            if r is None:  # never seen by Python: a Request for on_end
                 if on_end is None:
                     continue
                 mi = sim.slo_model[s]
                 r = Request(rid, s, sim.slo_tenant[s], sim.models[mi], mi, a, d, sim.n_layers[mi], bool(counted))
+            else:
+                del slot_of[rid]
+                if r.state == RUNNING and sim.running[r.sub] is r:
+                    sim.running[r.sub] = None
             r.state, r.end, r.hit, r.sub = DONE, e, hit, -1
             if hit:
                 r.next_layer = r.n_layers
@@ -191,6 +229,15 @@ class PyKernel(C._Kernel):
     def _rows(self, sim, d) -> list[tuple[int, int, int]]:
         """``Simulator.apply``'s checks, in its order (drops, then assignments), as kernel rows."""
         slot_of, ready, running, M = self.slot_of, sim.ready, sim.running, self.M
+        if not d.drop:  # the common case
+            if len(d.assign) == 1:
+                (req, sub), = d.assign
+                rid = req.id
+                if rid not in ready:
+                    raise SchedulerError(f"assignment of {req!r}, which is not ready")
+                if not (0 <= sub < M) or running[sub] is not None:
+                    raise SchedulerError(f"assignment to sub-accelerator {sub}, which is not idle")
+                return [(1, slot_of[rid], int(sub))]
         rows, gone, freed, taken = [], set(), set(), set()
         for req in d.drop:
             rid = req.id
@@ -199,7 +246,7 @@ class PyKernel(C._Kernel):
                 raise SchedulerError(f"drop of {req!r}, which has already ended")
             gone.add(rid)
             if rid not in ready:
-                freed.add(int(self.reqi[C.R_SUB, slot]))
+                freed.add(self.live[rid].sub)
             rows.append((0, slot, 0))
         for req, sub in d.assign:
             rid = req.id

@@ -14,7 +14,7 @@
   ``curriculum`` (near saturation, where the triage line matters), then from ``load_range``;
 * **validation and selection**: every ``select_every`` steps (and at step 0, i.e. the teacher) the
   deterministic policy runs the validation scenarios (the default scenario and training-range mixes
-  100, 101 at loads 0.9 and 1.2; never the evaluation mixes) and the export is the best one (drl:
+  100, 101 at loads 0.9 and 1.2, relmas also at 0.7; never the evaluation mixes) and the export is the best one (drl:
   most tenants upheld, then hit rate; relmas: hit rate), so training cannot ship a policy worse than
   the teacher *on those scenarios*; a training scenario with (m,k) SLOs is validated on itself instead
   (simulator seed 100, loads :data:`VALIDATION_LOADS_MK`, tenants upheld by rate and (m,k));
@@ -35,6 +35,9 @@ from fairsched.rl.cycle import CYCLE_REQUESTS, CYCLE_VERSION, DEFAULT_ACTION, FO
 
 VALIDATION_MIX_SEEDS = (100, 101)
 VALIDATION_LOADS = (0.9, 1.2)
+#: relmas is selected on light load *and* overload: its acceptance asks it to beat llf-masked at
+#: 0.7 and sjf at 1.2, and one mode wins each (docs/rl.md, "relmas, cycle_version 3")
+VALIDATION_LOADS_RELMAS = (0.7, 0.9, 1.2)
 #: validation loads on a training scenario with (m,k) SLOs (those of the (m,k) table, docs/rl.md)
 VALIDATION_LOADS_MK = (0.9, 1.2, 1.5)
 
@@ -239,7 +242,8 @@ def train_cycle(
         if warm_start:
             with torch.no_grad():
                 model.policy.action_net.bias[start_action] += warm_bias
-    val_seed, val_by, val_loads = 0, "rate", VALIDATION_LOADS
+    val_seed, val_by = 0, "rate"
+    val_loads = VALIDATION_LOADS_RELMAS if scheduler == "relmas" else VALIDATION_LOADS
     if validation is None and _has_mk(scenario):
         # an (m,k) scenario: select on it (another seed than the evaluation's 0 and 1), judged by
         # rate and (m,k) together, as the (m,k) tables are

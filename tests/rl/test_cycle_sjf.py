@@ -114,3 +114,18 @@ def test_sjf_feasible_identical_on_both_cores(load):
 def test_a_version_2_relmas_controller_keeps_three_modes():
     ctl = CycleController("relmas", version=2)
     assert ctl.modes == ("llf", "srpt", "llf-short") and cycle.KERNEL_MODES["sjf"] == "sjf"
+
+
+def test_relmas_selection_keeps_the_teacher_floor_at_light_load():
+    """Hand rows: the best mean hit rate (step 200) loses at light load; with the floor the best
+    row that reaches it (step 300) wins; no row reaching it: the plain rule; drl ignores the floor."""
+    from fairsched.rl.cycle_train import pick_best
+
+    rows = [dict(timesteps=0, hit_rate=0.90, hit_rate_light=0.998, upheld=5),
+            dict(timesteps=200, hit_rate=0.95, hit_rate_light=0.990, upheld=7),
+            dict(timesteps=300, hit_rate=0.94, hit_rate_light=0.998, upheld=6),
+            dict(timesteps=400, hit_rate=0.94, hit_rate_light=0.999, upheld=6)]
+    assert pick_best(rows, "relmas")["timesteps"] == 200
+    assert pick_best(rows, "relmas", floor=0.998)["timesteps"] == 300  # a tie goes to fewer steps
+    assert pick_best(rows, "relmas", floor=0.9995)["timesteps"] == 200
+    assert pick_best(rows, "drl", floor=0.998)["timesteps"] == 200

@@ -76,10 +76,18 @@ def export_cycle_policy(model, stem: str | Path, *, variant: str, cycle_requests
     return stem
 
 
-def pick_best(rows: list[dict], variant: str) -> dict:
-    """drl: most tenants upheld, then hit rate; relmas: hit rate; a tie goes to fewer steps."""
+def pick_best(rows: list[dict], variant: str, floor: float | None = None) -> dict:
+    """drl: most tenants upheld, then hit rate; relmas: hit rate; a tie goes to fewer steps.
+
+    relmas with ``floor`` (the teacher's validation hit rate at the lightest validation load):
+    only rows whose ``hit_rate_light`` reaches it compete, when any does -- the acceptance asks
+    relmas to be no worse than its teacher at light load, where a better mean over the loads can
+    hide a loss (the overload gains are 10x larger than the light-load losses)."""
     if not rows:
         raise ValueError("no validation scores to choose from")
+    if variant == "relmas" and floor is not None:
+        ok = [r for r in rows if r.get("hit_rate_light", float("-inf")) >= floor]
+        rows = ok or rows
     if variant == "drl":
         return max(rows, key=lambda r: (r["upheld"], round(r["hit_rate"], 9), -r["timesteps"]))
     return max(rows, key=lambda r: (round(r["hit_rate"], 9), r["upheld"], -r["timesteps"]))
@@ -123,6 +131,9 @@ def score_policy(stem, scenarios, loads, requests: int, seed: int = 0, upheld_by
     from fairsched.rl.cycle import CycleScheduler
     from fairsched.sim.engine import SimConfig, Simulator
 
+    def sched():  # stem None: the relmas teacher (the default action, = llf-masked)
+        return CycleScheduler(None, variant="relmas") if stem is None else CycleScheduler(stem)
+
     up = ten = 0
     hr, sa = [], []
     for name, cfg in scenarios:
@@ -133,7 +144,7 @@ def score_policy(stem, scenarios, loads, requests: int, seed: int = 0, upheld_by
             plat, table, wl = _BUILT[key]
             log = any(s.mk for s in wl.slos)  # (m,k) metrics need the request log
             sim = Simulator(plat, table, wl, SimConfig(seed=seed, time_decisions=False, log_requests=log))
-            sim.run(CycleScheduler(stem))
+            sim.run(sched())
             slos = slo_frame(sim)
             t = tenant_frame(slos)
             col = "upheld_both" if upheld_by == "both" and "upheld_both" in t else "upheld"
@@ -244,6 +255,7 @@ def train_cycle(
                 model.policy.action_net.bias[start_action] += warm_bias
     val_seed, val_by = 0, "rate"
     val_loads = VALIDATION_LOADS_RELMAS if scheduler == "relmas" else VALIDATION_LOADS
+    floor = None  # relmas: the teacher's hit rate at the lightest validation load (pick_best)
     if validation is None and _has_mk(scenario):
         # an (m,k) scenario: select on it (another seed than the evaluation's 0 and 1), judged by
         # rate and (m,k) together, as the (m,k) tables are
@@ -264,6 +276,8 @@ def train_cycle(
         stem = export_cycle_policy(m, out / "val" / f"{scheduler}_{steps}", variant=scheduler,
                                    cycle_requests=cycle_requests, extra=dict(timesteps=steps))
         s = score_policy(stem, scen_val, val_loads, select_requests, seed=val_seed, upheld_by=val_by)
+        if scheduler == "relmas":
+            s["hit_rate_light"] = score_policy(stem, scen_val, val_loads[:1], select_requests, seed=val_seed)["hit_rate"]
         layer_dec = int(sum(e.sim.decisions for e in envs if e.sim is not None))
         rows.append(dict(timesteps=steps, stem=stem.name, wall_s=round(time.monotonic() - t0, 1),
                          layer_decisions_now=layer_dec, **s))
@@ -294,7 +308,9 @@ def train_cycle(
                     progress_bar=progress, reset_num_timesteps=resume is None)
     validate(model)
     model.save(str(out / f"{scheduler}_final"))
-    best = pick_best(rows, scheduler)
+    if scheduler == "relmas":
+        floor = score_policy(None, scen_val, val_loads[:1], select_requests, seed=val_seed)["hit_rate"]
+    best = pick_best(rows, scheduler, floor)
     wall = time.monotonic() - t0
     meta = dict(
         scheduler=scheduler, formulation="cycle", timesteps=int(model.num_timesteps), train_wall_s=round(wall, 1),
@@ -308,7 +324,7 @@ def train_cycle(
              if isinstance(v, (int, float, str, Path, bool, tuple, list, type(None)))},
         curriculum=dict(loads=list(curriculum) if curriculum else None, frac=curriculum_frac),
         validation=dict(scenarios=[n for n, _ in scen_val], loads=list(val_loads), seed=val_seed, upheld_by=val_by,
-                        requests=select_requests),
+                        requests=select_requests, teacher_light_hit_rate=floor),
         ppo=dict(n_steps=n_steps, batch_size=batch_size, n_epochs=n_epochs, learning_rate=learning_rate, gamma=gamma,
                  gae_lambda=gae_lambda, ent_coef=ent_coef, clip_range=clip_range, target_kl=target_kl,
                  net_arch=list(net_arch), n_envs=n_envs),

@@ -18,6 +18,10 @@ default), so an episode of 1,500 requests is 30 agent decisions whatever the loa
   laxity (= ``llf-masked``, the teacher), shortest remaining work, or least laxity among the shorter
   half. Under overload least laxity serves requests that are about to miss anyway and collapses;
   shortest-first keeps hits. Which one wins depends on the state, which the agent sees.
+  ``cycle_version`` 3 adds two modes that bypass the candidates: ``sjf`` (every ready request by
+  best-type remaining work, placed as the ``sjf`` scheduler places: that scheduler, decision for
+  decision) and ``sjf-feasible`` (the same, skipping a request that cannot finish on the sub it
+  would get); version-1/2 policies keep their three modes (:data:`MODES_V`).
 
 Both dispatchers are "a key + the env's placement" (one candidate per idle sub-accelerator, lowest
 index first), so a compiled event loop can run them later with the cycle's parameter as input.

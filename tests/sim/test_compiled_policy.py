@@ -203,7 +203,9 @@ class _ObsPolicy:
     action, and the two cores agree only if the kernel's state view gives the same observation."""
 
     def __init__(self, n):
-        self.n, self.meta, self.seen = n, {}, []
+        from fairsched.rl.cycle import CYCLE_VERSION
+
+        self.n, self.meta, self.seen = n, {"cycle_version": CYCLE_VERSION}, []  # the current layout
 
     def act_cycle(self, obs):
         import zlib
@@ -260,7 +262,7 @@ def test_cycle_scheduler_tiny_pools_resume_exactly():
 def test_a_dispatch_mode_the_kernel_lacks_falls_back_to_python(monkeypatch):
     from fairsched.rl import cycle
 
-    monkeypatch.setattr(cycle, "MODES", (*cycle.MODES, "new-mode"))
+    monkeypatch.setitem(cycle.MODES_V, cycle.CYCLE_VERSION, (*cycle.MODES, "new-mode"))
     s = cycle.CycleScheduler(variant="relmas")
     assert s.kernel_spec is None and cycle.CycleScheduler(variant="drl").kernel_spec == "policy"
     plat, costs, wl = contended()

@@ -18,6 +18,10 @@ default), so an episode of 1,500 requests is 30 agent decisions whatever the loa
   laxity (= ``llf-masked``, the teacher), shortest remaining work, or least laxity among the shorter
   half. Under overload least laxity serves requests that are about to miss anyway and collapses;
   shortest-first keeps hits. Which one wins depends on the state, which the agent sees.
+  ``cycle_version`` 3 adds two modes that bypass the candidates: ``sjf`` (every ready request by
+  best-type remaining work, placed as the ``sjf`` scheduler places: that scheduler, decision for
+  decision) and ``sjf-feasible`` (the same, skipping a request that cannot finish on the sub it
+  would get); version-1/2 policies keep their three modes (:data:`MODES_V`).
 
 Both dispatchers are "a key + the env's placement" (one candidate per idle sub-accelerator, lowest
 index first), so a compiled event loop can run them later with the cycle's parameter as input.
@@ -69,18 +73,23 @@ from fairsched.sim.compiled_policy import PICKS
 from fairsched.sim.engine import Decision
 
 #: the observation layout / dispatch a new policy is trained with; :data:`VERSIONS` load
-CYCLE_VERSION = 2
-VERSIONS = (1, 2)
+CYCLE_VERSION = 3
+VERSIONS = (1, 2, 3)
 FORMAT = "fairsched-cycle-policy/1"
 THETAS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5)
 DEFAULT_THETA = THETAS.index(THETA)
-MODES = ("llf", "srpt", "llf-short")
+#: relmas's dispatch modes per cycle_version (the observation has a one-hot of the current mode);
+#: version 3 adds sjf's own rule and sjf among the requests that can still finish
+MODES_V = {1: ("llf", "srpt", "llf-short"), 2: ("llf", "srpt", "llf-short"),
+           3: ("llf", "srpt", "llf-short", "sjf", "sjf-feasible")}
+MODES = MODES_V[CYCLE_VERSION]
 DEFAULT_MODE = 0
 CYCLE_REQUESTS = 50
 K_DRL, K_RELMAS = 8, 16
 N_MK = 5  # the (m,k) block of the drl observation from cycle_version 2
-N_OBS_V = {1: {"drl": 12 + 3 * len(THETAS), "relmas": 8 + len(MODES)},
-           2: {"drl": 12 + 3 * len(THETAS) + N_MK, "relmas": 8 + len(MODES)}}
+N_OBS_V = {1: {"drl": 12 + 3 * len(THETAS), "relmas": 8 + len(MODES_V[1])},
+           2: {"drl": 12 + 3 * len(THETAS) + N_MK, "relmas": 8 + len(MODES_V[2])}}
+N_OBS_V[3] = {"drl": N_OBS_V[2]["drl"], "relmas": 8 + len(MODES_V[3])}
 N_OBS = N_OBS_V[CYCLE_VERSION]
 N_ACTIONS = {"drl": len(THETAS), "relmas": len(MODES)}
 DEFAULT_ACTION = {"drl": DEFAULT_THETA, "relmas": DEFAULT_MODE}
@@ -88,7 +97,10 @@ DEFAULT_ACTION = {"drl": DEFAULT_THETA, "relmas": DEFAULT_MODE}
 
 #: the dispatch modes as picks of the compiled core (sim/compiled_policy.py); a mode missing here
 #: runs on the Python core
-KERNEL_MODES = {"llf": "urgent", "srpt": "srpt", "llf-short": "llf-short"}
+KERNEL_MODES = {"llf": "urgent", "srpt": "srpt", "llf-short": "llf-short", "sjf": "sjf",
+                "sjf-feasible": "sjf-feasible"}
+#: the modes that rank every ready request (not the env's candidates) and place as sjf does
+GLOBAL_MODES = ("sjf", "sjf-feasible")
 
 
 def _clip(x, lo, hi):
@@ -106,6 +118,7 @@ class CycleController:
         self.variant = variant
         self.version = version
         self.n_obs = N_OBS_V[version][variant]
+        self.modes = MODES_V[version]
         self.cycle_requests = cycle_requests
         self.features = FeatureBuilder(K_DRL if variant == "drl" else K_RELMAS, tenant_aware=variant == "drl")
 
@@ -198,13 +211,13 @@ class CycleController:
         and, after :meth:`reset`, this run needs nothing of the Python core (:attr:`python_only`)."""
         if getattr(self, "python_only", False):
             return False
-        return self.variant == "drl" or all(KERNEL_MODES.get(m) in PICKS for m in MODES)
+        return self.variant == "drl" or all(KERNEL_MODES.get(m) in PICKS for m in self.modes)
 
     def kernel_pick(self) -> dict:
         """The current dispatcher as the compiled core's pick, and the next cycle boundary."""
         if self.variant == "drl":
             return dict(pick="triage", theta=self.theta, next_cycle=self.next_cycle)
-        return dict(pick=KERNEL_MODES[MODES[self.action]], theta=0.0, next_cycle=self.next_cycle)
+        return dict(pick=KERNEL_MODES[self.modes[self.action]], theta=0.0, next_cycle=self.next_cycle)
 
     def kernel_params(self, cycle=None) -> dict:
         """The compiled core's parameters (after :meth:`reset`): this dispatcher and the cycle
@@ -215,6 +228,8 @@ class CycleController:
     # ------------------------------------------------------------- dispatch
     def dispatch(self, sim) -> Decision:
         """One assignment on the lowest-index idle sub-accelerator not yet left idle at this instant."""
+        if self.variant == "relmas" and self.modes[self.action] in GLOBAL_MODES:
+            return self._sjf_dispatch(sim, self.modes[self.action] == "sjf-feasible")
         if sim.now != self._t:
             self._t = sim.now
             self._skip = set()
@@ -238,7 +253,7 @@ class CycleController:
         if self.variant == "drl":
             q_t, cum = self.features._tenant_state(sim)[3:5]
             return self._triage_pick(cands, q_t, cum)
-        mode = MODES[self.action]
+        mode = self.modes[self.action]
         if mode == "llf" or len(cands) == 1:
             return 0  # candidates are in laxity order
         rem = [c[3] for c in cands]
@@ -247,6 +262,35 @@ class CycleController:
         cut = sorted(rem)[(len(rem) - 1) // 2]
         return next(j for j in range(len(cands)) if rem[j] <= cut)
 
+    @staticmethod
+    def _sjf_dispatch(sim, feasible: bool) -> Decision:
+        """The ``sjf`` scheduler's rule, one assignment at a time: the ready request with the least
+        remaining work on its best types (then the least id) to the idle sub where its next layer
+        runs fastest (``sim.fastest_idle``: the first on ties). Asked again at the same instant
+        (the simulator re-decides after an assignment), this is sjf's whole decision.
+
+        ``feasible`` (``sjf-feasible``): only requests that can still finish *on the sub they would
+        get* (deadline - now - remaining work on that sub's type >= 0); with none, no assignment.
+        Why that test and not the best types': the simulator's shedding already drops a request
+        that cannot finish even on its best types, so that test would be sjf itself; under firm
+        deadlines, the work of a request started where it cannot finish is likely wasted, and the
+        sub stays free for one that can."""
+        idle = sim.idle
+        if not idle:
+            return Decision()
+        bs, now, prof, sp = sim.best_suffix, sim.now, sim.prof, sim.sub_prof
+        best, bk, bsub = None, None, None
+        for r in sim.ready.values():
+            b = bs[r.mi][r.next_layer]
+            if best is not None and (b > bk or (b == bk and r.id > best.id)):
+                continue
+            sub = sim.fastest_idle(r, idle)
+            if feasible and r.deadline - now - prof[sp[sub]][r.mi].suffix[r.next_layer] < 0.0:
+                continue
+            best, bk, bsub = r, b, sub
+        if best is None:
+            return Decision()
+        return Decision(assign=[(best, bsub)])
 
     def _triage_pick(self, cands, q_t, cum) -> int:
         """The first candidate (laxity order) of the best triage class: protected (savable, ``cum``

@@ -14,7 +14,7 @@
   ``curriculum`` (near saturation, where the triage line matters), then from ``load_range``;
 * **validation and selection**: every ``select_every`` steps (and at step 0, i.e. the teacher) the
   deterministic policy runs the validation scenarios (the default scenario and training-range mixes
-  100, 101 at loads 0.9 and 1.2; never the evaluation mixes) and the export is the best one (drl:
+  100, 101 at loads 0.9 and 1.2, relmas also at 0.7; never the evaluation mixes) and the export is the best one (drl:
   most tenants upheld, then hit rate; relmas: hit rate), so training cannot ship a policy worse than
   the teacher *on those scenarios*; a training scenario with (m,k) SLOs is validated on itself instead
   (simulator seed 100, loads :data:`VALIDATION_LOADS_MK`, tenants upheld by rate and (m,k));
@@ -35,6 +35,9 @@ from fairsched.rl.cycle import CYCLE_REQUESTS, CYCLE_VERSION, DEFAULT_ACTION, FO
 
 VALIDATION_MIX_SEEDS = (100, 101)
 VALIDATION_LOADS = (0.9, 1.2)
+#: relmas is selected on light load *and* overload: its acceptance asks it to beat llf-masked at
+#: 0.7 and sjf at 1.2, and one mode wins each (docs/rl.md, "relmas, cycle_version 3")
+VALIDATION_LOADS_RELMAS = (0.7, 0.9, 1.2)
 #: validation loads on a training scenario with (m,k) SLOs (those of the (m,k) table, docs/rl.md)
 VALIDATION_LOADS_MK = (0.9, 1.2, 1.5)
 
@@ -73,10 +76,18 @@ def export_cycle_policy(model, stem: str | Path, *, variant: str, cycle_requests
     return stem
 
 
-def pick_best(rows: list[dict], variant: str) -> dict:
-    """drl: most tenants upheld, then hit rate; relmas: hit rate; a tie goes to fewer steps."""
+def pick_best(rows: list[dict], variant: str, floor: float | None = None) -> dict:
+    """drl: most tenants upheld, then hit rate; relmas: hit rate; a tie goes to fewer steps.
+
+    relmas with ``floor`` (the teacher's validation hit rate at the lightest validation load):
+    only rows whose ``hit_rate_light`` reaches it compete, when any does -- the acceptance asks
+    relmas to be no worse than its teacher at light load, where a better mean over the loads can
+    hide a loss (the overload gains are 10x larger than the light-load losses)."""
     if not rows:
         raise ValueError("no validation scores to choose from")
+    if variant == "relmas" and floor is not None:
+        ok = [r for r in rows if r.get("hit_rate_light", float("-inf")) >= floor]
+        rows = ok or rows
     if variant == "drl":
         return max(rows, key=lambda r: (r["upheld"], round(r["hit_rate"], 9), -r["timesteps"]))
     return max(rows, key=lambda r: (round(r["hit_rate"], 9), r["upheld"], -r["timesteps"]))
@@ -120,6 +131,9 @@ def score_policy(stem, scenarios, loads, requests: int, seed: int = 0, upheld_by
     from fairsched.rl.cycle import CycleScheduler
     from fairsched.sim.engine import SimConfig, Simulator
 
+    def sched():  # stem None: the relmas teacher (the default action, = llf-masked)
+        return CycleScheduler(None, variant="relmas") if stem is None else CycleScheduler(stem)
+
     up = ten = 0
     hr, sa = [], []
     for name, cfg in scenarios:
@@ -130,7 +144,7 @@ def score_policy(stem, scenarios, loads, requests: int, seed: int = 0, upheld_by
             plat, table, wl = _BUILT[key]
             log = any(s.mk for s in wl.slos)  # (m,k) metrics need the request log
             sim = Simulator(plat, table, wl, SimConfig(seed=seed, time_decisions=False, log_requests=log))
-            sim.run(CycleScheduler(stem))
+            sim.run(sched())
             slos = slo_frame(sim)
             t = tenant_frame(slos)
             col = "upheld_both" if upheld_by == "both" and "upheld_both" in t else "upheld"
@@ -239,7 +253,9 @@ def train_cycle(
         if warm_start:
             with torch.no_grad():
                 model.policy.action_net.bias[start_action] += warm_bias
-    val_seed, val_by, val_loads = 0, "rate", VALIDATION_LOADS
+    val_seed, val_by = 0, "rate"
+    val_loads = VALIDATION_LOADS_RELMAS if scheduler == "relmas" else VALIDATION_LOADS
+    floor = None  # relmas: the teacher's hit rate at the lightest validation load (pick_best)
     if validation is None and _has_mk(scenario):
         # an (m,k) scenario: select on it (another seed than the evaluation's 0 and 1), judged by
         # rate and (m,k) together, as the (m,k) tables are
@@ -260,6 +276,8 @@ def train_cycle(
         stem = export_cycle_policy(m, out / "val" / f"{scheduler}_{steps}", variant=scheduler,
                                    cycle_requests=cycle_requests, extra=dict(timesteps=steps))
         s = score_policy(stem, scen_val, val_loads, select_requests, seed=val_seed, upheld_by=val_by)
+        if scheduler == "relmas":
+            s["hit_rate_light"] = score_policy(stem, scen_val, val_loads[:1], select_requests, seed=val_seed)["hit_rate"]
         layer_dec = int(sum(e.sim.decisions for e in envs if e.sim is not None))
         rows.append(dict(timesteps=steps, stem=stem.name, wall_s=round(time.monotonic() - t0, 1),
                          layer_decisions_now=layer_dec, **s))
@@ -290,7 +308,9 @@ def train_cycle(
                     progress_bar=progress, reset_num_timesteps=resume is None)
     validate(model)
     model.save(str(out / f"{scheduler}_final"))
-    best = pick_best(rows, scheduler)
+    if scheduler == "relmas":
+        floor = score_policy(None, scen_val, val_loads[:1], select_requests, seed=val_seed)["hit_rate"]
+    best = pick_best(rows, scheduler, floor)
     wall = time.monotonic() - t0
     meta = dict(
         scheduler=scheduler, formulation="cycle", timesteps=int(model.num_timesteps), train_wall_s=round(wall, 1),
@@ -304,7 +324,7 @@ def train_cycle(
              if isinstance(v, (int, float, str, Path, bool, tuple, list, type(None)))},
         curriculum=dict(loads=list(curriculum) if curriculum else None, frac=curriculum_frac),
         validation=dict(scenarios=[n for n, _ in scen_val], loads=list(val_loads), seed=val_seed, upheld_by=val_by,
-                        requests=select_requests),
+                        requests=select_requests, teacher_light_hit_rate=floor),
         ppo=dict(n_steps=n_steps, batch_size=batch_size, n_epochs=n_epochs, learning_rate=learning_rate, gamma=gamma,
                  gae_lambda=gae_lambda, ent_coef=ent_coef, clip_range=clip_range, target_kl=target_kl,
                  net_arch=list(net_arch), n_envs=n_envs),

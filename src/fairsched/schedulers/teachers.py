@@ -42,3 +42,28 @@ class MaskedLLFScheduler(PolicyScheduler):
 
     def __init__(self, K: int = DEFAULT_K):
         super().__init__(TeacherPolicy("urgent", K))
+
+
+def _sjf_feasible_class():
+    """``sjf-feasible``: sjf among the requests that can still finish on the sub they would get
+    (relmas's cycle mode of that name, held for the whole run; rl/cycle.py). Registered as a
+    tenant-agnostic heuristic rival because, as a fixed rule, it beats ``sjf`` under overload
+    (docs/rl.md, "relmas, cycle_version 3"): a learned ``relmas`` must beat it too."""
+    from fairsched.rl.cycle import MODES, CycleScheduler
+
+    class SJFFeasibleScheduler(CycleScheduler):
+        """Shortest remaining work (best types) first among requests that can finish where placed."""
+
+        tenant_aware = False
+
+        def __init__(self):
+            super().__init__(None, variant="relmas")
+
+        def reset(self, sim, seed):
+            super().reset(sim, seed)
+            self.ctl.action = MODES.index("sjf-feasible")  # the first cycle (due at 0) applies it
+
+    return SJFFeasibleScheduler
+
+
+SJFFeasibleScheduler = register("sjf-feasible")(_sjf_feasible_class())

@@ -13,9 +13,11 @@ Picks (``PC_PICK``): ``urgent`` (``llf-masked``: candidate 0), ``triage`` (the `
 ``mlp`` (the whole float32 observation of :meth:`FeatureBuilder.build`, the forward pass
 :func:`mlp_logits`, the masked arg-max :func:`masked_argmax`), and the cycle dispatchers' orders
 (:mod:`fairsched.rl.cycle`): ``srpt`` (least remaining work here, first on ties) and ``llf-short``
-(least laxity among the shorter half), and drl's protect-set dispatchers ``protect`` /
+(least laxity among the shorter half), drl's protect-set dispatchers ``protect`` /
 ``protect-shed`` (:func:`protect_pick`: an explicit per-tenant protect mask, carried in ``pw``,
-which no other pick than ``mlp`` reads; ``protect-slo*``: the mask per SLO). A cycle scheduler (``PC_CYCLE``) also has the kernel return
+which no other pick than ``mlp`` reads; ``protect-slo*``: the mask per SLO), and ``sjf`` and
+``sjf-feasible`` (:func:`sjf_pick`: relmas's sjf modes of cycle_version 3, over every ready
+request, not the candidates). A cycle scheduler (``PC_CYCLE``) also has the kernel return
 at each decision point where its cycle is due (``now >= PF_NEXT``), so Python sets the next pick.
 ``external`` (the per-layer env, :class:`fairsched.sim.compiled.ActionRun`): the kernel builds the
 observation of :meth:`FeatureBuilder.build` and returns (``NEED_ACTION``); the env's agent picks.
@@ -50,6 +52,8 @@ X_SUB, X_ACT, X_NC, X_CAND = 0, 1, 2, 3
 P_PROTECT, P_PROTECT_SHED, P_PROTECT_SLO, P_PROTECT_SLO_SHED = 20, 21, 22, 23
 PICKS.update({"protect": P_PROTECT, "protect-shed": P_PROTECT_SHED, "protect-slo": P_PROTECT_SLO,
               "protect-slo-shed": P_PROTECT_SLO_SHED})
+P_SJF, P_SJF_FEAS = 30, 31  # relmas's sjf modes (cycle_version 3): codes apart from the others' picks
+PICKS.update({"sjf": P_SJF, "sjf-feasible": P_SJF_FEAS})
 ACTS = {"tanh": 0, "relu": 1}
 # pcfg: int configuration
 PC_PICK, PC_K, PC_TA, PC_ACT, PC_NCAND, PC_NGLOB, PC_MAXT, PC_CYCLE = range(8)
@@ -491,6 +495,45 @@ def _observation(sub, now, nc, cand, f_lax, f_rem, f_slot, count, reqf, reqi, ru
 
 
 @njit(cache=True)
+def _fastest_idle(running, sprof, cost, col):
+    """Simulator.fastest_idle: the idle sub with the least solo time of layer ``col``, first on ties."""
+    best = -1
+    bt = 0.0
+    for i in range(running.shape[0]):
+        if running[i] < 0:
+            x = cost[_C_SOLO, sprof[i], col]
+            if best < 0 or x < bt:
+                best, bt = i, x
+    return best
+
+
+@njit(cache=True)
+def sjf_pick(now, nr, rlist, reqf, reqi, running, sprof, cost, model_i, psuf, bsuf, feasible):
+    """relmas's ``sjf`` / ``sjf-feasible`` modes (CycleController._sjf_dispatch): the ready request
+    with the least best-type remaining work (then the least id) to the idle sub where its next layer
+    runs fastest alone (Simulator.fastest_idle); with ``feasible``, a request that cannot finish on
+    that sub's type is skipped. Returns ``(slot, sub)``, or ``(-1, -1)`` with no such request."""
+    bs = -1
+    bsub = -1
+    bb = 0.0
+    bid = 0
+    for j in range(nr):
+        slot = rlist[j]
+        mi = reqi[_R_MODEL, slot]
+        k = reqi[_R_LAYER, slot]
+        so = model_i[_M_SUF_OFF, mi] + k
+        b = bsuf[so]
+        rid = reqi[_R_ID, slot]
+        if bs >= 0 and (b > bb or (b == bb and rid > bid)):
+            continue
+        sub = _fastest_idle(running, sprof, cost, model_i[_M_LAYER_OFF, mi] + k)
+        if feasible and reqf[_R_DEADLINE, slot] - now - psuf[sprof[sub], so] < 0.0:
+            continue
+        bs, bsub, bb, bid = slot, sub, b, rid
+    return bs, bsub
+
+
+@njit(cache=True)
 def policy_decide(now, n_idle, nr, n_arrived, n_total, rlist, reqf, reqi, running, sprof, cost, model_i, psuf,
                   bsuf, blay, cnt, pcfg, pflt, pslo, slo_ten, ten_share, ten_order, pw, pdims, pskip, tst, tkey,
                   f_lax, f_rem, f_id, f_slot, heads, count, cand, obs, mask, hbuf):
@@ -502,6 +545,8 @@ def policy_decide(now, n_idle, nr, n_arrived, n_total, rlist, reqf, reqi, runnin
     pick = pcfg[PC_PICK]
     ta = pcfg[PC_TA] != 0
     ext = pick == P_EXTERNAL
+    if pick == P_SJF or pick == P_SJF_FEAS:  # every ready request, sjf's placement: no candidates
+        return sjf_pick(now, nr, rlist, reqf, reqi, running, sprof, cost, model_i, psuf, bsuf, pick == P_SJF_FEAS)
     if now != pflt[PF_SKIP_T]:  # a new instant: no sub is left idle yet
         pflt[PF_SKIP_T] = now
         pskip[:M] = 0

@@ -107,3 +107,12 @@ def test_teachers_are_default_rivals():
     from fairsched.rl.evaluate import HEURISTICS
 
     assert {"triage", "llf-masked"} <= set(HEURISTICS)
+
+
+def test_found_rules_are_default_rivals():
+    """sjf-feasible beat sjf as a fixed rule while bounding relmas's headroom: a rival everywhere."""
+    from fairsched.experiments.headroom import DRL_RIVALS, TENANT_AGNOSTIC
+    from fairsched.rl.evaluate import HEURISTICS
+
+    assert "sjf-feasible" in default_schedulers()
+    assert "sjf-feasible" in HEURISTICS and "sjf-feasible" in DRL_RIVALS and "sjf-feasible" in TENANT_AGNOSTIC

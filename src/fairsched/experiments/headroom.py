@@ -30,11 +30,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from fairsched.api import DEFAULT_SCHEDULERS, TEACHER_SCHEDULERS
+from fairsched.api import DEFAULT_SCHEDULERS, FOUND_SCHEDULERS, TEACHER_SCHEDULERS
 
 TENANT_AGNOSTIC = ("fcfs", "edf", "llf", "sjf", "sjf-feasible")  # sjf-feasible: schedulers/teachers.py
 #: every rival of drl in the acceptance rule: the heuristics, the teachers and relmas
-DRL_RIVALS = (*DEFAULT_SCHEDULERS, *TEACHER_SCHEDULERS, "relmas")
+DRL_RIVALS = (*DEFAULT_SCHEDULERS, *FOUND_SCHEDULERS, *TEACHER_SCHEDULERS, "relmas")
 
 
 def _thetas(cols) -> list[str]:

@@ -32,11 +32,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from fairsched.api import DEFAULT_SCHEDULERS, TEACHER_SCHEDULERS
+from fairsched.api import DEFAULT_SCHEDULERS, FOUND_SCHEDULERS, TEACHER_SCHEDULERS
 
 LOADS = {"moderate": 0.7, "high": 0.9, "overload": 1.2}
 REFERENCE = ()  # the teachers are registered schedulers now (triage, llf-masked): rivals, not references
-HEURISTICS = (*DEFAULT_SCHEDULERS, *TEACHER_SCHEDULERS)
+HEURISTICS = (*DEFAULT_SCHEDULERS, *FOUND_SCHEDULERS, *TEACHER_SCHEDULERS)
 
 
 def _cell(args):

@@ -33,7 +33,7 @@ def user_cache_dir() -> Path:
 
 
 def kernel_source_digest(package: Path = _PACKAGE) -> str:
-    """A digest of every module of the package that mentions numba (path and bytes).
+    """A digest of every module of the package that imports numba (path and bytes).
 
     Why: numba's on-disk cache checks only the source file of the cached function itself, so a
     kernel whose callees live in another module (``run_kernel`` in ``sim/compiled.py`` calls
@@ -43,7 +43,7 @@ def kernel_source_digest(package: Path = _PACKAGE) -> str:
     h = hashlib.sha1()
     for f in sorted(package.rglob("*.py")):
         data = f.read_bytes()
-        if b"numba" in data:
+        if b"import numba" in data or b"from numba" in data:
             h.update(f.relative_to(package).as_posix().encode() + b"\0" + data + b"\0")
     return h.hexdigest()[:16]
 

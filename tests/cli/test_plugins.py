@@ -149,3 +149,23 @@ def test_policy_warns_on_platform_types_it_never_saw(tmp_path, caplog):
     with caplog.at_level("WARNING", logger="fairsched"):
         api.run_one(plat, table, wl, "drl")
     assert not [r for r in caplog.records if "never saw" in r.getMessage()]
+
+
+def test_policy_warns_when_a_type_sits_in_another_types_slot(caplog):
+    """The per-layer observation's type one-hot is positional: simba_like listed first reads as
+    eyeriss_like (the shipped drl's slot 0) -- a warning names both and the fix."""
+    from fairsched import api
+    from fairsched.platform.config import load_platform
+    from fairsched.rl.policy_scheduler import slot_mismatches
+
+    assert slot_mismatches(["eyeriss_like", "simba_like"], ["eyeriss_like", "simba_like", "tpu_like"]) == []
+    assert slot_mismatches(["eyeriss_like", "simba_like"], ["simba_like", "eyeriss_like"]) == [
+        ("simba_like", "eyeriss_like"), ("eyeriss_like", "simba_like")]
+    assert slot_mismatches(["a", "b", "c", "d"], ["a", "b", "c", "d", "e"]) == [("e", "a")]  # 5th wraps to slot 0
+    plat = load_platform(dict(name="swapped", dram_bandwidth_gbps=51.2,
+                              sub_accelerators=[dict(type="simba_like", count=4), dict(type="eyeriss_like", count=4)]))
+    _, table, wl = api.build(requests=30)
+    with caplog.at_level("WARNING", logger="fairsched"):
+        api.run_one(plat, table, wl, "drl")
+    msg = " ".join(r.getMessage() for r in caplog.records)
+    assert "simba_like reads as eyeriss_like" in msg and "training order" in msg

@@ -46,6 +46,20 @@ def trained_types(meta: dict) -> list[str] | None:
     return None
 
 
+def slot_mismatches(trained: list[str] | None, types: list[str]) -> list[tuple[str, str]]:
+    """``(type, trained type)`` for each platform type whose one-hot slot of the per-layer
+    observation (its position modulo ``features.MAX_TYPES``) held another type in training."""
+    from fairsched.rl.features import MAX_TYPES
+
+    if not trained:
+        return []
+    first = {}
+    for j, t in enumerate(trained):
+        first.setdefault(j % MAX_TYPES, t)
+    return [(t, first[i % MAX_TYPES]) for i, t in enumerate(types)
+            if i % MAX_TYPES in first and first[i % MAX_TYPES] != t]
+
+
 def load_policy(path: str | Path) -> NumpyPolicy:
     key = str(path)
     if key not in _CACHE:
@@ -125,6 +139,16 @@ class PolicyScheduler(Scheduler):
             log.warning("scheduler '%s': its policy was trained on accelerator types %s; this platform also has "
                         "%s, which it never saw, so its decisions there are untested; retrain on this platform "
                         "(fairsched train --platform ...)", self.name, ", ".join(trained), ", ".join(unseen))
+        # the per-layer observation codes the sub's type by its position on the platform (a one-hot
+        # slot, features.MAX_TYPES): a type in another position reads as the type trained there
+        moved = slot_mismatches(trained, platform.type_names)
+        key = (key[0], "slots", tuple(moved))
+        if moved and key not in _WARNED:
+            _WARNED.add(key)
+            log.warning("scheduler '%s': its observation codes a sub-accelerator's type by position; on this "
+                        "platform %s, so it decides there as if on the other type; list the platform's "
+                        "sub_accelerators with the types in training order (%s) first",
+                        self.name, "; ".join(f"{a} reads as {b}" for a, b in moved), ", ".join(trained))
 
     def decide(self, sim) -> Decision:
         if sim.now != self._t:

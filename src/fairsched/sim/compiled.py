@@ -14,8 +14,9 @@ the core for simulators stepped from outside (``advance`` / ``apply``). Per-laye
 is aborted (``drop``) adds a row to ``tr_f`` / ``tr_i`` (:func:`trace_layer`), at the points where
 the engine appends to ``layer_trace``, so the rows, their order and their float bits are the
 engine's; Python moves full arrays out as the request log (:meth:`_Kernel._flush_trace`) and
-:func:`_fill` turns them into the engine's tuples. With traces off the flag is one branch per
-layer end. A scheduler without an in-kernel rule (user-defined ones) runs here
+:func:`_fill` turns them into the engine's tuples. With traces off both arrays are None, and
+numba prunes every trace branch before typing: the untraced kernel is compiled without trace code
+(a traced run compiles, once, a second specialization). A scheduler without an in-kernel rule (user-defined ones) runs here
 with rule ``python``: at each decision point the kernel calls its ``decide`` (``_py_hook``; the
 Python side is :mod:`fairsched.sim.pydecide`) and applies the decision. In-kernel rules do not time
 decisions (``dec_hist`` stays empty). A cycle rule returns to Python at each decision point where
@@ -403,6 +404,17 @@ def trace_layer(tr_f, tr_i, n, t0, t1, i, rid, k, aborted):
     return n + 1
 
 
+@njit(cache=True)
+def trace_done(tr_f, tr_i, n, due, nd, start, now, running, reqi):
+    """The rows of the ``nd`` layers finishing at ``now`` on subs ``due[:nd]`` (in that order),
+    written before they end (their slots still hold their requests). Returns the new length."""
+    for j in range(nd):
+        i = due[j]
+        slot = running[i]
+        n = trace_layer(tr_f, tr_i, n, start[i], now, i, reqi[R_ID, slot], reqi[R_LAYER, slot], 0)
+    return n
+
+
 # ----------------------------------------------------------------------------------- kernel
 @njit(cache=True)
 def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, dl_v, ls_k, ls_v, rd_k, rd_v,
@@ -433,7 +445,9 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
     anysub = pol or rule == R_PYTHON
     shed = st[SHED] != 0
     logging = st[LOGGING] != 0
-    tracing = st[TRACING] != 0  # the per-layer trace (tr_f / tr_i), as the engine's layer_trace
+    # the per-layer trace (tr_f / tr_i), as the engine's layer_trace; None when off, so numba
+    # prunes every trace branch before typing (a run without traces compiles the code of no traces)
+    tracing = tr_f is not None
     maxmin = st[SHARING] == S_MAXMIN
     C, D, E, w, t0, tag = sub[S_C], sub[S_D], sub[S_E], sub[S_W], sub[S_T0], sub[S_TAG]
     dem, r0, start, busy = sub[S_DEM], sub[S_R0], sub[S_START], sub[S_BUSY]
@@ -779,9 +793,6 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
         free_sub(i)
         fs[ENERGY] += E[i]
         st[LAYER_EVENTS] += 1
-        if tracing:  # engine: _finish_layer's layer_trace row
-            st[TR_LEN] = trace_layer(tr_f, tr_i, st[TR_LEN], start[i], fs[NOW], i, reqi[R_ID, slot],
-                                     reqi[R_LAYER, slot], 0)
         k = reqi[R_LAYER, slot] + 1
         reqi[R_LAYER, slot] = k
         reqi[R_SUB, slot] = -1
@@ -1036,11 +1047,13 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
             st[N_LST] = heap_compact(ls_k, ls_v, st[N_LST], reqi, True)
         if st[N_RDY] > 2 * st[N_READY] + SLACK:
             st[N_RDY] = heap_compact(rd_k, rd_v, st[N_RDY], reqi, True)
-        if (st[N_FREE] < n_at or _short(dl_k, st[N_DL], n_at) or _short(ls_k, st[N_LST], n_at + M)
+        tr_short = False
+        if tracing:
+            tr_short = tr_f.shape[1] - st[TR_LEN] < free.shape[0] - st[N_FREE] + n_at + M
+        if (tr_short or st[N_FREE] < n_at or _short(dl_k, st[N_DL], n_at) or _short(ls_k, st[N_LST], n_at + M)
                 or _short(rd_k, st[N_RDY], n_at + M)
                 or (grouped and st[GMAX] + n_at + M + 1 > gh.shape[1])
-                or (logging and log_f.shape[1] - st[LOG_LEN] < free.shape[0] - st[N_FREE] + n_at)
-                or (tracing and tr_f.shape[1] - st[TR_LEN] < free.shape[0] - st[N_FREE] + n_at + M)):
+                or (logging and log_f.shape[1] - st[LOG_LEN] < free.shape[0] - st[N_FREE] + n_at)):
             st[N_AT] = n_at
             return NEED_ROOM
         if t > fs[NOW]:
@@ -1065,6 +1078,8 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
                     due[x] = due[x - 1]
                     x -= 1
                 due[x] = i
+            if tracing:  # engine: _finish_layer's rows (nothing else adds rows until these layers end)
+                st[TR_LEN] = trace_done(tr_f, tr_i, st[TR_LEN], due, nd, start, fs[NOW], running, reqi)
             for j in range(nd):
                 finish_layer(due[j])
         if t_dl <= t:
@@ -1253,9 +1268,9 @@ class _Kernel:
         self.log_chunks: list[tuple[np.ndarray, np.ndarray]] = []
         if sim.cfg.log_requests:
             self.log_f, self.log_i = np.zeros((3, 4 * slots)), np.zeros((4, 4 * slots), np.int64)
-        # the per-layer trace: rows until Python moves them out (room test: the kernel's)
-        self.tr_f = np.zeros((2, 0), np.float64)
-        self.tr_i = np.zeros((4, 0), np.int64)
+        # the per-layer trace: rows until Python moves them out (room test: the kernel's); None
+        # when off (the kernel's trace code is then pruned at compile time)
+        self.tr_f = self.tr_i = None
         self.trace_chunks: list[tuple[np.ndarray, np.ndarray]] = []
         if sim.cfg.trace_layers:
             self.tr_f, self.tr_i = np.zeros((2, 4 * slots + M)), np.zeros((4, 4 * slots + M), np.int64)
@@ -1419,7 +1434,7 @@ class _Kernel:
             self.st[LOG_LEN] = 0
 
     def _flush_trace(self) -> None:
-        n = int(self.st[TR_LEN])
+        n = int(self.st[TR_LEN]) if self.tr_f is not None else 0
         if n:
             self.trace_chunks.append((self.tr_f[:, :n].copy(), self.tr_i[:, :n].copy()))
             self.st[TR_LEN] = 0

@@ -107,6 +107,17 @@ def test_cli_trace_and_gantt(tmp_path, capsys):
         main(["simulate", "--requests", "80", "--trace", str(trace), "--gantt", str(png), "--window-ms", "3"])
     assert e.value.code == 0
     assert json.loads(trace.read_text())["traceEvents"] and png.stat().st_size > 1000
-    with pytest.raises(SystemExit) as e:
-        main(["simulate", "--requests", "80", "--core", "compiled", "--trace", str(trace)])
-    assert e.value.code == 2 and "--trace" in capsys.readouterr().err
+
+@pytest.mark.parametrize("scheduler", ["edf", "sla-aware"])
+def test_cli_trace_same_on_both_cores(tmp_path, scheduler):
+    """The timeline file from the kernel (auto, compiled) is the engine's, byte for byte."""
+    out = {}
+    for core in ("python", "auto", "compiled"):
+        out[core] = tmp_path / f"{core}.json"
+        with pytest.raises(SystemExit) as e:
+            main(["simulate", "--scheduler", scheduler, "--requests", "150", "--load", "1.3", "--seed", "2",
+                  "--core", core, "--trace", str(out[core])])
+        assert e.value.code == 0
+    ref = out["python"].read_bytes()
+    assert json.loads(ref)["traceEvents"]
+    assert out["auto"].read_bytes() == ref and out["compiled"].read_bytes() == ref

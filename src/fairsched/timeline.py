@@ -1,7 +1,7 @@
 """A run's timeline: which layer ran where and when, DRAM bandwidth over time, hit rate over time.
 
-Made from a simulator run with ``SimConfig(trace_layers=True, log_requests=True)`` (the Python
-core; ``fairsched simulate --trace run.json --gantt run.png`` sets both). Two outputs:
+Made from a simulator run with ``SimConfig(trace_layers=True, log_requests=True)`` (either
+core, the same rows; ``fairsched simulate --trace run.json --gantt run.png`` sets both). Two outputs:
 
 * :func:`chrome_trace`: the Chrome trace-event JSON format, which Perfetto (ui.perfetto.dev) and
   ``chrome://tracing`` open. Process 1 ("sub-accelerators") has one track (thread) per

@@ -271,16 +271,15 @@ def test_large_platform_identical():
         assert py.peak_bw == pytest.approx(plat.bandwidth, rel=1e-12)
 
 
-def test_compiled_core_refuses_traces_and_stepped_simulators():
+def test_compiled_core_refuses_stepped_simulators_and_keeps_traces():
     plat, costs, wl = contended()
-    with pytest.raises(InputError, match="^core: .*trace_layers"):
-        Simulator(plat, costs, wl, SimConfig(core="compiled", trace_layers=True)).run(make("edf"))
     sim = Simulator(plat, costs, wl, SimConfig(core="compiled"))
     sim.advance()
     with pytest.raises(InputError, match="^core: .*already stepped"):
         sim.run(make("edf"))
-    traced = Simulator(plat, costs, wl, SimConfig(trace_layers=True)).run(make("edf"))  # auto: Python
-    assert traced.layer_trace
+    for core in ("auto", "compiled"):  # per-layer traces come from the kernel too (tests/sim/test_trace_kernel.py)
+        traced = Simulator(plat, costs, wl, SimConfig(trace_layers=True, core=core)).run(make("edf"))
+        assert traced.core_used == "compiled" and traced.layer_trace
 
 
 def test_bad_core_value():

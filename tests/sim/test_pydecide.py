@@ -271,11 +271,11 @@ def test_tiny_pools_and_chunks_resume_exactly(name):
 
 def test_routing():
     """auto: a rule-less scheduler on the kernel with its own decide; python: the engine (the
-    oracle); compiled insists on an in-kernel rule; per-layer traces come from the engine."""
+    oracle); compiled insists on an in-kernel rule; per-layer traces stay on the kernel."""
     plat, costs, wl = contended()
     edf = make("edf")
     assert Simulator(plat, costs, wl).run(AsPython(edf)).core_used == "compiled-python"
     assert Simulator(plat, costs, wl, SimConfig(core="python")).run(AsPython(edf)).core_used == "python"
-    assert Simulator(plat, costs, wl, SimConfig(trace_layers=True)).run(AsPython(edf)).core_used == "python"
+    assert Simulator(plat, costs, wl, SimConfig(trace_layers=True)).run(AsPython(edf)).core_used == "compiled-python"
     with pytest.raises(InputError, match=r"^core: .*kernel_spec"):
         Simulator(plat, costs, wl, SimConfig(core="compiled")).run(AsPython(edf))

@@ -14,7 +14,7 @@ from fairsched.errors import InputError
 
 
 CORE_HELP = ("event loop: auto (compiled; a scheduler without an in-kernel rule, e.g. your own, decides in "
-             "Python on it; python only for traces), python (also times each decision) or compiled "
+             "Python on it), python (also times each decision) or compiled "
              "(in-kernel rules only); same results")
 
 
@@ -70,8 +70,6 @@ def simulate_cmd(
     if log is not None:
         check_write_target(log, "--log")  # before the simulation, not after it
     timeline = trace is not None or gantt is not None
-    if timeline and core == "compiled":
-        raise InputError("--trace/--gantt: per-layer traces come from the Python core; use --core auto or python")
     if not window_ms > 0:
         raise InputError(f"--window-ms: must be > 0, got {window_ms}")
     if start_ms is not None and start_ms < 0:

@@ -9,7 +9,14 @@ scheduler, a bandwidth re-allocation and a progress update, spread over a dozen 
 This kernel does the same work on arrays, 20x to 40x faster (docs/performance.md).
 
 What stays in Python: :mod:`fairsched.sim.engine` is the readable reference (the test oracle) and
-the core for per-layer traces. A scheduler without an in-kernel rule (user-defined ones) runs here
+the core for simulators stepped from outside (``advance`` / ``apply``). Per-layer traces
+(``SimConfig.trace_layers``) come from the kernel too: each layer that ends (``finish_layer``) or
+is aborted (``drop``) adds a row to ``tr_f`` / ``tr_i`` (:func:`trace_layer`), at the points where
+the engine appends to ``layer_trace``, so the rows, their order and their float bits are the
+engine's; Python moves full arrays out as the request log (:meth:`_Kernel._flush_trace`) and
+:func:`_fill` turns them into the engine's tuples. With traces off both arrays are None, and
+numba prunes every trace branch before typing: the untraced kernel is compiled without trace code
+(a traced run compiles, once, a second specialization). A scheduler without an in-kernel rule (user-defined ones) runs here
 with rule ``python``: at each decision point the kernel calls its ``decide`` (``_py_hook``; the
 Python side is :mod:`fairsched.sim.pydecide`) and applies the decision. In-kernel rules do not time
 decisions (``dec_hist`` stays empty). A cycle rule returns to Python at each decision point where
@@ -106,7 +113,8 @@ N_FS = 11  # WAKE: the earliest pending wake_at of a Python decision (INF: none)
  ARR_LEN, N_FREE, LOG_LEN, KEY, SHED, SHARING, LOGGING, N_AT, N_DL, N_LST, N_RDY, RULE, N_FH,
  N_FM, N_TH, N_TM, N_F, N_T, N_NEW, GMAX, RR_PTR, STAMP, RESUME) = range(33)
 PY_LOG = 33  # rule python: rows in its change log of the ready set (sk_v), not yet read by Python
-N_ST = 34
+TR_LEN, TRACING = 34, 35  # per-layer trace (SimConfig.trace_layers): rows in tr_f/tr_i, and the flag
+N_ST = 36
 # sub: float rows per sub-accelerator (engine: _C, _D, _E, _w, _t0, _tag, _dem, _r0, _start, busy)
 S_C, S_D, S_E, S_W, S_T0, S_TAG, S_DEM, S_R0, S_START, S_BUSY = range(10)
 N_SUBF = 10
@@ -126,6 +134,9 @@ C_ARRIVED, C_HITS, C_DROPPED, C_DONE_ALL, C_HITS_ALL = range(5)
 # log rows
 L_ARRIVAL, L_DEADLINE, L_END = 0, 1, 2
 L_ID, L_SLO, L_HIT, L_COUNTED = 0, 1, 2, 3
+# per-layer trace rows (the engine's layer_trace tuples: start, end, sub, id, layer, done/aborted)
+T_START, T_END = 0, 1
+T_SUB, T_ID, T_LAYER, T_ABORTED = 0, 1, 2, 3
 # rule parameters and per-SLO rule state: par[row, slo] (prema's priority and isolated latency,
 # sla-aware's target; dbp: m, k, distance to failure, outcomes kept, next ring position, then the
 # ring of the last k outcomes, 1.0 = hit, from row P_RING on)
@@ -380,12 +391,36 @@ def _py_hook(kind):
     return ne, more, wk
 
 
+@njit(cache=True)
+def trace_layer(tr_f, tr_i, n, t0, t1, i, rid, k, aborted):
+    """Row ``n`` of the per-layer trace: layer ``k`` of request ``rid`` ran on sub ``i`` from ``t0``
+    to ``t1`` (``aborted``: dropped while running). Returns the new length."""
+    tr_f[T_START, n] = t0
+    tr_f[T_END, n] = t1
+    tr_i[T_SUB, n] = i
+    tr_i[T_ID, n] = rid
+    tr_i[T_LAYER, n] = k
+    tr_i[T_ABORTED, n] = aborted
+    return n + 1
+
+
+@njit(cache=True)
+def trace_done(tr_f, tr_i, n, due, nd, start, now, running, reqi):
+    """The rows of the ``nd`` layers finishing at ``now`` on subs ``due[:nd]`` (in that order),
+    written before they end (their slots still hold their requests). Returns the new length."""
+    for j in range(nd):
+        i = due[j]
+        slot = running[i]
+        n = trace_layer(tr_f, tr_i, n, start[i], now, i, reqi[R_ID, slot], reqi[R_LAYER, slot], 0)
+    return n
+
+
 # ----------------------------------------------------------------------------------- kernel
 @njit(cache=True)
 def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, dl_v, ls_k, ls_v, rd_k, rd_v,
                sk_k, sk_v, fh_k, fh_v, fm_k, fm_v, th_k, th_v, tm_k, tm_v, ih, ih_n, gh, gsize, glive, slo_grp, rlist, par, athr, arr_t, arr_s,
                cost, bsuf, model_i, slo_model, slo_dl, cnt, log_f, log_i, pcfg, pflt, pslo, slo_ten, ten_share, ten_order,
-               pw, pdims, pskip, psuf, blay):
+               pw, pdims, pskip, psuf, blay, tr_f, tr_i):
     """Run events until the end (``FINISHED``), the end of the arrival chunk (``NEED_ARRIVALS``),
     a full array (``NEED_ROOM``, with the arrivals of the next instant in ``st[N_AT]``) or, for a
     cycle scheduler, a decision point where its cycle is due (``NEED_CYCLE``: Python sets the
@@ -410,6 +445,9 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
     anysub = pol or rule == R_PYTHON
     shed = st[SHED] != 0
     logging = st[LOGGING] != 0
+    # the per-layer trace (tr_f / tr_i), as the engine's layer_trace; None when off, so numba
+    # prunes every trace branch before typing (a run without traces compiles the code of no traces)
+    tracing = tr_f is not None
     maxmin = st[SHARING] == S_MAXMIN
     C, D, E, w, t0, tag = sub[S_C], sub[S_D], sub[S_E], sub[S_W], sub[S_T0], sub[S_TAG]
     dem, r0, start, busy = sub[S_DEM], sub[S_R0], sub[S_START], sub[S_BUSY]
@@ -740,6 +778,9 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
             x = 1.0 - wi
             fs[ENERGY] += E[i] * (x if x > 0.0 else 0.0)
             st[ABORTED] += 1
+            if tracing:  # engine: _drop's layer_trace row
+                st[TR_LEN] = trace_layer(tr_f, tr_i, st[TR_LEN], start[i], fs[NOW], i, reqi[R_ID, slot],
+                                         reqi[R_LAYER, slot], 1)
             reqi[R_SUB, slot] = -1
         else:
             unready(slot)
@@ -1006,7 +1047,10 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
             st[N_LST] = heap_compact(ls_k, ls_v, st[N_LST], reqi, True)
         if st[N_RDY] > 2 * st[N_READY] + SLACK:
             st[N_RDY] = heap_compact(rd_k, rd_v, st[N_RDY], reqi, True)
-        if (st[N_FREE] < n_at or _short(dl_k, st[N_DL], n_at) or _short(ls_k, st[N_LST], n_at + M)
+        tr_short = False
+        if tracing:
+            tr_short = tr_f.shape[1] - st[TR_LEN] < free.shape[0] - st[N_FREE] + n_at + M
+        if (tr_short or st[N_FREE] < n_at or _short(dl_k, st[N_DL], n_at) or _short(ls_k, st[N_LST], n_at + M)
                 or _short(rd_k, st[N_RDY], n_at + M)
                 or (grouped and st[GMAX] + n_at + M + 1 > gh.shape[1])
                 or (logging and log_f.shape[1] - st[LOG_LEN] < free.shape[0] - st[N_FREE] + n_at)):
@@ -1034,6 +1078,8 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
                     due[x] = due[x - 1]
                     x -= 1
                 due[x] = i
+            if tracing:  # engine: _finish_layer's rows (nothing else adds rows until these layers end)
+                st[TR_LEN] = trace_done(tr_f, tr_i, st[TR_LEN], due, nd, start, fs[NOW], running, reqi)
             for j in range(nd):
                 finish_layer(due[j])
         if t_dl <= t:
@@ -1206,6 +1252,7 @@ class _Kernel:
         self.st[SHED] = bool(sim.cfg.shed_hopeless)
         self.st[SHARING] = SHARINGS[sim.cfg.sharing]
         self.st[LOGGING] = bool(sim.cfg.log_requests)
+        self.st[TRACING] = bool(sim.cfg.trace_layers)
         self.sub = np.zeros((N_SUBF, M), np.float64)
         self.fs[LEVEL] = INF
         self.running = np.full(M, -1, np.int64)
@@ -1221,6 +1268,12 @@ class _Kernel:
         self.log_chunks: list[tuple[np.ndarray, np.ndarray]] = []
         if sim.cfg.log_requests:
             self.log_f, self.log_i = np.zeros((3, 4 * slots)), np.zeros((4, 4 * slots), np.int64)
+        # the per-layer trace: rows until Python moves them out (room test: the kernel's); None
+        # when off (the kernel's trace code is then pruned at compile time)
+        self.tr_f = self.tr_i = None
+        self.trace_chunks: list[tuple[np.ndarray, np.ndarray]] = []
+        if sim.cfg.trace_layers:
+            self.tr_f, self.tr_i = np.zeros((2, 4 * slots + M)), np.zeros((4, 4 * slots + M), np.int64)
         self.arr_t, self.arr_s = np.empty(0), np.empty(0, np.int64)
 
     def run(self, arrivals: _Arrivals) -> int:
@@ -1240,7 +1293,7 @@ class _Kernel:
                 *self.th, *self.tm, self.ih,
                 self.ih_n, self.gh, self.gsize, self.glive, self.slo_grp, self.rlist, self.par,
                 self.athr, self.arr_t, self.arr_s, self.cost, self.bsuf, self.model_i,
-                self.slo_model, self.slo_dl, self.cnt, self.log_f, self.log_i, *self.pol)
+                self.slo_model, self.slo_dl, self.cnt, self.log_f, self.log_i, *self.pol, self.tr_f, self.tr_i)
 
     def after(self, code: int, arrivals: _Arrivals) -> int:
         """Python's side of one kernel return: the next arrival chunk, more room or a cycle's pick;
@@ -1342,6 +1395,12 @@ class _Kernel:
                 self._flush_log()
                 if self.log_f.shape[1] < need:
                     self.log_f, self.log_i = np.zeros((3, 2 * need)), np.zeros((4, 2 * need), np.int64)
+        if st[TRACING]:  # a row per layer that ends this instant: a finish per sub, an abort per request
+            need = len(self.free) - int(st[N_FREE]) + n_at + M
+            if self.tr_f.shape[1] - st[TR_LEN] < need:
+                self._flush_trace()
+                if self.tr_f.shape[1] < need:
+                    self.tr_f, self.tr_i = np.zeros((2, 2 * need)), np.zeros((4, 2 * need), np.int64)
 
     def _grow_slots(self, cap: int) -> None:
         old = len(self.free)
@@ -1373,6 +1432,12 @@ class _Kernel:
         if n:
             self.log_chunks.append((self.log_f[:, :n].copy(), self.log_i[:, :n].copy()))
             self.st[LOG_LEN] = 0
+
+    def _flush_trace(self) -> None:
+        n = int(self.st[TR_LEN]) if self.tr_f is not None else 0
+        if n:
+            self.trace_chunks.append((self.tr_f[:, :n].copy(), self.tr_i[:, :n].copy()))
+            self.st[TR_LEN] = 0
 
 
 class _ReadyView:
@@ -1538,3 +1603,10 @@ def _fill(sim, k: _Kernel) -> None:
         for lf, li in k.log_chunks:
             for rid, s, hit, counted, a, d, e in zip(*li.tolist(), *lf.tolist()):
                 sim.request_log.append((rid, tenant[s], s, models[mi[s]], a, d, e, bool(hit), bool(counted)))
+    if getattr(sim, "layer_trace", None) is not None:  # the engine's tuples, in its order
+        k._flush_trace()
+        what = ("done", "aborted")
+        for tf, ti in k.trace_chunks:
+            for t0, t1, i, rid, lay, ab in zip(*tf.tolist(), *ti.tolist()):
+                sim.layer_trace.append((t0, t1, i, rid, lay, what[ab]))
+        k.trace_chunks = []

@@ -78,8 +78,8 @@ class SimConfig:
     time_decisions: bool = True
     # event loop of run(): "compiled" (sim/compiled.py, numba) for the schedulers that declare a
     # ``kernel_spec``, "python" (this file), or "auto": compiled with the rule where there is one,
-    # else compiled with the scheduler's own decide (sim/pydecide.py), python only for traces and
-    # stepped simulators. Same results either way; in-kernel rules do not time decisions
+    # else compiled with the scheduler's own decide (sim/pydecide.py), python only for stepped
+    # simulators (per-layer traces come from either core). Same results either way; in-kernel rules do not time decisions
     # (decision_us is NaN): use "python" to measure them.
     core: Literal["auto", "python", "compiled"] = "auto"
 
@@ -327,9 +327,7 @@ class Simulator(StateHelpers):
             why = f"this instance of scheduler '{name}' (its decide is replaced on the instance, so kernel_spec no longer describes it)"
         if why is None and hasattr(scheduler, "kernel_refusal"):  # a reason that depends on this run
             why = scheduler.kernel_refusal(self)
-        if self.cfg.trace_layers:
-            loop_ok = "with trace_layers=True (per-layer traces come from the Python core)"
-        elif self.now != 0.0 or self.n_arrived or self.decisions or self._redecide or self.finished:
+        if self.now != 0.0 or self.n_arrived or self.decisions or self._redecide or self.finished:
             loop_ok = "a simulator that was already stepped (it runs whole runs from the start)"
         else:
             try:

@@ -92,9 +92,17 @@ def _cells(out: Path) -> list[Path]:
     return sorted((out / "cells").glob("*.json")) if (out / "cells").is_dir() else []
 
 
+def _default_sigint() -> None:
+    """In the child before exec: Ctrl-C as a terminal gives it. A disposition of SIG_IGN survives
+    exec, and Python then never raises KeyboardInterrupt; the test process may have inherited one
+    (another library or test in the same worker set it), which made these tests pass or fail by
+    test order."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(args) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "fairsched", *args], env=cli_env(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=_default_sigint)
 
 
 def _wait_first_cell(proc, out) -> list[psutil.Process]:

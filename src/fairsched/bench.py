@@ -181,13 +181,9 @@ def policy_side_by_side(platform, costs, workload, repeat: int = 1) -> dict:
     for name in POLICY_SCHEDULERS:
         if name not in available():
             continue
-        best_c = best_py = 0.0
-        sim = None
-        for _ in range(repeat):
-            rate, sim = time_scheduler(platform, costs, workload, name)
-            best_c = max(best_c, rate)
-            best_py = max(best_py, time_scheduler(platform, costs, workload, name, core="python")[0])
-        out[name] = dict(compiled=best_c, python=best_py, speedup=best_c / best_py, core=sim.core_used)
+        r = side_by_side(platform, costs, workload, name, repeat=repeat)
+        out[name] = dict(compiled=r["sim_layer_events_per_s"], python=r["sim_layer_events_per_s_python"],
+                         speedup=r["compiled_speedup"], core=r["core_auto"])
     return out
 
 

@@ -4,6 +4,7 @@ env, numpy == torch, the learning curve of a tiny `fairsched train` run, and res
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -173,7 +174,7 @@ def test_train_writes_learning_curve_and_resumes(tmp_path, scenario, monkeypatch
     from fairsched.rl import cycle_train
     from fairsched.rl.cycle import CyclePolicy
 
-    monkeypatch.setattr(cycle_train, "validation_scenarios", lambda: [("tiny", yaml.safe_load(scenario.read_text()))])
+    monkeypatch.setattr(cycle_train, "validation_scenarios", lambda variant="drl": [("tiny", yaml.safe_load(scenario.read_text()))])
     monkeypatch.setattr(cycle_train, "VALIDATION_LOADS", (1.1,))
     out = tmp_path / "run"
     base = ["train", "--scheduler", "drl", "--scenario", str(scenario), "--requests", "60", "--n-envs", "2",
@@ -244,6 +245,15 @@ def test_relmas_net_reward_sums_to_hits_minus_misses(tiny_setup):
         total_h += r
         done = term or trunc
     assert total_h == pytest.approx(hits / 10)
+    env_l = CycleEnv(variant="relmas", randomize=False, load=1.3, sim_seed=2, relmas_reward="logmiss", **_kw(tiny_setup))
+    env_l.reset(seed=0)
+    rs, done = [], False
+    while not done:
+        _, r, term, trunc, _ = env_l.step(MODES.index("srpt"))
+        rs.append(r)
+        done = term or trunc
+    assert sum(rs) == pytest.approx(-math.log(1 + ended - hits))  # the same run: the same misses
+    assert all(r <= 0.0 for r in rs) and min(rs) < 0.0  # a miss only ever costs
 
 
 def test_bad_relmas_reward_and_warm_action_are_input_errors(tiny_setup, tmp_path):

@@ -110,9 +110,11 @@ def test_teachers_are_default_rivals():
 
 
 def test_found_rules_are_default_rivals():
-    """sjf-feasible beat sjf as a fixed rule while bounding relmas's headroom: a rival everywhere."""
+    """sjf-feasible beat sjf and sjf-bytes beat sjf-feasible as fixed rules while bounding relmas's
+    headroom: rivals everywhere."""
     from fairsched.experiments.headroom import DRL_RIVALS, TENANT_AGNOSTIC
     from fairsched.rl.evaluate import HEURISTICS
 
-    assert "sjf-feasible" in default_schedulers()
-    assert "sjf-feasible" in HEURISTICS and "sjf-feasible" in DRL_RIVALS and "sjf-feasible" in TENANT_AGNOSTIC
+    for name in ("sjf-feasible", "sjf-bytes"):
+        assert name in default_schedulers()
+        assert name in HEURISTICS and name in DRL_RIVALS and name in TENANT_AGNOSTIC

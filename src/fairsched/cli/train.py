@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
         warm_start: bool = typer.Option(True, "--warm-start/--from-scratch", help="cycle: start from the teacher (triage / llf-masked) or from a random policy"),
         warm_bias: float = typer.Option(3.0, "--warm-bias", help="cycle: logit bias of the teacher's action at the warm start (step 0 = the teacher; smaller explores more)"),
         warm_action: Optional[int] = typer.Option(None, "--warm-action", help="cycle: warm-start from this action index instead of the teacher's (e.g. the best constant action)"),
-        relmas_reward: str = typer.Option("net", "--relmas-reward", help="cycle relmas: per-cycle reward, net (hits - misses) or hits"),
+        relmas_reward: str = typer.Option("net", "--relmas-reward", help="cycle relmas: per-cycle reward, net (hits - misses), hits, or logmiss (change of -log(1 + misses))"),
         p_base: float = typer.Option(0.5, "--p-base", help="cycle: probability that an episode runs the base scenario (else a random tenant mix)"),
         load_range: Optional[str] = typer.Option(None, "--load-range", help="training loads LO,HI, drawn uniformly per episode (cycle: after the curriculum; default 0.6,1.5)"),
         out: Path = typer.Option(..., "--out", help="output folder: policy .npz/.json, checkpoints, eval logs"),

@@ -32,7 +32,7 @@ import pandas as pd
 
 from fairsched.api import DEFAULT_SCHEDULERS, FOUND_SCHEDULERS, TEACHER_SCHEDULERS
 
-TENANT_AGNOSTIC = ("fcfs", "edf", "llf", "sjf", "sjf-feasible")  # sjf-feasible: schedulers/teachers.py
+TENANT_AGNOSTIC = ("fcfs", "edf", "llf", "sjf", "sjf-feasible", "sjf-bytes")  # the last two: schedulers/teachers.py
 #: every rival of drl in the acceptance rule: the heuristics, the teachers and relmas
 DRL_RIVALS = (*DEFAULT_SCHEDULERS, *FOUND_SCHEDULERS, *TEACHER_SCHEDULERS, "relmas")
 

@@ -44,16 +44,14 @@ class MaskedLLFScheduler(PolicyScheduler):
         super().__init__(TeacherPolicy("urgent", K))
 
 
-def _sjf_feasible_class():
-    """``sjf-feasible``: sjf among the requests that can still finish on the sub they would get
-    (relmas's cycle mode of that name, held for the whole run; rl/cycle.py). Registered as a
-    tenant-agnostic heuristic rival because, as a fixed rule, it beats ``sjf`` under overload
-    (docs/rl.md, "relmas, cycle_version 3"): a learned ``relmas`` must beat it too."""
+def _fixed_mode_class(mode: str, doc: str):
+    """A relmas cycle mode (rl/cycle.py) held for the whole run, as a registered tenant-agnostic
+    heuristic: ``sjf-feasible`` (version 3) and ``sjf-bytes`` (version 4). Each is a rival of a
+    learned ``relmas`` once, as a fixed rule, it beats the rules before it somewhere (docs/rl.md,
+    "relmas, cycle_version 3" and "4"): a policy that may switch to a mode must beat the mode."""
     from fairsched.rl.cycle import MODES, CycleScheduler
 
-    class SJFFeasibleScheduler(CycleScheduler):
-        """Shortest remaining work (best types) first among requests that can finish where placed."""
-
+    class FixedModeScheduler(CycleScheduler):
         tenant_aware = False
 
         def __init__(self):
@@ -61,9 +59,15 @@ def _sjf_feasible_class():
 
         def reset(self, sim, seed):
             super().reset(sim, seed)
-            self.ctl.action = MODES.index("sjf-feasible")  # the first cycle (due at 0) applies it
+            self.ctl.action = MODES.index(mode)  # the first cycle (due at 0) applies it
 
-    return SJFFeasibleScheduler
+    FixedModeScheduler.__doc__ = doc
+    FixedModeScheduler.__name__ = FixedModeScheduler.__qualname__ = "".join(
+        w.capitalize() for w in mode.split("-")).replace("Sjf", "SJF") + "Scheduler"
+    return FixedModeScheduler
 
 
-SJFFeasibleScheduler = register("sjf-feasible")(_sjf_feasible_class())
+SJFFeasibleScheduler = register("sjf-feasible")(_fixed_mode_class(
+    "sjf-feasible", "Shortest remaining work (best types) first among requests that can finish where placed."))
+SJFBytesScheduler = register("sjf-bytes")(_fixed_mode_class(
+    "sjf-bytes", "Least remaining DRAM traffic first among requests that can finish where placed (bandwidth-aware)."))

@@ -17,7 +17,7 @@ Picks (``PC_PICK``): ``urgent`` (``llf-masked``: candidate 0), ``triage`` (the `
 ``protect-shed`` (:func:`protect_pick`: an explicit per-tenant protect mask, carried in ``pw``,
 which no other pick than ``mlp`` reads; ``protect-slo*``: the mask per SLO), and ``sjf`` and
 ``sjf-feasible`` (:func:`sjf_pick`: relmas's sjf modes of cycle_version 3, over every ready
-request, not the candidates). A cycle scheduler (``PC_CYCLE``) also has the kernel return
+request, not the candidates), and ``sjf-bytes`` (:func:`sjf_bytes_pick`, cycle_version 4). A cycle scheduler (``PC_CYCLE``) also has the kernel return
 at each decision point where its cycle is due (``now >= PF_NEXT``), so Python sets the next pick.
 ``external`` (the per-layer env, :class:`fairsched.sim.compiled.ActionRun`): the kernel builds the
 observation of :meth:`FeatureBuilder.build` and returns (``NEED_ACTION``); the env's agent picks.
@@ -54,6 +54,8 @@ PICKS.update({"protect": P_PROTECT, "protect-shed": P_PROTECT_SHED, "protect-slo
               "protect-slo-shed": P_PROTECT_SLO_SHED})
 P_SJF, P_SJF_FEAS = 30, 31  # relmas's sjf modes (cycle_version 3): codes apart from the others' picks
 PICKS.update({"sjf": P_SJF, "sjf-feasible": P_SJF_FEAS})
+P_SJF_BYTES = 32  # relmas's sjf-bytes mode (cycle_version 4): sjf_bytes_pick
+PICKS["sjf-bytes"] = P_SJF_BYTES
 ACTS = {"tanh": 0, "relu": 1}
 # pcfg: int configuration
 PC_PICK, PC_K, PC_TA, PC_ACT, PC_NCAND, PC_NGLOB, PC_MAXT, PC_CYCLE = range(8)
@@ -534,6 +536,34 @@ def sjf_pick(now, nr, rlist, reqf, reqi, running, sprof, cost, model_i, psuf, bs
 
 
 @njit(cache=True)
+def sjf_bytes_pick(now, nr, rlist, reqf, reqi, running, sprof, cost, model_i, psuf):
+    """relmas's ``sjf-bytes`` mode (CycleController._bytes_dispatch): among the ready requests that
+    can finish on the idle sub where their next layer runs fastest, the least DRAM traffic still to
+    move on that sub's type (summed from the last layer down), then the least id."""
+    bs = -1
+    bsub = -1
+    bb = 0.0
+    bid = 0
+    for j in range(nr):
+        slot = rlist[j]
+        mi = reqi[_R_MODEL, slot]
+        k = reqi[_R_LAYER, slot]
+        off = model_i[_M_LAYER_OFF, mi]
+        sub = _fastest_idle(running, sprof, cost, off + k)
+        p = sprof[sub]
+        if reqf[_R_DEADLINE, slot] - now - psuf[p, model_i[_M_SUF_OFF, mi] + k] < 0.0:
+            continue
+        b = 0.0
+        for la in range(model_i[_M_N_LAYERS, mi] - 1, k - 1, -1):
+            b += cost[_C_D, p, off + la]
+        rid = reqi[_R_ID, slot]
+        if bs >= 0 and (b > bb or (b == bb and rid > bid)):
+            continue
+        bs, bsub, bb, bid = slot, sub, b, rid
+    return bs, bsub
+
+
+@njit(cache=True)
 def policy_decide(now, n_idle, nr, n_arrived, n_total, rlist, reqf, reqi, running, sprof, cost, model_i, psuf,
                   bsuf, blay, cnt, pcfg, pflt, pslo, slo_ten, ten_share, ten_order, pw, pdims, pskip, tst, tkey,
                   f_lax, f_rem, f_id, f_slot, heads, count, cand, obs, mask, hbuf):
@@ -547,6 +577,8 @@ def policy_decide(now, n_idle, nr, n_arrived, n_total, rlist, reqf, reqi, runnin
     ext = pick == P_EXTERNAL
     if pick == P_SJF or pick == P_SJF_FEAS:  # every ready request, sjf's placement: no candidates
         return sjf_pick(now, nr, rlist, reqf, reqi, running, sprof, cost, model_i, psuf, bsuf, pick == P_SJF_FEAS)
+    if pick == P_SJF_BYTES:
+        return sjf_bytes_pick(now, nr, rlist, reqf, reqi, running, sprof, cost, model_i, psuf)
     if now != pflt[PF_SKIP_T]:  # a new instant: no sub is left idle yet
         pflt[PF_SKIP_T] = now
         pskip[:M] = 0

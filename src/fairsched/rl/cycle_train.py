@@ -14,9 +14,11 @@
   ``curriculum`` (near saturation, where the triage line matters), then from ``load_range``;
 * **validation and selection**: every ``select_every`` steps (and at step 0, i.e. the teacher) the
   deterministic policy runs the validation scenarios (the default scenario and training-range mixes
-  100, 101 at loads 0.9 and 1.2, relmas also at 0.7; never the evaluation mixes) and the export is the best one (drl:
-  most tenants upheld, then hit rate; relmas: hit rate), so training cannot ship a policy worse than
-  the teacher *on those scenarios*; a training scenario with (m,k) SLOs is validated on itself instead
+  100, 101 at loads 0.9 and 1.2; relmas: mixes 100-103 at 0.7, 0.9 and 1.2; never the evaluation
+  mixes) and the export is the best one (drl: most tenants upheld, then hit rate; relmas: hit rate,
+  among the checkpoints that reach ``llf-masked`` at 0.7 and beat the best overload rival of
+  :data:`OVERLOAD_RIVALS` at 1.2 when any does, :func:`pick_best`), so training cannot ship a policy
+  worse than the teacher *on those scenarios*; a training scenario with (m,k) SLOs is validated on itself instead
   (simulator seed 100, loads :data:`VALIDATION_LOADS_MK`, tenants upheld by rate and (m,k));
 * ``DIR/learning_curve.png`` and ``DIR/val/scores.csv``: validation tenants upheld and hit rate vs
   agent decisions (cycles) and vs simulated layer decisions; ``DIR/checkpoints`` (resume with

@@ -188,3 +188,19 @@ def test_search_cli_bad_input(argv, field, capsys):
     assert e.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:") and field in err[0]
+
+
+def test_switching_variants_within_a_run():
+    """Variants switched at cycle boundaries: both cores agree; one variant in every segment is the
+    fixed run; two different segments are another run (with the line and with a mask)."""
+    from fairsched.rl.protect import ScheduledHow
+
+    plat, costs, wl = build(requests=800, load=1.2)
+    a, b = "llf/llf/env/sub", "sjf/sjf/feasible/fastest"
+    for protect in ("line", (np.arange(len(wl.tenants)) % 2).astype(np.float32)):
+        fixed = _both(plat, costs, wl, lambda: HowScheduler(*b.split("/"), protect=protect), seed=4)
+        one = _both(plat, costs, wl, lambda: ScheduledHow([b, b], protect), seed=4)
+        two = _both(plat, costs, wl, lambda: ScheduledHow([a, b], protect), seed=4)
+        assert outcome(one) == outcome(fixed) and outcome(two) != outcome(one)
+    with pytest.raises(InputError, match=r"^filter: 'x' unknown"):
+        ScheduledHow([a, "llf/llf/x/sub"])

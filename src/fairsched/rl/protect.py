@@ -228,13 +228,18 @@ class HowController(ProtectController):
             raise InputError(f"protect: '{protect}' unknown; give a mask or 'line' (triage's line)")
         super().__init__(None if self.line else protect, per_slo=per_slo)
         self.order, self.uorder, self.filt, self.place = order, uorder, filt, place
-        self.theta = float(theta)
+        self._theta = float(theta)  # the cycle controller's reset / set_action set theta from its action
         self.cfg = np.array([ORDERS.index(order), ORDERS.index(uorder), FILTERS.index(filt),
                              PLACEMENTS.index(place), float(self.line), float(per_slo)], np.float32)
 
     def reset(self, sim) -> None:
         super().reset(sim)
+        self.theta = self._theta
         self.protect = np.concatenate([self.protect, self.cfg])  # the kernel's pw: mask, then the config
+
+    def set_action(self, sim, a: int) -> None:
+        super().set_action(sim, a)
+        self.theta = self._theta  # the line stays where it was set (the action is the variant)
 
     def set_protect(self, mask) -> None:
         self.protect[:len(self.protect) - len(self.cfg)] = np.asarray(mask, np.float32)
@@ -245,6 +250,14 @@ class HowController(ProtectController):
 
     def kernel_pick(self) -> dict:
         return dict(pick="how", theta=self.theta, next_cycle=self.next_cycle, protect=self.protect)
+
+    def set_variant(self, order: str, uorder: str, filt: str, place: str) -> None:
+        """Serve the classes another way from now on (the cycle that starts now): the config entries
+        at the end of the kernel's array, which both cores read."""
+        self.order, self.uorder, self.filt, self.place = order, uorder, filt, place
+        self.cfg[:4] = [ORDERS.index(order), ORDERS.index(uorder), FILTERS.index(filt), PLACEMENTS.index(place)]
+        if hasattr(self, "protect") and len(self.protect) > len(self.cfg):
+            self.protect[-len(self.cfg):] = self.cfg
 
     def dispatch(self, sim) -> Decision:
         if self.place == "fastest":
@@ -324,4 +337,41 @@ class HowScheduler(Scheduler):
         return (c.features.kernel_params(pick="how", protect=c.protect, theta=c.theta),)
 
     def decide(self, sim) -> Decision:
+        return self.ctl.dispatch(sim)
+
+
+class ScheduledHow(CycleScheduler):
+    """A "how" variant per *segment* of the run (``labels[i]``, ``order/uorder/filter/placement``, for
+    the i-th of ``len(labels)`` equal runs of cycles) with one protected class (triage's line or a
+    mask), switched at cycle boundaries (the compiled core's cycle exit): the hindsight bound of
+    switching variants within a run, and the run-time path of a policy that picks one each cycle."""
+
+    kernel_spec = "policy"
+
+    def __init__(self, labels, protect="line", per_slo: bool = False):
+        super().__init__(None, variant="drl", version=1)
+        self.labels = [tuple(v.split("/")) if isinstance(v, str) else tuple(v) for v in labels]
+        if not self.labels:
+            raise InputError("labels: give at least one order/uorder/filter/placement variant")
+        self.ctl = HowController(*self.labels[0], protect=protect, per_slo=per_slo)
+        for v in self.labels:  # check every label now, not when its segment comes
+            HowController(*v)
+
+    def reset(self, sim, seed):
+        self.ctl.reset(sim)
+        n_cycles = max(1.0, sim.n_total / self.ctl.cycle_requests)
+        self._seg = max(1, math.ceil(n_cycles / len(self.labels)))
+
+    def _next(self, sim) -> None:
+        ctl = self.ctl
+        ctl.set_action(sim, ctl.action)
+        ctl.set_variant(*self.labels[min((ctl.cycles - 1) // self._seg, len(self.labels) - 1)])
+
+    def _on_cycle(self, view) -> dict:
+        self._next(view)
+        return self.ctl.kernel_pick()
+
+    def decide(self, sim) -> Decision:
+        if self.ctl.due(sim):
+            self._next(sim)
         return self.ctl.dispatch(sim)

@@ -179,7 +179,8 @@ def test_summary_on_a_hand_made_grid():
 
 @pytest.mark.parametrize("argv, field", [(["--loads", "x"], "--loads"), (["--jobs", "0"], "--jobs"),
                                          (["--masks", "no/such.csv"], "--masks"),
-                                         (["--variants", "llf/llf/env/left"], "--variants")])
+                                         (["--variants", "llf/llf/env/left"], "--variants"),
+                                         (["--switch-from", "no/such"], "--switch-from")])
 def test_search_cli_bad_input(argv, field, capsys):
     from fairsched.experiments.how_search import main
 

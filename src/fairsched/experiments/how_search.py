@@ -172,6 +172,74 @@ def summarise(grid: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFr
     return rules, cells, loads
 
 
+def switch_cell(args) -> dict:
+    """Within-run switching in hindsight on one cell: ``segments`` variants (one per equal run of
+    cycles, :class:`~fairsched.rl.protect.ScheduledHow`) from the cell's best fixed variant in every
+    segment, coordinate search: each segment in turn tries every candidate, a change is kept if it
+    improves ``(upheld, sum of negative margins)``; ``passes`` passes or one without improvement."""
+    scen_name, cfg, load, requests, seed, kind, mask, start, cands, segments, passes = args
+    from fairsched.api import build
+    from fairsched.rl.protect import ScheduledHow
+
+    plat, table, wl = build(scenario=cfg, platform="default", load=load, requests=requests)
+    protect = "line" if kind == "line" else np.asarray(mask, np.float32)
+    ev = lambda labels: _score(plat, table, wl, ScheduledHow(labels, protect, kind == "slo"), seed)  # noqa: E731
+    best = [start] * segments
+    score, n = ev(best), 1
+    for _ in range(passes):
+        improved = False
+        for i in range(segments):
+            for v in cands:
+                if v == best[i]:
+                    continue
+                trial = best[:i] + [v] + best[i + 1:]
+                sc = ev(trial)
+                n += 1
+                if sc > score:
+                    best, score, improved = trial, sc, True
+        if not improved:
+            break
+    return dict(scenario=scen_name, load=load, kind=kind, segments=segments, fixed_start=start,
+                oracle_switch=score[0], switch=" | ".join(best), switch_evals=n)
+
+
+def switch(grid: pd.DataFrame, cells: pd.DataFrame, *, kind: str = "line", top: int = 12, segments: int = 2,
+           passes: int = 2, requests: int = 4000, seed: int = 0, jobs: int = 1, loads=None, masks=None) -> pd.DataFrame:
+    """:func:`switch_cell` for every cell of a search (its ``_grid.csv`` and ``_cells.csv``); the
+    candidates: the ``top`` fixed variants by total over all cells of that protected class."""
+    from fairsched.rl.evaluate import acceptance_scenarios
+
+    g = grid[grid["kind"] == kind]
+    tot = g.groupby("variant", sort=False)[["upheld", "neg_margin"]].sum().reset_index()
+    tot = tot.assign(_o=np.arange(len(tot))).sort_values(["upheld", "neg_margin", "_o"], ascending=[False, False, True])
+    cands = list(tot["variant"].head(top))
+    mixes = int(cells["scenario"].str.startswith("mix-").sum() // cells["load"].nunique())
+    scen = dict(acceptance_scenarios(mixes))
+    mk = _masks(masks) if masks is not None else {}
+    tasks = []
+    for _, r in cells.iterrows():
+        if loads is not None and r["load"] not in loads:
+            continue
+        mask = None
+        if kind != "line":
+            tm, sm = mk[(r["scenario"], round(float(r["load"]), 6))]
+            mask = sm if kind == "slo" else tm
+        start = r[f"oracle_{kind}_variant"]
+        tasks.append((r["scenario"], scen[r["scenario"]], r["load"], requests, seed, kind, mask, start,
+                      sorted(set(cands) | {start}, key=lambda v: (v not in cands, cands.index(v) if v in cands else 0)),
+                      segments, passes))
+    if jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(jobs) as ex:
+            rows = list(ex.map(switch_cell, tasks))
+    else:
+        rows = [switch_cell(t) for t in tasks]
+    out = pd.DataFrame(rows)
+    return out.join(cells.set_index(["scenario", "load"])[["tenants", "triage", f"oracle_{kind}"]],
+                    on=["scenario", "load"])
+
+
 def main(argv: list[str] | None = None) -> int:
     from fairsched.rl.evaluate import _Parser  # bad flags: one error: line, exit 2
 
@@ -186,6 +254,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--variants", default=None, metavar="V1,V2",
                     help="only these order/uorder/filter/placement labels (default: all 120)")
     ap.add_argument("--out", type=Path, default=None, help="write OUT_grid.csv, OUT_rules.csv, OUT_cells.csv, OUT_loads.csv")
+    ap.add_argument("--switch-from", type=Path, default=None, metavar="STEM",
+                    help="instead: within-run switching from a previous --out STEM (STEM_grid.csv, STEM_cells.csv)")
+    ap.add_argument("--kind", choices=("line", "mask", "slo"), default="line",
+                    help="with --switch-from: the protected class (mask, slo: need --masks)")
+    ap.add_argument("--segments", type=int, default=2, help="with --switch-from: variants per run")
+    ap.add_argument("--top", type=int, default=12, help="with --switch-from: candidates = the best N fixed variants")
+    ap.add_argument("--passes", type=int, default=2, help="with --switch-from: coordinate passes")
     a = ap.parse_args(argv)
     for k in ("mixes", "requests", "jobs"):
         low = 0 if k == "mixes" else 1
@@ -195,6 +270,30 @@ def main(argv: list[str] | None = None) -> int:
     if a.masks is not None and not a.masks.is_file():
         print(f"error: --masks: no file '{a.masks}'; give the _cells.csv of a protect search", file=sys.stderr)
         return 2
+    if a.switch_from is not None:
+        gp, cp = Path(f"{a.switch_from}_grid.csv"), Path(f"{a.switch_from}_cells.csv")
+        if not gp.is_file() or not cp.is_file():
+            print(f"error: --switch-from: no '{gp}' / '{cp}'; give the --out STEM of a previous search", file=sys.stderr)
+            return 2
+        if a.kind != "line" and a.masks is None:
+            print(f"error: --kind {a.kind} needs --masks (the protect search's _cells.csv)", file=sys.stderr)
+            return 2
+        for k in ("segments", "top", "passes"):
+            if getattr(a, k) < 1:
+                print(f"error: --{k} must be at least 1", file=sys.stderr)
+                return 2
+        t0 = time.perf_counter()
+        sw = switch(pd.read_csv(gp), pd.read_csv(cp), kind=a.kind, top=a.top, segments=a.segments, passes=a.passes,
+                    requests=a.requests, seed=a.seed, jobs=a.jobs, loads=a.loads, masks=a.masks)
+        tot = sw.groupby("load")[["tenants", "triage", f"oracle_{a.kind}", "oracle_switch", "switch_evals"]].sum()
+        with pd.option_context("display.width", 250, "display.max_columns", 40, "display.max_colwidth", 80):
+            print(sw.to_string(index=False) + "\n\n" + tot.reset_index().to_string(index=False))
+        print(f"{int(sw['switch_evals'].sum())} runs in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        if a.out:
+            from fairsched.io import atomic_write_text
+
+            atomic_write_text(Path(f"{a.out}_switch_{a.kind}.csv"), sw.to_csv(index=False))
+        return 0
     labels = None
     if a.variants:
         labels = [v.strip() for v in a.variants.split(",") if v.strip()]

@@ -205,3 +205,14 @@ def test_switching_variants_within_a_run():
         assert outcome(one) == outcome(fixed) and outcome(two) != outcome(one)
     with pytest.raises(InputError, match=r"^filter: 'x' unknown"):
         ScheduledHow([a, "llf/llf/x/sub"])
+
+
+def test_triage_sjf_is_registered_and_is_that_variant():
+    """``triage-sjf`` (the best fixed variant of the search) = llf/sjf/env/sub with triage's line."""
+    from fairsched.schedulers.registry import available
+
+    assert "triage-sjf" in available()
+    plat, costs, wl = build(requests=500, load=1.2)
+    ref = Simulator(plat, costs, wl, SimConfig(log_requests=True, seed=6)).run(HowScheduler("llf", "sjf"))
+    got = Simulator(plat, costs, wl, SimConfig(log_requests=True, seed=6)).run(make("triage-sjf"))
+    assert got.core_used == "compiled" and outcome(got) == outcome(ref)

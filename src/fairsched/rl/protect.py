@@ -35,6 +35,7 @@ from fairsched.rl.cycle import CycleController, CycleScheduler
 from fairsched.rl.features import RISKY
 from fairsched.rl.teacher import THETA
 from fairsched.schedulers.base import Scheduler
+from fairsched.schedulers.registry import register
 from fairsched.sim.engine import Decision
 
 
@@ -338,6 +339,18 @@ class HowScheduler(Scheduler):
 
     def decide(self, sim) -> Decision:
         return self.ctl.dispatch(sim)
+
+
+@register("triage-sjf")
+class TriageSJFScheduler(HowScheduler):
+    """``triage`` whose other classes go shortest job first: triage's classes (protected by its line,
+    savable, lost), least laxity inside the protected class, the savable-but-unprotected and the lost
+    tenants' requests by remaining work on their best types, over every feasible, non-risky ready
+    request (no 8-candidate menu), each idle sub in index order. The best *fixed* variant of the
+    "how" search (docs/rl.md, "Headroom of the how lever"): a rival the learned ``drl`` must beat."""
+
+    def __init__(self):
+        super().__init__("llf", "sjf", "env", "sub", "line")
 
 
 class ScheduledHow(CycleScheduler):

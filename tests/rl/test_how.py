@@ -211,7 +211,10 @@ def test_triage_sjf_is_registered_and_is_that_variant():
     """``triage-sjf`` (the best fixed variant of the search) = llf/sjf/env/sub with triage's line."""
     from fairsched.schedulers.registry import available
 
-    assert "triage-sjf" in available()
+    from fairsched.api import default_schedulers
+    from fairsched.experiments.headroom import DRL_RIVALS
+
+    assert "triage-sjf" in available() and "triage-sjf" in default_schedulers() and "triage-sjf" in DRL_RIVALS
     plat, costs, wl = build(requests=500, load=1.2)
     ref = Simulator(plat, costs, wl, SimConfig(log_requests=True, seed=6)).run(HowScheduler("llf", "sjf"))
     got = Simulator(plat, costs, wl, SimConfig(log_requests=True, seed=6)).run(make("triage-sjf"))

@@ -27,7 +27,7 @@ DEFAULT_SCHEDULERS = ("fcfs", "edf", "llf", "sjf", "rr", "prema", "affinity-edf"
 TEACHER_SCHEDULERS = ("triage", "llf-masked")  # rule-based teachers of drl / relmas (schedulers/teachers.py)
 #: rules found while bounding the learned schedulers' headroom that beat the classic baselines
 #: (schedulers/teachers.py): rivals in every default table, so a learned policy is judged against them
-FOUND_SCHEDULERS = ("sjf-feasible", "sjf-bytes")
+FOUND_SCHEDULERS = ("sjf-feasible", "sjf-bytes", "triage-sjf")  # triage-sjf: rl/protect.py (the "how" search)
 
 
 @dataclass

@@ -35,6 +35,7 @@ from fairsched.rl.cycle import CycleController, CycleScheduler
 from fairsched.rl.features import RISKY
 from fairsched.rl.teacher import THETA
 from fairsched.schedulers.base import Scheduler
+from fairsched.schedulers.registry import register
 from fairsched.sim.engine import Decision
 
 
@@ -183,6 +184,201 @@ class ScheduledProtect(CycleScheduler):
         ctl = self.ctl
         ctl.set_action(sim, ctl.action)
         ctl.set_protect(self.masks[min((ctl.cycles - 1) // self._seg, len(self.masks) - 1)])
+
+    def _on_cycle(self, view) -> dict:
+        self._next(view)
+        return self.ctl.kernel_pick()
+
+    def decide(self, sim) -> Decision:
+        if self.ctl.due(sim):
+            self._next(sim)
+        return self.ctl.dispatch(sim)
+
+
+# ------------------------------------------------------------------------------ the "how" lever
+#: orders of a class: laxity on the sub it would get, deadline, remaining work there, remaining work on
+#: the best types; ``none`` (the classes after the protected one only): never started (shedding)
+ORDERS = ("llf", "edf", "srpt", "sjf", "none")
+#: which requests may start: feasible where placed and not risky (the env's mask), feasible where
+#: placed, any ready request (the simulator's own shedding still drops the hopeless ones)
+FILTERS = ("env", "feasible", "any")
+#: placement: each idle sub in index order takes its best request (the protect picks, triage), or the
+#: best request overall goes to the idle sub where its next layer runs fastest (affinity-edf, sjf)
+PLACEMENTS = ("sub", "fastest")
+
+
+class HowController(ProtectController):
+    """The protect dispatch with *how* the classes are served as parameters (the compiled copy is
+    :func:`fairsched.sim.compiled_policy.how_pick`, bit for bit): ``order`` inside the protected
+    class, ``uorder`` for the other savable and the lost tenants (``"none"``: they are never
+    started), ``filt`` (:data:`FILTERS`), ``place`` (:data:`PLACEMENTS`). Protected: triage's line
+    (``protect="line"``: savable and the cumulative share of the savable tenants up to this one at
+    most ``theta``, re-evaluated as tenants are lost, exactly the ``triage`` classes) or a fixed
+    mask (per tenant, or per SLO with ``per_slo``). With ``("llf", "llf", "env", "sub")`` and the
+    line this is ``triage`` without its 8-candidate menu (the same run wherever a sub sees at most
+    8 SLOs with a ready request)."""
+
+    def __init__(self, order: str = "llf", uorder: str = "llf", filt: str = "env", place: str = "sub",
+                 protect="line", per_slo: bool = False, theta: float = THETA):
+        for val, allowed, what in ((order, ORDERS[:-1], "order"), (uorder, ORDERS, "uorder"),
+                                   (filt, FILTERS, "filter"), (place, PLACEMENTS, "place")):
+            if val not in allowed:
+                raise InputError(f"{what}: '{val}' unknown; use one of {', '.join(allowed)}")
+        self.line = isinstance(protect, str)
+        if self.line and protect != "line":
+            raise InputError(f"protect: '{protect}' unknown; give a mask or 'line' (triage's line)")
+        super().__init__(None if self.line else protect, per_slo=per_slo)
+        self.order, self.uorder, self.filt, self.place = order, uorder, filt, place
+        self._theta = float(theta)  # the cycle controller's reset / set_action set theta from its action
+        self.cfg = np.array([ORDERS.index(order), ORDERS.index(uorder), FILTERS.index(filt),
+                             PLACEMENTS.index(place), float(self.line), float(per_slo)], np.float32)
+
+    def reset(self, sim) -> None:
+        super().reset(sim)
+        self.theta = self._theta
+        self.protect = np.concatenate([self.protect, self.cfg])  # the kernel's pw: mask, then the config
+
+    def set_action(self, sim, a: int) -> None:
+        super().set_action(sim, a)
+        self.theta = self._theta  # the line stays where it was set (the action is the variant)
+
+    def set_protect(self, mask) -> None:
+        self.protect[:len(self.protect) - len(self.cfg)] = np.asarray(mask, np.float32)
+
+    @property
+    def pick_name(self) -> str:
+        return "how"
+
+    def kernel_pick(self) -> dict:
+        return dict(pick="how", theta=self.theta, next_cycle=self.next_cycle, protect=self.protect)
+
+    def set_variant(self, order: str, uorder: str, filt: str, place: str) -> None:
+        """Serve the classes another way from now on (the cycle that starts now): the config entries
+        at the end of the kernel's array, which both cores read."""
+        self.order, self.uorder, self.filt, self.place = order, uorder, filt, place
+        self.cfg[:4] = [ORDERS.index(order), ORDERS.index(uorder), FILTERS.index(filt), PLACEMENTS.index(place)]
+        if hasattr(self, "protect") and len(self.protect) > len(self.cfg):
+            self.protect[-len(self.cfg):] = self.cfg
+
+    def dispatch(self, sim) -> Decision:
+        if self.place == "fastest":
+            idle = sim.idle
+            if not idle:
+                return Decision()
+            r, sub = self.how_pick(sim, None, idle)
+            return Decision() if r is None else Decision(assign=[(r, sub)])
+        if sim.now != self._t:
+            self._t = sim.now
+            self._skip = set()
+        skip = self._skip
+        for sub in sim.idle:
+            if sub in skip:
+                continue
+            r, _ = self.how_pick(sim, sub)
+            if r is not None:
+                return Decision(assign=[(r, sub)])
+            skip.add(sub)
+        return Decision()
+
+    def how_pick(self, sim, sub, idle=None):
+        """``(request, sub)`` to start (class docstring; ``sub`` None: place each request where its
+        next layer runs fastest among ``idle``), or ``(None, None)``."""
+        f = self.features
+        now = sim.now
+        prof, sp, bs, Dl, st = sim.prof, sim.sub_prof, sim.best_suffix, f.D, f.slo_tenant
+        lo, hi = RISKY
+        q_t, cum = f._tenant_state(sim)[3:5]
+        theta, prot, ps, line = np.float32(self.theta), self.protect, self.per_slo, self.line
+        order, uorder = ORDERS.index(self.order), ORDERS.index(self.uorder)
+        filt = FILTERS.index(self.filt)
+        best, bsub, bkey = None, None, None
+        for r in sim.ready.values():
+            t = st[r.slo]
+            if q_t[t] > 1.0:
+                c = 2
+            elif line:
+                c = 0 if np.float32(min(max(cum[t], 0.0), 4.0)) <= theta else 1
+            else:
+                c = 0 if prot[r.slo if ps else t] != 0.0 else 1
+            o = order if c == 0 else uorder
+            if o == 4:  # none
+                continue
+            here = sub if sub is not None else sim.fastest_idle(r, idle)
+            rem = prof[sp[here]][r.mi].suffix[r.next_layer]
+            lax = r.deadline - now - rem
+            if filt != 2:
+                if lax < 0.0:
+                    continue
+                D = Dl[r.slo]
+                if filt == 0 and lax < lo * D and r.deadline - now - bs[r.mi][r.next_layer] >= hi * D:
+                    continue  # risky here: wait for a faster type
+            key = (c, (lax, r.deadline, rem, bs[r.mi][r.next_layer])[o], r.id)
+            if bkey is None or key < bkey:
+                best, bsub, bkey = r, here, key
+        return best, bsub
+
+
+class HowScheduler(Scheduler):
+    """One fixed "how" variant (:class:`HowController`) for the whole run: the hindsight search of
+    :mod:`fairsched.experiments.how_search`, and the registered rules it finds."""
+
+    name = "how"
+    kernel_spec = "policy"
+    tenant_aware = True
+
+    def __init__(self, order: str = "llf", uorder: str = "llf", filt: str = "env", place: str = "sub",
+                 protect="line", per_slo: bool = False):
+        self.ctl = HowController(order, uorder, filt, place, protect, per_slo)
+
+    def reset(self, sim, seed):
+        self.ctl.reset(sim)
+
+    def kernel_params(self, sim):
+        c = self.ctl
+        return (c.features.kernel_params(pick="how", protect=c.protect, theta=c.theta),)
+
+    def decide(self, sim) -> Decision:
+        return self.ctl.dispatch(sim)
+
+
+@register("triage-sjf")
+class TriageSJFScheduler(HowScheduler):
+    """``triage`` whose other classes go shortest job first: triage's classes (protected by its line,
+    savable, lost), least laxity inside the protected class, the savable-but-unprotected and the lost
+    tenants' requests by remaining work on their best types, over every feasible, non-risky ready
+    request (no 8-candidate menu), each idle sub in index order. The best *fixed* variant of the
+    "how" search (docs/rl.md, "Headroom of the how lever"): a rival the learned ``drl`` must beat."""
+
+    def __init__(self):
+        super().__init__("llf", "sjf", "env", "sub", "line")
+
+
+class ScheduledHow(CycleScheduler):
+    """A "how" variant per *segment* of the run (``labels[i]``, ``order/uorder/filter/placement``, for
+    the i-th of ``len(labels)`` equal runs of cycles) with one protected class (triage's line or a
+    mask), switched at cycle boundaries (the compiled core's cycle exit): the hindsight bound of
+    switching variants within a run, and the run-time path of a policy that picks one each cycle."""
+
+    kernel_spec = "policy"
+
+    def __init__(self, labels, protect="line", per_slo: bool = False):
+        super().__init__(None, variant="drl", version=1)
+        self.labels = [tuple(v.split("/")) if isinstance(v, str) else tuple(v) for v in labels]
+        if not self.labels:
+            raise InputError("labels: give at least one order/uorder/filter/placement variant")
+        self.ctl = HowController(*self.labels[0], protect=protect, per_slo=per_slo)
+        for v in self.labels:  # check every label now, not when its segment comes
+            HowController(*v)
+
+    def reset(self, sim, seed):
+        self.ctl.reset(sim)
+        n_cycles = max(1.0, sim.n_total / self.ctl.cycle_requests)
+        self._seg = max(1, math.ceil(n_cycles / len(self.labels)))
+
+    def _next(self, sim) -> None:
+        ctl = self.ctl
+        ctl.set_action(sim, ctl.action)
+        ctl.set_variant(*self.labels[min((ctl.cycles - 1) // self._seg, len(self.labels) - 1)])
 
     def _on_cycle(self, view) -> dict:
         self._next(view)

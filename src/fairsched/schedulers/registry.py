@@ -33,7 +33,7 @@ _MODULES = (
     "fcfs", "edf", "llf", "sjf", "rr", "prema", "affinity_edf", "sla_aware", "dbp",
     "teachers",  # triage, llf-masked: the rule-based teachers of drl / relmas
 )
-_EXTRA_MODULES = ("fairsched.rl.policy_scheduler",)  # learned policies (may be absent)
+_EXTRA_MODULES = ("fairsched.rl.policy_scheduler", "fairsched.rl.protect")  # protect: triage-sjf  # learned policies (may be absent)
 _loaded = False
 
 

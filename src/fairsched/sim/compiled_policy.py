@@ -56,6 +56,12 @@ P_SJF, P_SJF_FEAS = 30, 31  # relmas's sjf modes (cycle_version 3): codes apart 
 PICKS.update({"sjf": P_SJF, "sjf-feasible": P_SJF_FEAS})
 P_SJF_BYTES = 32  # relmas's sjf-bytes mode (cycle_version 4): sjf_bytes_pick
 PICKS["sjf-bytes"] = P_SJF_BYTES
+# drl's "how" dispatch variants (rl/protect.HowController): the mask, then HOW_N config entries, in ``pw``
+P_HOW = 40
+PICKS["how"] = P_HOW
+HOW_N = 6  # pw[-6:] = order (protected class), order (others), filter, placement, line (1: triage's line), per SLO
+O_LLF, O_EDF, O_SRPT, O_SJF, O_NONE = range(5)  # O_NONE (others only): never started
+F_ENV, F_FEAS, F_NONE = range(3)  # feasible here and not risky / feasible here / no test
 ACTS = {"tanh": 0, "relu": 1}
 # pcfg: int configuration
 PC_PICK, PC_K, PC_TA, PC_ACT, PC_NCAND, PC_NGLOB, PC_MAXT, PC_CYCLE = range(8)
@@ -232,6 +238,58 @@ def protect_pick(sub, now, nr, rlist, reqf, reqi, sprof, model_i, psuf, bsuf, pf
         if c < bc or (c == bc and _lt(lax, rid, bl, bi)):
             best, bc, bl, bi = slot, c, lax, rid
     return best
+
+
+@njit(cache=True)
+def how_pick(sub, now, nr, rlist, reqf, reqi, running, sprof, cost, model_i, psuf, bsuf, pflt, pslo, slo_ten, tst,
+             pw):
+    """drl's "how" dispatch variants (:meth:`fairsched.rl.protect.HowController.how_pick`): over the
+    ready requests that pass the filter on the sub they would get (``sub``, or with ``sub < 0`` the
+    idle sub where the next layer runs fastest), the least ``(class, key, id)``: class 0 = a savable
+    tenant that is protected (by triage's line over the cumulative share, or by the mask in
+    ``pw[:-HOW_N]``), 1 = another savable tenant, 2 = a lost one; key = laxity there, deadline,
+    remaining work there, or remaining work on the best types (the class's order; ``O_NONE``: never
+    started). Returns ``(slot, sub)``, or ``(-1, -1)``."""
+    n = pw.shape[0] - HOW_N
+    order, uorder, filt = int(pw[n]), int(pw[n + 1]), int(pw[n + 2])
+    line, per_slo = pw[n + 4] != 0.0, pw[n + 5] != 0.0
+    theta = np.float32(pflt[PF_THETA])
+    lo, hi = pflt[PF_LO], pflt[PF_HI]
+    best, bsub = -1, -1
+    bc, bk, bi = 3, 0.0, 0
+    for j in range(nr):
+        slot = rlist[j]
+        s = reqi[_R_SLO, slot]
+        t = slo_ten[s]
+        if tst[T_QT, t] > 1.0:
+            c = 2
+        elif line:
+            c = 0 if np.float32(_clip(tst[T_CUM, t], 0.0, 4.0)) <= theta else 1
+        else:
+            c = 0 if pw[s if per_slo else t] != 0.0 else 1
+        if c > bc:
+            continue
+        o = order if c == 0 else uorder
+        if o == O_NONE:
+            continue
+        mi = reqi[_R_MODEL, slot]
+        k = reqi[_R_LAYER, slot]
+        so = model_i[_M_SUF_OFF, mi] + k
+        here = sub if sub >= 0 else _fastest_idle(running, sprof, cost, model_i[_M_LAYER_OFF, mi] + k)
+        rem = psuf[sprof[here], so]
+        dl = reqf[_R_DEADLINE, slot]
+        lax = dl - now - rem
+        if filt != F_NONE:
+            if lax < 0.0:
+                continue
+            D = pslo[PS_D, s]
+            if filt == F_ENV and lax < lo * D and dl - now - bsuf[so] >= hi * D:
+                continue  # risky here: wait for a faster type
+        key = lax if o == O_LLF else dl if o == O_EDF else rem if o == O_SRPT else bsuf[so]
+        rid = reqi[_R_ID, slot]
+        if c < bc or _lt(key, rid, bk, bi):
+            best, bsub, bc, bk, bi = slot, here, c, key, rid
+    return best, bsub
 
 
 # -------------------------------------------------------------------------- the protocol
@@ -579,6 +637,12 @@ def policy_decide(now, n_idle, nr, n_arrived, n_total, rlist, reqf, reqi, runnin
         return sjf_pick(now, nr, rlist, reqf, reqi, running, sprof, cost, model_i, psuf, bsuf, pick == P_SJF_FEAS)
     if pick == P_SJF_BYTES:
         return sjf_bytes_pick(now, nr, rlist, reqf, reqi, running, sprof, cost, model_i, psuf)
+    if pick == P_HOW and pw[pw.shape[0] - HOW_N + 3] != 0.0:  # placed where the request runs fastest
+        if n_idle == 0:
+            return -1, -1
+        tenant_state(cnt, pslo, slo_ten, ten_share, ten_order, tst, tkey)
+        return how_pick(-1, now, nr, rlist, reqf, reqi, running, sprof, cost, model_i, psuf, bsuf, pflt, pslo,
+                        slo_ten, tst, pw)
     if now != pflt[PF_SKIP_T]:  # a new instant: no sub is left idle yet
         pflt[PF_SKIP_T] = now
         pskip[:M] = 0
@@ -587,6 +651,13 @@ def policy_decide(now, n_idle, nr, n_arrived, n_total, rlist, reqf, reqi, runnin
             continue
         if ta:
             tenant_state(cnt, pslo, slo_ten, ten_share, ten_order, tst, tkey)
+        if pick == P_HOW:  # each idle sub in index order, as the protect picks
+            slot, _ = how_pick(sub, now, nr, rlist, reqf, reqi, running, sprof, cost, model_i, psuf, bsuf, pflt, pslo,
+                               slo_ten, tst, pw)
+            if slot >= 0:
+                return slot, sub
+            pskip[sub] = 1
+            continue
         if P_PROTECT <= pick <= P_PROTECT_SLO_SHED:
             slot = protect_pick(sub, now, nr, rlist, reqf, reqi, sprof, model_i, psuf, bsuf, pflt, pslo, slo_ten, tst,
                                 pw, pick == P_PROTECT_SHED or pick == P_PROTECT_SLO_SHED, pick >= P_PROTECT_SLO)

@@ -29,7 +29,6 @@ run), ``STEM_rules.csv`` (each fixed variant's total per load and protected clas
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import sys
 import time

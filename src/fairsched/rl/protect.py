@@ -160,30 +160,27 @@ class ProtectScheduler(Scheduler):
         return self.ctl.dispatch(sim)
 
 
-class ScheduledProtect(CycleScheduler):
-    """A protect mask per *segment* of the run (``masks[i]`` for the i-th of ``len(masks)`` equal
-    runs of cycles), switched at cycle boundaries through the cycle machinery (the compiled core's
-    cycle exit): the hindsight bound of switching within a run, and the run-time path of a policy
-    that sets the mask each cycle."""
+class _Segmented(CycleScheduler):
+    """A cycle controller whose setting changes per *segment* of the run: ``segments[i]`` for the
+    i-th of ``len(segments)`` equal runs of cycles, applied by ``_set`` at cycle boundaries (the
+    compiled core's cycle exit, or ``decide`` on a Python-decided run). One place for the segment
+    arithmetic of :class:`ScheduledProtect` (masks) and :class:`ScheduledHow` (variants)."""
 
     kernel_spec = "policy"
+    segments: list
 
-    def __init__(self, masks, shed: bool = False, per_slo: bool = False):
-        super().__init__(None, variant="drl", version=1)
-        self.masks = [np.asarray(m, np.float32) for m in masks]
-        if not self.masks:
-            raise InputError("masks: give at least one protect mask")
-        self.ctl = ProtectController(self.masks[0], shed, per_slo=per_slo)
+    def _set(self, item) -> None:
+        raise NotImplementedError
 
     def reset(self, sim, seed):
         self.ctl.reset(sim)
         n_cycles = max(1.0, sim.n_total / self.ctl.cycle_requests)
-        self._seg = max(1, math.ceil(n_cycles / len(self.masks)))
+        self._seg = max(1, math.ceil(n_cycles / len(self.segments)))
 
     def _next(self, sim) -> None:
         ctl = self.ctl
         ctl.set_action(sim, ctl.action)
-        ctl.set_protect(self.masks[min((ctl.cycles - 1) // self._seg, len(self.masks) - 1)])
+        self._set(self.segments[min((ctl.cycles - 1) // self._seg, len(self.segments) - 1)])
 
     def _on_cycle(self, view) -> dict:
         self._next(view)
@@ -193,6 +190,27 @@ class ScheduledProtect(CycleScheduler):
         if self.ctl.due(sim):
             self._next(sim)
         return self.ctl.dispatch(sim)
+
+
+class ScheduledProtect(_Segmented):
+    """A protect mask per *segment* of the run (``masks[i]`` for the i-th of ``len(masks)`` equal
+    runs of cycles), switched at cycle boundaries through the cycle machinery (the compiled core's
+    cycle exit): the hindsight bound of switching within a run, and the run-time path of a policy
+    that sets the mask each cycle."""
+
+    def __init__(self, masks, shed: bool = False, per_slo: bool = False):
+        super().__init__(None, variant="drl", version=1)
+        self.masks = [np.asarray(m, np.float32) for m in masks]
+        if not self.masks:
+            raise InputError("masks: give at least one protect mask")
+        self.ctl = ProtectController(self.masks[0], shed, per_slo=per_slo)
+
+    @property
+    def segments(self) -> list:
+        return self.masks
+
+    def _set(self, mask) -> None:
+        self.ctl.set_protect(mask)
 
 
 # ------------------------------------------------------------------------------ the "how" lever
@@ -353,13 +371,11 @@ class TriageSJFScheduler(HowScheduler):
         super().__init__("llf", "sjf", "env", "sub", "line")
 
 
-class ScheduledHow(CycleScheduler):
+class ScheduledHow(_Segmented):
     """A "how" variant per *segment* of the run (``labels[i]``, ``order/uorder/filter/placement``, for
     the i-th of ``len(labels)`` equal runs of cycles) with one protected class (triage's line or a
     mask), switched at cycle boundaries (the compiled core's cycle exit): the hindsight bound of
     switching variants within a run, and the run-time path of a policy that picks one each cycle."""
-
-    kernel_spec = "policy"
 
     def __init__(self, labels, protect="line", per_slo: bool = False):
         super().__init__(None, variant="drl", version=1)
@@ -370,21 +386,9 @@ class ScheduledHow(CycleScheduler):
         for v in self.labels:  # check every label now, not when its segment comes
             HowController(*v)
 
-    def reset(self, sim, seed):
-        self.ctl.reset(sim)
-        n_cycles = max(1.0, sim.n_total / self.ctl.cycle_requests)
-        self._seg = max(1, math.ceil(n_cycles / len(self.labels)))
+    @property
+    def segments(self) -> list:
+        return self.labels
 
-    def _next(self, sim) -> None:
-        ctl = self.ctl
-        ctl.set_action(sim, ctl.action)
-        ctl.set_variant(*self.labels[min((ctl.cycles - 1) // self._seg, len(self.labels) - 1)])
-
-    def _on_cycle(self, view) -> dict:
-        self._next(view)
-        return self.ctl.kernel_pick()
-
-    def decide(self, sim) -> Decision:
-        if self.ctl.due(sim):
-            self._next(sim)
-        return self.ctl.dispatch(sim)
+    def _set(self, label) -> None:
+        self.ctl.set_variant(*label)

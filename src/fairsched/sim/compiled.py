@@ -85,8 +85,9 @@ NEED_ACTION = 4  # the policy rule's external pick: the per-layer env's agent ch
 A_RUNNING, A_CNT, A_PW, A_PSKIP = 6, 42, 51, 53
 # rule ``python`` (a scheduler's own ``decide``): its decision points are served by a call into
 # Python from inside the kernel (``_py_hook``), not by an exit: returning from and re-entering
-# ``run_kernel`` costs ~10 us of numba dispatch (56 arguments), the in-kernel call ~1 us. The code
-# is taken (issue 14) and reserved for a stepping mode.
+# ``run_kernel`` costs ~10 us of numba dispatch (56 arguments), the in-kernel call ~1 us. A run
+# stepped from outside (``Simulator.advance`` / ``apply``, :class:`fairsched.sim.pydecide.StepKernel`)
+# exits at each decision point instead: the hook answers -2, the kernel returns NEED_DECISION.
 NEED_DECISION = 5
 
 # in-kernel rules: a scheduler's ``kernel_spec`` -> (rule code, key code). A rule "key + placement"
@@ -426,7 +427,9 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
     cycle scheduler, a decision point where its cycle is due (``NEED_CYCLE``: Python sets the
     cycle's pick; with ``st[RESUME]`` set the kernel resumes at that decision point), or, for the
     external pick, a decision the agent makes (``NEED_ACTION``: Python sets ``pskip[M + X_ACT]``;
-    the kernel resumes with it, ``st[RESUME] == 2``).
+    the kernel resumes with it, ``st[RESUME] == 2``), or, for rule python stepped from outside
+    (``Simulator.advance`` / ``apply``), a decision point (``NEED_DECISION``: the hook answered -2;
+    on resuming, ``st[RESUME] == 3``, the kernel calls the hook again for the decision).
 
     Mirrors ``Simulator.advance`` / ``apply`` with the scheduler's rule (``st[RULE]``) deciding in
     place. ``sub`` holds the engine's per-sub lists as rows; ``running`` the slot running on each
@@ -451,10 +454,11 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
     maxmin = st[SHARING] == S_MAXMIN
     C, D, E, w, t0, tag = sub[S_C], sub[S_D], sub[S_E], sub[S_W], sub[S_T0], sub[S_TAG]
     dem, r0, start, busy = sub[S_DEM], sub[S_R0], sub[S_START], sub[S_BUSY]
-    # the external pick returns in the middle of an instant's decisions (NEED_ACTION): the subs
-    # started since the last re-allocation are then kept in pskip's last M entries
+    # the external pick (NEED_ACTION) and a stepped Python decide (NEED_DECISION) return in the
+    # middle of an instant's decisions: the subs started since the last re-allocation are then
+    # kept in pskip's last M entries (rule python: pskip is just those M entries)
     ext = pol and pcfg[PC_PICK] == P_EXTERNAL
-    newl = pskip[pskip.shape[0] - M:] if ext else np.empty(M, np.int64)  # subs started since the last re-allocation
+    newl = pskip[pskip.shape[0] - M:] if ext or rule == R_PYTHON else np.empty(M, np.int64)
     due = np.empty(M, np.int64)  # subs finishing at this instant
     used_g = np.zeros(G, np.int64)  # rr: the decision (stamp) that last took this tenant's head
     ctake = np.zeros(0, np.int64)  # prema: scratch of candidate slots
@@ -916,8 +920,8 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
         elif rule == R_PYTHON:  # Scheduler.decide in Python (sim/pydecide.py), then Simulator.apply
             # the decision comes as rows (kind 0: drop, 1: assign; slot; sub) in rd_v, in chunks
             ne, more, wk = _py_hook(0)
-            if ne < 0:  # decide returned None: apply does nothing, not even count it
-                return 0
+            if ne < 0:  # -1: decide returned None (apply does nothing, not even count it); -2: a
+                return 0 if ne == -1 else -1  # stepped run pauses here (NEED_DECISION)
             while True:
                 for j in range(ne):
                     if rd_v[j, 0] == 0:
@@ -1008,12 +1012,13 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
 
     cyc = pol and pcfg[PC_CYCLE] != 0
     while True:  # engine: advance
-        if st[RESUME]:  # back from NEED_CYCLE (1) or NEED_ACTION (2): the decision point it stopped at
+        if st[RESUME]:  # back from NEED_CYCLE (1), NEED_ACTION (2) or NEED_DECISION (3, the decide is
+            # called again: Python hands over the decision made while paused): the decision point it stopped at
             n = resume_action() if st[RESUME] == 2 else -1
             st[RESUME] = 0
             if decide_all(n):
-                st[RESUME] = 2
-                return NEED_ACTION
+                st[RESUME] = 3 if rule == R_PYTHON else 2
+                return NEED_DECISION if rule == R_PYTHON else NEED_ACTION
             continue
         if st[DIRTY]:
             reallocate()
@@ -1102,8 +1107,8 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
                 st[RESUME] = 1
                 return NEED_CYCLE
             if decide_all(-1):
-                st[RESUME] = 2
-                return NEED_ACTION
+                st[RESUME] = 3 if rule == R_PYTHON else 2
+                return NEED_DECISION if rule == R_PYTHON else NEED_ACTION
 
 
 # ------------------------------------------------------------------------------ Python side
@@ -1282,7 +1287,8 @@ class _Kernel:
         while True:
             code = run_kernel(*self.args())
             code = self.after(code, arrivals)
-            if code == FINISHED or code == NEED_ACTION or (code == NEED_CYCLE and self.on_cycle is None):
+            if (code == FINISHED or code == NEED_ACTION or code == NEED_DECISION
+                    or (code == NEED_CYCLE and self.on_cycle is None)):
                 return code
 
     def args(self) -> tuple:
@@ -1301,7 +1307,7 @@ class _Kernel:
         without a hook)."""
         if code == FINISHED:
             self._flush_log()
-        elif code == NEED_ACTION:
+        elif code == NEED_ACTION or code == NEED_DECISION:
             pass
         elif code == NEED_CYCLE:
             if self.on_cycle is not None:

@@ -115,10 +115,14 @@ class PyKernel(C._Kernel):
             d = self.decide(sim)
         if d is None:
             return -1, 0, (self.wake[0] if self.wake else INF)
+        self._take(sim, d)
+        return self._chunk()
+
+    def _take(self, sim, d) -> None:
+        """A decision's rows (checked as ``Simulator.apply`` checks it) and its wake, to hand over."""
         self.pending = self._rows(sim, d)
         if d.wake_at is not None and d.wake_at > sim.now:
             heapq.heappush(self.wake, d.wake_at)
-        return self._chunk()
 
     def _chunk(self):
         buf = self.rd[1]
@@ -270,3 +274,72 @@ def run_python_decided(sim, scheduler, *, slots: int = 1024, heap: int = 1024, c
     k.run_all(C._Arrivals(sim, min_chunk=chunk))
     C._fill(sim, k)
     sim._flush_decisions()
+
+
+class StepKernel(PyKernel):
+    """``Simulator.advance`` / ``apply`` on the compiled event loop: the run pauses at each decision
+    point (the kernel exits with ``NEED_DECISION``) and resumes with the decision given to
+    :meth:`apply`.
+
+    Why: a consumer that must return to its own code between decisions (the cycle env's Python
+    dispatch, an agent, a test stepping a hand case) runs on the one event loop of the package
+    instead of a second one. An exit costs ~10 us of numba dispatch per decision (the in-kernel
+    callback of :class:`PyKernel` ~1 us), so whole runs use :meth:`Simulator.run`. The state view
+    is the simulator, synced at each pause as for :class:`PyKernel`; decisions are not timed (as
+    ``apply`` never was)."""
+
+    def __init__(self, sim, *, chunk: int = 16384, **sizes):
+        super().__init__(sim, _Unused(), **sizes)
+        self.timing = False
+        self.arrivals = C._Arrivals(sim, min_chunk=chunk)
+        self.paused = False  # at a decision point, waiting for apply (or the next advance)
+        self.given = False  # apply was called at this decision point
+        self.finished = False
+
+    def serve(self, kind: int):
+        if kind:
+            return super().serve(kind)
+        if not self.paused:  # a decision point: sync the view, exit (NEED_DECISION)
+            self._sync(self.sim)
+            self.paused = True
+            return -2, 0, (self.wake[0] if self.wake else INF)
+        # resumed at that decision point: hand over what apply took (no apply: as apply(None))
+        self.paused = False
+        if not self.given:
+            return -1, 0, (self.wake[0] if self.wake else INF)
+        self.given = False
+        return self._chunk()
+
+    def advance(self) -> bool:
+        """Run events up to the next decision point (True) or the end of the run (False)."""
+        if self.finished:
+            return False
+        stack = C._ACTIVE.stack
+        stack.append(self)
+        try:
+            code = self.run(self.arrivals)
+        finally:
+            stack.pop()
+        if code == C.NEED_DECISION:
+            return True
+        self.finished = True
+        sim = self.sim
+        sim.ready, sim.running, sim.n_idle = {}, [None] * sim.M, sim.M
+        C._fill(sim, self)
+        return False
+
+    def apply(self, d) -> None:
+        """Take the decision for the paused decision point (checked now, as ``Simulator.apply``)."""
+        if not self.paused or self.given:
+            raise SchedulerError("apply: no decision point is pending (call advance() first, and apply once)")
+        if d is None:
+            return
+        self._take(self.sim, d)
+        self.given = True
+
+
+class _Unused:
+    """The scheduler slot of a stepped kernel: decisions come from ``apply``."""
+
+    def decide(self, sim):  # pragma: no cover - never called
+        raise RuntimeError("a stepped kernel takes its decisions from apply()")

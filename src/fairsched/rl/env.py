@@ -1,8 +1,8 @@
 """Gymnasium environment over the fairsched simulator: one step = one sub-accelerator decision.
 
 Registered as ``fairsched/MultiTenant-v0`` (``gymnasium.make("fairsched/MultiTenant-v0", ...)`` after
-``import fairsched.rl``). It drives the same :class:`~fairsched.sim.engine.Simulator` as
-``fairsched compare``, through ``advance()``/``apply()``.
+``import fairsched.rl``). It drives the same :class:`~fairsched.sim.engine.Simulator` (the same
+compiled event loop) as ``fairsched compare``.
 
 Action space
     ``Discrete(K + 1)``. Action ``j < K`` runs candidate ``j`` (see :mod:`fairsched.rl.features`)
@@ -42,10 +42,12 @@ Core
     (:class:`fairsched.sim.compiled.ActionRun`): it runs events until a decision the policy would
     be asked for, with the observation built in the kernel (the same float32 values as
     :class:`~fairsched.rl.features.FeatureBuilder`), and resumes with the action. ``"python"``
-    drives the Python :class:`~fairsched.sim.engine.Simulator` through ``advance()``/``apply()``;
-    it is the oracle of the tests (same observations, masks, rewards and terminations) and the only
-    core that exposes the candidate requests (``env._cands``). For many envs in one call see
-    :class:`fairsched.rl.vec_env.KernelVecEnv`.
+    builds candidates and observations in Python (:class:`~fairsched.rl.features.FeatureBuilder`)
+    and steps the same kernel through ``Simulator.advance()``/``apply()`` (it pauses at each
+    decision point); it checks the in-kernel observations in the tests (same observations, masks,
+    rewards and terminations; the tests also run it on the Python oracle loop through
+    ``simulator_class``) and is the only core that exposes the candidate requests (``env._cands``).
+    For many envs in one call see :class:`fairsched.rl.vec_env.KernelVecEnv`.
 
 Version history
     v0: feature version 1, then 2 (risky placements masked), then 3 (thermometer code of the cumulative
@@ -77,6 +79,8 @@ class FairSchedEnv(gym.Env):
     """Masked, tenant-aware scheduling env (see the module docstring)."""
 
     metadata = {"render_modes": []}
+    #: the simulator each episode runs on (a test may put the Python oracle loop here)
+    simulator_class = Simulator
 
     def __init__(
         self,
@@ -205,7 +209,7 @@ class FairSchedEnv(gym.Env):
         super().reset(seed=seed)
         wl, sim_seed, kind = self._draw_workload()
         self.workload_kind = kind
-        self.sim = Simulator(self.platform, self.costs, wl, SimConfig(seed=sim_seed, time_decisions=False))
+        self.sim = self.simulator_class(self.platform, self.costs, wl, SimConfig(seed=sim_seed, time_decisions=False))
         self.features.reset(self.sim)
         self.reward_fn.reset(self.sim)
         self._run = None

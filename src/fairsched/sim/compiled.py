@@ -8,8 +8,9 @@ pure-Python engine stops near 10^5 layer events per second: every event is a Pyt
 scheduler, a bandwidth re-allocation and a progress update, spread over a dozen small functions.
 This kernel does the same work on arrays, 20x to 40x faster (docs/performance.md).
 
-What stays in Python: :mod:`fairsched.sim.engine` is the readable reference (the test oracle) and
-the core for simulators stepped from outside (``advance`` / ``apply``). Per-layer traces
+This is the package's one event loop: the pure-Python loop it mirrors (the readable reference)
+is the test oracle, ``tests/oracle/engine_py.py``; simulators stepped from outside
+(``Simulator.advance`` / ``apply``) run here too (rule ``python``, exit ``NEED_DECISION``). Per-layer traces
 (``SimConfig.trace_layers``) come from the kernel too: each layer that ends (``finish_layer``) or
 is aborted (``drop``) adds a row to ``tr_f`` / ``tr_i`` (:func:`trace_layer`), at the points where
 the engine appends to ``layer_trace``, so the rows, their order and their float bits are the
@@ -25,10 +26,11 @@ the policy rule with the ``external`` pick: the kernel returns at each decision 
 make (``NEED_ACTION``) with the observation built, and resumes with the agent's action
 (:class:`ActionRun`; many at once: :mod:`fairsched.sim.compiled_batch`).
 
-Exactness: the kernel reproduces :meth:`Simulator.run` bit for bit (request log, counters, floats):
-every floating-point operation of ``engine.py`` and of the scheduler's ``decide`` is done on the
-same values in the same order (comments name the method mirrored), and no fast-math is enabled,
-so no operation is fused or reordered. ``tests/sim/test_compiled.py`` checks the identity.
+Exactness: the kernel reproduces the oracle loop bit for bit (request log, counters, floats):
+every floating-point operation of the oracle (``tests/oracle/engine_py.py``; comments name the
+engine method mirrored) and of the scheduler's ``decide`` is done on the same values in the same
+order, and no fast-math is enabled, so no operation is fused or reordered.
+``tests/sim/test_compiled.py`` checks the identity.
 
 Rules (``RULES``, named by a scheduler class's ``kernel_spec``): a priority rule pops requests
 from a heap in key order, each to the fastest idle sub-accelerator; ``affinity-edf`` may refuse
@@ -1494,31 +1496,47 @@ def run_compiled(sim, spec: str, params: tuple = (), *, slots: int = 1024, heap:
     _fill(sim, k)
 
 
-class CycleRun:
-    """A compiled run of a cycle rule that pauses at every decision point where a cycle is due,
-    so that a caller (the cycle env) chooses each cycle's pick: :meth:`run` returns True when
-    paused (read :meth:`view`, then :meth:`set_cycle`) and False at the end. ``sim`` (fresh) gets
-    the SLO counters at every pause and everything at the end, as :func:`run_compiled` fills it."""
+class _PausedRun:
+    """A compiled run of the policy rule that pauses where Python must choose (the kernel's exit
+    ``pause``): :meth:`run` returns True when paused, False at the end. ``sim`` (fresh) gets the
+    SLO counters at every pause and everything at the end, as :func:`run_compiled` fills it.
+    (Stepping a Python ``decide`` from outside, ``NEED_DECISION``: :class:`fairsched.sim.pydecide.StepKernel`.)"""
+
+    pause = -1  # the exit code of a pause (a subclass's)
 
     def __init__(self, sim, params: tuple, *, chunk: int = 16384):
         self.sim = sim
         self._k = _Kernel(sim, "policy", params)
-        if self._k.on_cycle is not None or not self._k.pol[0][PC_CYCLE]:
-            raise ValueError("CycleRun: the parameters must describe a cycle rule without a hook")
+        self._check()
         self._arr = _Arrivals(sim, min_chunk=chunk)
         self.finished = False
         sim.core_used = "compiled"
 
+    def _check(self) -> None:
+        """Refuse parameters that describe another rule (ValueError); read what the pause shows."""
+
     def run(self) -> bool:
         if self.finished:
             return False
-        paused = self._k.run(self._arr) == NEED_CYCLE
+        paused = self._k.run(self._arr) == self.pause
         if paused:
             _fill_counters(self.sim, self._k)
         else:
             _fill(self.sim, self._k)
             self.finished = True
         return paused
+
+
+class CycleRun(_PausedRun):
+    """A compiled run of a cycle rule that pauses at every decision point where a cycle is due,
+    so that a caller (the cycle env) chooses each cycle's pick: :meth:`run` returns True when
+    paused (read :meth:`view`, then :meth:`set_cycle`) and False at the end."""
+
+    pause = NEED_CYCLE
+
+    def _check(self) -> None:
+        if self._k.on_cycle is not None or not self._k.pol[0][PC_CYCLE]:
+            raise ValueError("CycleRun: the parameters must describe a cycle rule without a hook")
 
     def view(self) -> "StateView":
         return StateView(self._k)
@@ -1527,36 +1545,22 @@ class CycleRun:
         self._k.set_cycle(pick, theta, next_cycle, protect)
 
 
-class ActionRun:
+class ActionRun(_PausedRun):
     """A compiled run of the policy rule with the ``external`` pick (the per-layer env): it
     pauses at every decision where the policy would be asked (an idle sub with at least one
     candidate), with the float32 observation and the menu ready. :meth:`run` returns True when
     paused (read :attr:`obs`, :meth:`mask`, :attr:`sub`; then :meth:`set_action`), False at the
-    end. ``sim`` (fresh) gets the SLO counters at every pause, everything at the end."""
+    end."""
 
-    def __init__(self, sim, params: tuple, *, chunk: int = 16384):
-        self.sim = sim
-        self._k = _Kernel(sim, "policy", params)
+    pause = NEED_ACTION
+
+    def _check(self) -> None:
         pcfg = self._k.pol[0]
         if pcfg[PC_PICK] != P_EXTERNAL or pcfg[PC_CYCLE]:
             raise ValueError("ActionRun: the parameters must describe the policy rule with the external pick")
         self.K = int(pcfg[PC_K])
         self.obs = self._k.pol[6]  # the kernel writes each observation here (a view: copy to keep it)
-        self._x = self._k.pol[8][sim.M:]  # X_SUB, X_ACT, X_NC, X_CAND...
-        self._arr = _Arrivals(sim, min_chunk=chunk)
-        self.finished = False
-        sim.core_used = "compiled"
-
-    def run(self) -> bool:
-        if self.finished:
-            return False
-        paused = self._k.run(self._arr) == NEED_ACTION
-        if paused:
-            _fill_counters(self.sim, self._k)
-        else:
-            _fill(self.sim, self._k)
-            self.finished = True
-        return paused
+        self._x = self._k.pol[8][self.sim.M:]  # X_SUB, X_ACT, X_NC, X_CAND...
 
     @property
     def sub(self) -> int:

@@ -14,8 +14,9 @@ state is synced from the kernel's arrays (``now``, ``ready`` in the engine's dic
 static field (``prof``, ``sub_prof``, ``best_suffix``, ``workload``, ...) work unchanged, and a
 scheduler that kept ``sim`` from ``reset`` sees the same object. Request objects persist while a
 request lives (same object at every decision, as on the engine); when it ends it is marked ``DONE``
-with ``end`` and ``hit`` and ``on_end`` is called, in end order, before the next decision (with
-``sim.now`` at the end time). Energy and busy times are filled at the end of the run only.
+with ``end`` and ``hit``, appended to ``request_log`` (when kept) and ``on_end`` is called, in end
+order, before the next decision (with ``sim.now`` at the end time). Energy and busy times are
+filled at the end of the run only.
 
 Same results as the engine, bit for bit (``tests/sim/test_pydecide.py``), and decision times are
 measured the same way (``time_decisions``).
@@ -79,10 +80,7 @@ class PyKernel(C._Kernel):
 
     def _flush_log(self) -> None:
         self._changes()
-        self._ends()
-        n = int(self.st[C.LOG_LEN])
-        if n and self.sim.request_log is not None:
-            self.log_chunks.append((self.log_f[:, :n].copy(), self.log_i[:, :n].copy()))
+        self._ends()  # (it also appended these ends to the request log)
         self.st[C.LOG_LEN] = 0
         self.cursor = 0
 
@@ -202,11 +200,15 @@ class PyKernel(C._Kernel):
         return r
 
     def _ends(self) -> None:
-        """Requests that ended since the last call: marked DONE, then ``on_end`` in end order."""
+        """Requests that ended since the last call: marked DONE, appended to the request log (as
+        they end, as on the engine: a scheduler or a stepping caller may read it mid-run), then
+        ``on_end``, in end order."""
         n = int(self.st[C.LOG_LEN])
         if n == self.cursor:
             return
         sim, live, slot_of, on_end = self.sim, self.live, self.slot_of, self.sim.on_end
+        log = sim.request_log
+        tenant, models, smodel = sim.slo_tenant, sim.models, sim.slo_model
         lf = self.log_f[:, self.cursor:n].tolist()
         li = self.log_i[:, self.cursor:n].tolist()
         self.n_ended += n - self.cursor
@@ -214,6 +216,8 @@ class PyKernel(C._Kernel):
         for rid, s, hit, counted, a, d, e in zip(*li, *lf):
             r = live.pop(rid, None)
             hit = bool(hit)
+            if log is not None:
+                log.append((rid, tenant[s], s, models[smodel[s]], a, d, e, hit, bool(counted)))
             if r is None:  # never seen by Python: a Request for on_end
                 if on_end is None:
                     continue
@@ -293,7 +297,8 @@ class StepKernel(PyKernel):
         self.timing = False
         self.arrivals = C._Arrivals(sim, min_chunk=chunk)
         self.paused = False  # at a decision point, waiting for apply (or the next advance)
-        self.given = False  # apply was called at this decision point
+        self.applied = False  # apply was called at this decision point
+        self.given = False  # ... with a decision (not None)
         self.finished = False
 
     def serve(self, kind: int):
@@ -304,7 +309,7 @@ class StepKernel(PyKernel):
             self.paused = True
             return -2, 0, (self.wake[0] if self.wake else INF)
         # resumed at that decision point: hand over what apply took (no apply: as apply(None))
-        self.paused = False
+        self.paused = self.applied = False
         if not self.given:
             return -1, 0, (self.wake[0] if self.wake else INF)
         self.given = False
@@ -330,8 +335,9 @@ class StepKernel(PyKernel):
 
     def apply(self, d) -> None:
         """Take the decision for the paused decision point (checked now, as ``Simulator.apply``)."""
-        if not self.paused or self.given:
+        if not self.paused or self.applied:
             raise SchedulerError("apply: no decision point is pending (call advance() first, and apply once)")
+        self.applied = True
         if d is None:
             return
         self._take(self.sim, d)

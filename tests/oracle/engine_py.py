@@ -96,6 +96,14 @@ class PySimulator(Simulator):
         self._flush_decisions()
         return self
 
+    def advance_until(self, pause, decide) -> bool:
+        """The loop that ``Simulator.advance_until`` runs inside the kernel."""
+        while self.advance():
+            if pause(self):
+                return True
+            self.apply(decide(self))
+        return False
+
     def advance(self) -> bool:
         """Process events until the next decision point. Returns False when the run is over."""
         if self._redecide:

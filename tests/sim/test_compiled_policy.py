@@ -2,7 +2,7 @@
 
 ``drl``, ``relmas`` (exported MLP policies), ``triage`` and ``llf-masked`` (their teachers) decide
 through one protocol (rl/policy_scheduler.py); the kernel's copy (sim/compiled_policy.py) must give
-the Python core's request log and counters exactly, across loads, sharing rules, shedding on and
+the oracle's (tests/oracle/engine_py.py) request log and counters exactly, across loads, sharing rules, shedding on and
 off, a contended platform, fixed arrivals with ties and every resume path. Plus the pieces with
 independently known answers: the forward pass against a float64 reference, the tanh
 approximation's error bound, the masked arg-max on hand cases.

@@ -197,3 +197,28 @@ def test_the_state_view_at_every_pause_is_the_oracles(name):
         for sim, s in zip(sims, scheds):
             sim.apply(s.decide(sim))
     assert pauses > 100 and sims[0].request_log == sims[1].request_log and len(sims[1].request_log) == 120
+
+
+@pytest.mark.parametrize("name", ("edf", "sla-aware", "drl"))
+def test_advance_until_is_the_pause_loop(name):
+    """advance_until(pause, decide) pauses where the loop ``advance; if pause: stop; apply(decide)``
+    stops, with the same state; between pauses its own decisions are the loop's (oracle)."""
+    plat, costs, wl = build(load=1.3, requests=150)
+    res = []
+    for cls in (PySimulator, Simulator):
+        sim = cls(plat, costs, wl, SimConfig(log_requests=True, trace_layers=True, seed=2))
+        s = make(name)
+        s.reset(sim, 2)
+        marks = []
+        nxt = [0.0]
+
+        def pause(v):
+            return v.now >= nxt[0]
+
+        while sim.advance_until(pause, s.decide):
+            marks.append((sim.now, list(sim.ready), sim.idle, list(sim.slo_done_all)))
+            nxt[0] = sim.now + 2e-3  # the next pause 2 ms on
+            sim.apply(s.decide(sim))
+        res.append((marks, sim))
+    assert len(res[0][0]) > 10 and res[0][0] == res[1][0]
+    assert_same(res[0][1], res[1][1])

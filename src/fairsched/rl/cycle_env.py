@@ -73,10 +73,8 @@ class CycleEnv(FairSchedEnv):
             self._state = sim
             self._done = True
             return False
-        while sim.advance():
-            if ctl.due(sim):
-                return True
-            sim.apply(ctl.dispatch(sim))
+        if sim.advance_until(ctl.due, ctl.dispatch):  # the Python dispatch, from inside the kernel
+            return True
         self._done = True
         return False
 

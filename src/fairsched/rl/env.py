@@ -75,6 +75,10 @@ from fairsched.workload.scenario import ScenarioConfig, load_scenario, resolve
 OBS_LOW, OBS_HIGH = -2.0, 10.0
 
 
+def _leave_idle(sim) -> Decision:
+    return Decision()
+
+
 class FairSchedEnv(gym.Env):
     """Masked, tenant-aware scheduling env (see the module docstring)."""
 
@@ -178,26 +182,34 @@ class FairSchedEnv(gym.Env):
             self._sub, self._obs, self._mask = run.sub, run.obs.copy(), run.mask()
             return True
         sim = self.sim
-        while True:
-            if self._need_advance:
-                if not sim.advance():
-                    self._done = True
-                    return False
-                self._need_advance = False
-                if sim.now != self._skip_t:
-                    self._skip_t = sim.now
-                    self._skip = set()
-            sub = next((i for i in sim.idle if i not in self._skip), None)
-            if sub is None:
-                sim.apply(Decision())
-                self._need_advance = True
+        if not self._need_advance:  # the same decision point: another idle sub, else leave them idle
+            if self._find(sim):
+                return True
+            sim.apply(Decision())
+        self._need_advance = False
+        # decision points without a sub to ask are decided (all idle) from inside the kernel
+        if not sim.advance_until(self._find, _leave_idle):
+            self._done = True
+            return False
+        return True
+
+    def _find(self, sim) -> bool:
+        """The first idle sub not yet skipped at this instant that has candidates (kept as the
+        question); subs without candidates are skipped. False: none."""
+        if sim.now != self._skip_t:
+            self._skip_t = sim.now
+            self._skip = set()
+        skip = self._skip
+        for sub in sim.idle:
+            if sub in skip:
                 continue
             cands, obs, mask = self.features.build(sim, sub)
             if not cands:
-                self._skip.add(sub)
+                skip.add(sub)
                 continue
             self._sub, self._cands, self._obs, self._mask = sub, cands, obs, mask
             return True
+        return False
 
     def _final_obs(self):
         self._mask = np.zeros(self.K + 1, dtype=bool)

@@ -242,8 +242,7 @@ class Simulator(StateHelpers):
         in-kernel rule; ``"compiled-python"``: its own ``decide``, called from the kernel)."""
         if self._stepper is not None or self.finished:  # already stepped: the rest of the run, stepped
             scheduler.reset(self, self.cfg.seed)
-            while self.advance():
-                self.apply(scheduler.decide(self))
+            self.advance_until(_never, scheduler.decide)
             return self
         spec = self._kernel_spec(scheduler)
         scheduler.reset(self, self.cfg.seed)
@@ -300,15 +299,31 @@ class Simulator(StateHelpers):
         exits with ``NEED_DECISION``, :class:`fairsched.sim.pydecide.StepKernel`); the public state
         (``now``, ``ready``, ``running``, ``idle``, the SLO counters...) is the kernel's at that point.
         Then :meth:`apply` a decision (or advance again: as ``apply(None)``)."""
+        st = self._stepping()
+        return st is not None and st.advance()
+
+    def advance_until(self, pause, decide) -> bool:
+        """:meth:`advance`, deciding with ``decide(self)`` at every decision point where ``pause(self)``
+        is false; True once paused at one where it is true (then :meth:`apply`), False at the end.
+
+        The same run as ``while self.advance(): if pause(self): return True; self.apply(decide(self))``,
+        but the decisions it makes itself are made from inside the kernel (a callback, ~1 us) instead
+        of an exit and re-entry per decision (~10 us): for a caller that needs only some decision
+        points (the cycle env's Python dispatch pauses once per cycle)."""
+        st = self._stepping()
+        return st is not None and st.advance((pause, decide))
+
+    def _stepping(self):
+        """The paused kernel of :meth:`advance` (built on first use); None for a finished run."""
         st = self._stepper
         if st is None:
             if self.finished:
-                return False
+                return None
             from fairsched.sim.pydecide import StepKernel
 
             st = self._stepper = StepKernel(self)
             self.core_used = "compiled-python"
-        return st.advance()
+        return st
 
     def apply(self, decision: Decision | None) -> None:
         """Carry out a scheduler's decision at the decision point :meth:`advance` stopped at (checked
@@ -334,6 +349,10 @@ class Simulator(StateHelpers):
 
 
 CORES = ("auto", "python", "compiled")
+
+
+def _never(sim) -> bool:
+    return False
 
 
 def compiled_refusal(cls) -> str | None:

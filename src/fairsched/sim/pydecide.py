@@ -300,12 +300,21 @@ class StepKernel(PyKernel):
         self.applied = False  # apply was called at this decision point
         self.given = False  # ... with a decision (not None)
         self.finished = False
+        self.until = None  # (pause, decide) of advance_until while it runs
 
     def serve(self, kind: int):
         if kind:
             return super().serve(kind)
-        if not self.paused:  # a decision point: sync the view, exit (NEED_DECISION)
-            self._sync(self.sim)
+        if not self.paused:  # a decision point: sync the view, exit (NEED_DECISION) ...
+            sim = self.sim
+            self._sync(sim)
+            until = self.until
+            if until is not None and not until[0](sim):  # ... or decide here, without an exit
+                d = until[1](sim)
+                if d is None:
+                    return -1, 0, (self.wake[0] if self.wake else INF)
+                self._take(sim, d)
+                return self._chunk()
             self.paused = True
             return -2, 0, (self.wake[0] if self.wake else INF)
         # resumed at that decision point: hand over what apply took (no apply: as apply(None))
@@ -315,15 +324,19 @@ class StepKernel(PyKernel):
         self.given = False
         return self._chunk()
 
-    def advance(self) -> bool:
-        """Run events up to the next decision point (True) or the end of the run (False)."""
+    def advance(self, until=None) -> bool:
+        """Run events up to the next decision point (True) or the end of the run (False).
+        ``until``: ``(pause, decide)``: at each decision point where ``pause(sim)`` is false the
+        decision is ``decide(sim)``, made from inside the kernel; it pauses where it is true."""
         if self.finished:
             return False
         stack = C._ACTIVE.stack
         stack.append(self)
+        self.until = until
         try:
             code = self.run(self.arrivals)
         finally:
+            self.until = None
             stack.pop()
         if code == C.NEED_DECISION:
             return True

@@ -1,11 +1,11 @@
-"""Differential test (issue 15): the compiled and the Python event loop agree, or both refuse.
+"""Differential test (issue 15): the compiled event loop and the Python oracle loop agree, or both refuse.
 
 Hypothesis draws extreme-but-valid instances: cost tables whose layer times span 1e-12 s to
 1e3 s with zero-traffic and heavily bandwidth-bound layers, clocks from 1 MHz to 1 GHz, DRAM from
 1 MB/s to 1 TB/s, loads from 0.001 to 5, bursty streams with ON/OFF ratios up to 1e7, and traces
 with bursts of simultaneous (zero-gap) arrivals. Each instance is first validated
 (``workload.scenario.resolve``); one that is refused is refused for both cores alike (validation
-runs before either). One that is accepted runs under ``--core python`` and ``--core compiled`` for
+runs before either). One that is accepted runs on the oracle (``tests/oracle/engine_py.py``) and under ``--core compiled`` for
 every scheduler with a compiled core, and the per-request logs and summaries (timings aside) must be
 identical -- the documented contract of ``SimConfig.core``.
 
@@ -30,6 +30,7 @@ from fairsched.costs.table import from_frame
 from fairsched.errors import InputError
 from fairsched.platform.config import Platform
 from fairsched.workload.scenario import ScenarioConfig, resolve
+from tests.oracle.engine_py import api_on_oracle
 
 COMPILED = ["edf", "fcfs", "sjf", "llf"]
 TIMINGS = ("sim_wall_s", "decision_us_p50", "decision_us_p99")
@@ -91,7 +92,8 @@ def _same(plat, table, wl, seed):
     for name in COMPILED:
         faulthandler.dump_traceback_later(300, exit=True)
         try:
-            a = run_one(plat, table, wl, name, seed=seed, log_requests=True, core="python")
+            with api_on_oracle():  # the Python event loop (tests/oracle/engine_py.py)
+                a = run_one(plat, table, wl, name, seed=seed, log_requests=True)
             b = run_one(plat, table, wl, name, seed=seed, log_requests=True, core="compiled")
         finally:
             faulthandler.cancel_dump_traceback_later()

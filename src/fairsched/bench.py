@@ -4,16 +4,20 @@ What is measured, on one scenario (the shipped default unless told otherwise):
 
 * ``sim_layer_events_per_s``: simulator throughput (completed layers per CPU second of
   :meth:`Simulator.run`, one core) with ``edf`` on the core ``core="auto"`` picks for it (the
-  compiled one, ``sim/compiled.py``); ``sim_layer_events_per_s_python``: the same runs on the
-  Python core, alternated with them; ``compiled_speedup``: their ratio.
+  compiled one, ``sim/compiled.py``, with the in-kernel rule); ``sim_layer_events_per_s_python``:
+  the same runs with ``core="python"`` (the same event loop, each decision by the scheduler's own
+  Python ``decide`` called from the kernel, timed), alternated with them; ``compiled_speedup``:
+  their ratio, i.e. what the in-kernel rule saves over deciding in Python. (The package has one
+  event loop; the pure-Python loop is the test oracle, ``tests/oracle/engine_py.py``.)
   ``sim_layer_events_per_s_drl``: the ``drl`` scheduler (the core ``auto`` picks: compiled);
-  ``sim_layer_events_per_s_drl_python``: on the Python core (whose run also times ``drl``'s
+  ``sim_layer_events_per_s_drl_python``: with ``core="python"`` (whose run also times ``drl``'s
   whole ``decide``). ``policies``: ``drl``, ``relmas`` and their teachers ``triage`` and
-  ``llf-masked``, each on both cores alternated (``{name: {compiled, python, speedup}}``).
+  ``llf-masked``, each both ways alternated (``{name: {compiled, python, speedup}}``).
 * ``user_scheduler``: a user-style scheduler (``UserEDF``: a plain ``Scheduler`` subclass, EDF in
   a dozen lines of Python, no in-kernel rule) on the compiled event loop with its ``decide`` called
-  at each decision point (``core="auto"``, ``sim/pydecide.py``) and on the Python core, alternated:
-  ``{kernel, python, speedup, core, decisions}`` (layer events per CPU second).
+  at each decision point (``core="auto"``, ``sim/pydecide.py``), alternated with the in-kernel
+  ``edf`` rule on the same runs: ``{kernel: edf's rule, python: UserEDF, speedup, core: UserEDF's,
+  decisions}`` (layer events per CPU second).
 * ``jit_compile_s`` / ``jit_cache_load_s``: the compiled core's first call in a fresh process
   with an empty numba cache (compiles), then in another with that cache (loads). Rates never
   include either: each process warms the core up first.
@@ -22,11 +26,12 @@ What is measured, on one scenario (the shipped default unless told otherwise):
   the ratio of their layer-event rates. ``simpy_hits_equal`` says whether both produced the same
   hits per SLO.
 * ``env_steps_per_s``: per-layer Gymnasium env steps per CPU second with random valid actions, on
-  the compiled kernel (the env's default core); ``env_steps_per_s_python``: on the Python engine;
+  the compiled kernel (the env's default core); ``env_steps_per_s_python``: ``core="python"``
+  (observations built in Python, the kernel stepped through ``advance`` / ``apply``);
   ``env_steps_per_s_batched``: ``{N: steps/s}`` of N envs stepped in one call
   (``KernelVecEnv``, N = 16 and 64) with one batched ``drl`` forward pass per step (needs ``[rl]``).
 * ``cycle_env_steps_per_s``: the cycle env's steps (scheduling cycles) per CPU second, per variant,
-  on the compiled and the Python core (needs ``[rl]``).
+  with the dispatch in the kernel and in Python (the kernel stepped; needs ``[rl]``).
 * ``decision_us_p50`` / ``decision_us_p99`` and ``predict_speedup``: from
   ``fairsched.rl.bench.decision_latency()`` when that exists (numpy policy vs sb3 ``predict``);
   otherwise p50/p99 of the ``drl`` scheduler's decisions in the simulator and no speedup.
@@ -124,7 +129,8 @@ def warm_up(platform, costs, workload) -> float:
 
 
 def side_by_side(platform, costs, workload, scheduler: str = "edf", repeat: int = 1) -> dict:
-    """The core ``auto`` picks and the Python core, alternated, best of ``repeat`` each."""
+    """The core ``auto`` picks and ``core="python"`` (its own decide from the kernel), alternated,
+    best of ``repeat`` each."""
     best_auto = best_py = 0.0
     sim = None
     for _ in range(repeat):
@@ -154,18 +160,20 @@ class UserEDF(Scheduler):
 
 
 def user_side_by_side(platform, costs, workload, repeat: int = 1) -> dict:
-    """:class:`UserEDF` on the kernel (``core="auto"``) and on the Python core, alternated, best
-    of ``repeat`` each (layer events per CPU second)."""
-    best = {"auto": 0.0, "python": 0.0}
+    """:class:`UserEDF` on the kernel (``core="auto"``: its decide called from the kernel) and the
+    in-kernel ``edf`` rule, alternated, best of ``repeat`` each (layer events per CPU second)."""
+    from fairsched.schedulers.registry import make
+
+    best = {"rule": 0.0, "user": 0.0}
     sim = None
     for _ in range(repeat):
-        for core in best:
-            s = Simulator(platform, costs, workload, SimConfig(core=core))
+        for kind in best:
+            s = Simulator(platform, costs, workload, SimConfig())
             t0 = time.process_time()
-            s.run(UserEDF())
-            best[core] = max(best[core], s.layer_events / max(time.process_time() - t0, 1e-9))
-            sim = s if core == "auto" else sim
-    return dict(kernel=best["auto"], python=best["python"], speedup=best["auto"] / best["python"],
+            s.run(make("edf") if kind == "rule" else UserEDF())
+            best[kind] = max(best[kind], s.layer_events / max(time.process_time() - t0, 1e-9))
+            sim = s if kind == "user" else sim
+    return dict(kernel=best["rule"], python=best["user"], speedup=best["rule"] / best["user"],
                 core=sim.core_used, decisions=sim.decisions)
 
 
@@ -173,8 +181,8 @@ POLICY_SCHEDULERS = ("drl", "relmas", "triage", "llf-masked")
 
 
 def policy_side_by_side(platform, costs, workload, repeat: int = 1) -> dict:
-    """The learned schedulers and their teachers on the compiled core and on the Python core,
-    alternated, best of ``repeat`` each: ``{name: {compiled, python, speedup, core}}``."""
+    """The learned schedulers and their teachers with their in-kernel rule and with their own
+    decide from the kernel (``core="python"``), alternated, best of ``repeat`` each: ``{name: {compiled, python, speedup, core}}``."""
     from fairsched.schedulers.registry import available
 
     out = {}
@@ -247,9 +255,9 @@ def platform_scaling(scenario, platform, costs, sizes=(8, 32, 128, 512), schedul
                      log: Callable[[str], None] = lambda s: None) -> dict:
     """Layer events per CPU second at each platform size (:func:`scaled_platform` of ``platform``,
     ``requests_per_sub x size`` requests so the run's length per sub stays the same), and the
-    fitted growth exponent of time per event in platform size, per scheduler. Schedulers on the
-    Python core run only up to ``python_max_size`` sub-accelerators (their time per event grows
-    linearly in the platform size); they and the learned ones (the compiled ``policy`` rule, about
+    fitted growth exponent of time per event in platform size, per scheduler. Schedulers without
+    an in-kernel rule (their Python decide called from the kernel) run only up to ``python_max_size``
+    sub-accelerators (their time per event grows linearly in the platform size); they and the learned ones (the compiled ``policy`` rule, about
     10x slower per event than a key rule) run on a fifth of the requests."""
     from fairsched.api import build
     from fairsched.schedulers.registry import available, scheduler_class
@@ -558,7 +566,7 @@ def run_bench(
         log("compiled core: first call in fresh processes (compile, then cached) ...")
         res.update(jit_times())
     res["jit_warmup_s"] = warm_up(plat, table, wl)
-    log(f"simulator, edf, {n} requests, compiled and Python cores alternated ...")
+    log(f"simulator, edf, {n} requests, in-kernel rule and Python decide alternated ...")
     res.update(side_by_side(plat, table, wl, "edf", repeat=repeat))
     drl_sim = None
     if "drl" in available():
@@ -570,11 +578,11 @@ def run_bench(
             res["drl_error"] = str(e)
             log(f"  drl skipped: {e}")
 
-    log(f"a user-style Python scheduler (UserEDF), {n} requests, kernel and Python core alternated ...")
+    log(f"a user-style Python scheduler (UserEDF) and the edf rule, {n} requests, alternated ...")
     res["user_scheduler"] = user_side_by_side(plat, table, wl, repeat=repeat)
 
     if scaling:
-        log(f"learned schedulers and teachers, {n} requests, compiled and Python cores alternated ...")
+        log(f"learned schedulers and teachers, {n} requests, in-kernel rule and Python decide alternated ...")
         res["policies"] = policy_side_by_side(plat, table, wl, repeat=repeat)
         log(f"every registered scheduler, {n} requests ...")
         res["schedulers"] = every_scheduler(plat, table, wl, repeat=repeat)
@@ -592,11 +600,11 @@ def run_bench(
 
     secs = (2.0 if quick else 5.0) if env_seconds is None else env_seconds
     if secs > 0:
-        log("env steps, compiled and Python cores, single and batched ...")
+        log("env steps, kernel observations and Python features, single and batched ...")
         res["env_steps_per_s"] = env_steps(scenario, plat, table, seconds=secs)
         res["env_steps_per_s_python"] = env_steps(scenario, plat, table, seconds=secs, core="python")
         res["env_steps_per_s_batched"] = env_steps_batched(scenario, plat, table, seconds=secs)
-        log("cycle env steps, compiled and Python cores alternated ...")
+        log("cycle env steps, kernel and Python dispatch alternated ...")
         res["cycle_env_steps_per_s"] = cycle_env_steps(scenario, plat, table, episodes=1 if quick else 3)
     if rl:
         log("decision latency ...")
@@ -621,23 +629,23 @@ def format_table(res: dict) -> str:
         return "n/a" if v is None else fmt.format(v)
 
     rows = [
-        ("simulator, edf, compiled core (layer events/s)", f(res.get("sim_layer_events_per_s"), "{:,.0f}")),
-        ("simulator, edf, Python core (layer events/s)", f(res.get("sim_layer_events_per_s_python"), "{:,.0f}")),
-        ("compiled vs Python core", f(res.get("compiled_speedup"), "{:.1f}x")),
+        ("simulator, edf, in-kernel rule (layer events/s)", f(res.get("sim_layer_events_per_s"), "{:,.0f}")),
+        ("simulator, edf, its Python decide on the kernel (layer events/s)", f(res.get("sim_layer_events_per_s_python"), "{:,.0f}")),
+        ("in-kernel rule vs Python decide", f(res.get("compiled_speedup"), "{:.1f}x")),
         ("compiled core first call: compile / from cache (s)",
          f"{f(res.get('jit_compile_s'), '{:.2f}')} / {f(res.get('jit_cache_load_s'), '{:.2f}')}"),
-        ("simulator, drl, compiled core (layer events/s)", f(res.get("sim_layer_events_per_s_drl"), "{:,.0f}")),
-        ("simulator, drl, Python core (layer events/s)", f(res.get("sim_layer_events_per_s_drl_python"), "{:,.0f}")),
+        ("simulator, drl, in-kernel rule (layer events/s)", f(res.get("sim_layer_events_per_s_drl"), "{:,.0f}")),
+        ("simulator, drl, its Python decide on the kernel (layer events/s)", f(res.get("sim_layer_events_per_s_drl_python"), "{:,.0f}")),
         ("SimPy reference (layer events/s)", f(res.get("simpy_layer_events_per_s"), "{:,.0f}")),
         ("speed-up over SimPy (same arrivals)", f(res.get("simpy_speedup"), "{:.1f}x")),
         ("same hits per SLO as SimPy", f(res.get("simpy_hits_equal"), "{}")),
-        ("env steps/s, compiled core / Python core",
+        ("env steps/s, kernel observations / Python features",
          f"{f(res.get('env_steps_per_s'), '{:,.0f}')} / {f(res.get('env_steps_per_s_python'), '{:,.0f}')}"),
     ]
     for n, r in (res.get("env_steps_per_s_batched") or {}).items():
         rows.append((f"env steps/s, {n} envs batched (KernelVecEnv, one drl forward per step)", f"{r:,.0f}"))
     for v, r in (res.get("cycle_env_steps_per_s") or {}).items():
-        rows.append((f"cycle env steps/s, {v}: compiled / Python core",
+        rows.append((f"cycle env steps/s, {v}: kernel / Python dispatch",
                      f"{r['compiled']:,.0f} / {r['python']:,.0f} ({r['compiled'] / max(r['python'], 1e-9):.1f}x)"))
     rows += [
         ("decision latency p50 / p99 (µs)",
@@ -657,7 +665,7 @@ def scaling_tables(res: dict) -> list[str]:
     out = []
     pol = res.get("policies")
     if pol:
-        out += ["", "| learned / teacher | compiled core | Python core | speed-up |", "|---|---|---|---|"]
+        out += ["", "| learned / teacher | in-kernel rule | Python decide | speed-up |", "|---|---|---|---|"]
         for k, v in pol.items():
             out.append(f"| {k} | {v['compiled']:,.0f} | {v['python']:,.0f} | {v['speedup']:.1f}x |")
     sch = res.get("schedulers")

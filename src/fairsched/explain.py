@@ -1,11 +1,15 @@
 """Why a learned scheduler made one decision: its candidates, their features and the policy's scores.
 
-:func:`explain` replays a run of ``drl`` / ``relmas`` (or ``NAME:POLICY_PATH``) on the Python core
-up to the policy's ``decision``-th evaluation (0-based; one evaluation per idle sub-accelerator
+:func:`explain` replays a run of ``drl`` / ``relmas`` (or ``NAME:POLICY_PATH``) up to the policy's ``decision``-th evaluation (0-based; one evaluation per idle sub-accelerator
 asked) and returns what the policy saw and said there: the idle sub-accelerator, the ``K``
 candidate requests (tenant, model, next layer, slack), the mask, every named feature
 (:data:`fairsched.rl.features.CAND_FEATURES` per candidate, ``GLOBAL_FEATURES`` once), the logits
 and the chosen action (``K`` = leave the sub-accelerator idle). numpy only.
+
+The run is the package's one event loop, the compiled kernel, with the scheduler's own Python
+``decide`` at each decision point (:mod:`fairsched.sim.pydecide`: the instance's ``kernel_spec`` is
+cleared, so the recorder standing in for its policy sees every evaluation); the recorder stops the
+run by raising through the kernel's callback at the decision asked for.
 """
 
 from __future__ import annotations
@@ -58,7 +62,7 @@ def explain(*, scheduler: str = "drl", decision: int = 0, scenario="default", pl
                          "or NAME:POLICY_PATH")
     plat, table, wl = build(scenario=scenario, platform=platform, costs=costs, load=load, requests=requests)
     sched.check_platform(plat)
-    sim = Simulator(plat, table, wl, SimConfig(seed=seed, core="python"))
+    sim = Simulator(plat, table, wl, SimConfig(seed=seed, time_decisions=False))
     last: dict = {}
     builder = sched.features.build
 
@@ -70,10 +74,9 @@ def explain(*, scheduler: str = "drl", decision: int = 0, scenario="default", pl
     sched.features.build = build_and_keep
     rec = _Recorder(sched.policy, decision, sim, last)
     sched.policy = rec
-    sched.reset(sim, seed)
+    sched.kernel_spec = None  # its own decide on the kernel, with the recorder as its policy
     try:
-        while sim.advance():
-            sim.apply(sched.decide(sim))
+        sim.run(sched)
     except _Stop:
         pass
     if rec.record is None:

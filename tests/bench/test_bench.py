@@ -131,4 +131,4 @@ def test_cycle_env_steps_both_cores(small_inputs):
     for r in res.values():
         assert set(r) == {"compiled", "python"} and r["compiled"] > 0 and r["python"] > 0
     table = format_table(dict(cycle_env_steps_per_s=res))
-    assert "cycle env steps/s, drl: compiled / Python core" in table
+    assert "cycle env steps/s, drl: kernel / Python dispatch" in table

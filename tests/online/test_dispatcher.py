@@ -11,8 +11,9 @@ from fairsched.api import build
 from fairsched.online import Dispatcher, SchedulerState
 from fairsched.online.replay import FakeClock, poisson_arrivals, replay
 from fairsched.schedulers.registry import available
-from fairsched.sim.engine import SimConfig, Simulator
+from fairsched.sim.engine import SimConfig
 from tests.conftest import make_platform, make_table, make_workload
+from tests.oracle.engine_py import simulator  # core="python": the oracle, the Python event loop
 
 SCHEDULERS = [n for n in ("edf", "fcfs", "llf", "sjf", "rr", "prema", "affinity-edf", "sla-aware", "drl", "relmas")
               if n in available()]
@@ -27,7 +28,7 @@ def default_case():
 
 def test_simulator_and_dispatcher_satisfy_the_protocol(default_case):
     plat, table, wl, arr = default_case
-    sim = Simulator(plat, table, wl, SimConfig(seed=0))
+    sim = simulator(plat, table, wl, SimConfig(seed=0))
     d = Dispatcher(plat, table, wl, "edf", clock=FakeClock())
     assert isinstance(sim, SchedulerState)
     assert isinstance(d, SchedulerState)
@@ -40,7 +41,7 @@ def test_simulator_and_dispatcher_satisfy_the_protocol(default_case):
 def test_dispatcher_makes_the_simulators_decisions(default_case, name):
     """Same arrivals, fake clock: every layer on the same executor at the same time, same outcomes."""
     plat, table, wl, arr = default_case
-    sim = Simulator(plat, table, wl, SimConfig(seed=0, core="python", trace_layers=True, log_requests=True),
+    sim = simulator(plat, table, wl, SimConfig(seed=0, core="python", trace_layers=True, log_requests=True),
                     arrivals=arr)
     sim.run(__import__("fairsched.schedulers.registry", fromlist=["make"]).make(name))
     d = replay(lambda clock, ab: Dispatcher(plat, table, wl, name, clock=clock, on_abort=ab, n_total=len(arr)), arr)

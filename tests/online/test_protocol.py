@@ -10,7 +10,8 @@ from fairsched.api import build
 from fairsched.online.replay import poisson_arrivals
 from fairsched.online.state import SchedulerState
 from fairsched.schedulers.registry import available, make
-from fairsched.sim.engine import SimConfig, Simulator
+from fairsched.sim.engine import SimConfig
+from tests.oracle.engine_py import simulator  # core="python": the oracle, the Python event loop
 
 ALLOWED = set(SchedulerState.__annotations__) | {
     "idle", "layer_time", "fastest_idle", "remaining", "best_remaining", "slo_hit_rate"}
@@ -44,8 +45,8 @@ def test_scheduler_runs_on_the_protocol_alone(name):
     plat, table, wl = build(load=1.2, requests=300)
     plat = dataclasses.replace(plat, bandwidth=1e18)
     arr = poisson_arrivals(wl, 300, seed=1)
-    ref = Simulator(plat, table, wl, SimConfig(seed=0, core="python"), arrivals=arr).run(make(name))
-    sim = Simulator(plat, table, wl, SimConfig(seed=0, core="python"), arrivals=arr)
+    ref = simulator(plat, table, wl, SimConfig(seed=0, core="python"), arrivals=arr).run(make(name))
+    sim = simulator(plat, table, wl, SimConfig(seed=0, core="python"), arrivals=arr)
     sched, view = make(name), ProtocolOnly(sim)
     sched.reset(view, 0)
     while sim.advance():

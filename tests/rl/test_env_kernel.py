@@ -1,6 +1,7 @@
-"""The per-layer env on the compiled kernel (``core="auto"``) against the Python-engine env
-(``core="python"``, the oracle): the same observations, masks, rewards, terminations and
-final counters, step by step, for the same seeds and actions."""
+"""The per-layer env on the compiled kernel (``core="auto"``) against the env that builds its
+observations in Python (``core="python"``) on the Python oracle loop (``tests/oracle/engine_py.py``)
+and on the stepped kernel: the same observations, masks, rewards, terminations and final counters,
+step by step, for the same seeds and actions."""
 
 from __future__ import annotations
 
@@ -10,11 +11,18 @@ import pytest
 pytest.importorskip("gymnasium")
 
 from fairsched.rl.env import FairSchedEnv  # noqa: E402
+from tests.oracle.engine_py import PySimulator  # noqa: E402
 
 
-def _lockstep(kw, seed, action_seed, max_steps=None):
+class OracleEnv(FairSchedEnv):
+    """The Python env on the oracle's Python event loop."""
+
+    simulator_class = PySimulator
+
+
+def _lockstep(kw, seed, action_seed, max_steps=None, ref=OracleEnv):
     """Step both envs with the same actions (random valid ones, some invalid); returns the steps."""
-    a_env = FairSchedEnv(**kw, core="python", max_steps=max_steps)
+    a_env = ref(**kw, core="python", max_steps=max_steps)
     b_env = FairSchedEnv(**kw, core="compiled", max_steps=max_steps)
     rng = np.random.default_rng(action_seed)
     oa, ia = a_env.reset(seed=seed)
@@ -53,6 +61,14 @@ def _lockstep(kw, seed, action_seed, max_steps=None):
 def test_kernel_env_is_the_python_env(env_kwargs, tenant_aware, reward, seed):
     kw = dict(env_kwargs, tenant_aware=tenant_aware, reward=reward)
     assert _lockstep(kw, seed, 10 + seed) > 50
+
+
+def test_python_env_on_the_stepped_kernel_is_the_kernel_env(env_kwargs):
+    """``core="python"`` in the package: Python observations, the kernel stepped (advance / apply)."""
+    assert _lockstep(dict(env_kwargs, tenant_aware=True, reward="tenant"), 3, 13, ref=FairSchedEnv) > 50
+    env = FairSchedEnv(**env_kwargs, core="python")
+    env.reset(seed=3)
+    assert env.sim.core_used == "compiled-python"
 
 
 @pytest.mark.parametrize("load", [0.6, 1.0, 1.6])
@@ -114,7 +130,7 @@ def test_vec_env_is_n_python_envs(env_kwargs, tenant_aware, reward):
     n = 3
     kw = dict(env_kwargs, tenant_aware=tenant_aware, reward=reward)
     vec = KernelVecEnv(n, **kw)
-    ref = [FairSchedEnv(**kw, core="python") for _ in range(n)]
+    ref = [OracleEnv(**kw, core="python") for _ in range(n)]
     obs, _ = vec.reset(seed=20)
     for i, e in enumerate(ref):
         o, _ = e.reset(seed=20 + i)
@@ -166,4 +182,4 @@ def test_bench_reports_env_steps_on_both_cores_and_batched(tiny_setup):
     batched = env_steps_batched(scen, plat, table, sizes=(2, 3), seconds=0.2, requests=120)
     assert single > 0 and python > 0 and set(batched) == {2, 3} and min(batched.values()) > 0
     text = format_table(dict(env_steps_per_s=single, env_steps_per_s_python=python, env_steps_per_s_batched=batched))
-    assert "3 envs batched" in text and "compiled core / Python core" in text
+    assert "3 envs batched" in text and "kernel observations / Python features" in text

@@ -15,16 +15,17 @@ from fairsched.errors import InputError
 from fairsched.experiments.protect_search import greedy
 from fairsched.rl.protect import ProtectScheduler, triage_mask
 from fairsched.sim import compiled
-from fairsched.sim.engine import SimConfig, Simulator
+from fairsched.sim.engine import SimConfig
 from tests.conftest import make_platform, make_table, make_workload
 from tests.sim.test_compiled import outcome
+from tests.oracle.engine_py import simulator  # core="python": the oracle, the Python event loop
 
 
 def _both(plat, costs, wl, mask, shed, arrivals=None, **cfg):
     """Run on both cores; assert the same run; return the compiled one."""
     sims = []
     for core in ("python", "compiled"):
-        sim = Simulator(plat, costs, wl, SimConfig(log_requests=True, core=core, **cfg), arrivals=arrivals)
+        sim = simulator(plat, costs, wl, SimConfig(log_requests=True, core=core, **cfg), arrivals=arrivals)
         sim.run(ProtectScheduler(mask, shed))
         assert sim.core_used == core
         sims.append(sim)
@@ -85,8 +86,8 @@ def test_options_and_resume_paths_identical():
     plat, costs, wl = build(requests=400, load=1.4)
     mask = np.arange(len(wl.tenants)) % 2
     _both(plat, costs, wl, mask, False, seed=5, sharing="proportional", shed_hopeless=False)
-    py = Simulator(plat, costs, wl, SimConfig(log_requests=True, seed=3, core="python")).run(ProtectScheduler(mask, True))
-    sim = Simulator(plat, costs, wl, SimConfig(log_requests=True, seed=3, core="compiled"))
+    py = simulator(plat, costs, wl, SimConfig(log_requests=True, seed=3, core="python")).run(ProtectScheduler(mask, True))
+    sim = simulator(plat, costs, wl, SimConfig(log_requests=True, seed=3, core="compiled"))
     sched = ProtectScheduler(mask, True)
     sched.reset(sim, 3)
     compiled.run_compiled(sim, "policy", sched.kernel_params(sim), slots=1, heap=1, chunk=3, group=1)
@@ -96,7 +97,7 @@ def test_options_and_resume_paths_identical():
 def test_mask_length_is_checked():
     plat, costs, wl = _two_tenants()
     with pytest.raises(InputError, match=r"^protect: 3 entries for 2 tenants"):
-        Simulator(plat, costs, wl).run(ProtectScheduler([1, 1, 1]))
+        simulator(plat, costs, wl).run(ProtectScheduler([1, 1, 1]))
     with pytest.raises(InputError, match=r"^protect: 'best' unknown"):
         ProtectScheduler("best")
 
@@ -129,20 +130,20 @@ def test_per_slo_mask(shed):
     a = _both(plat, costs, wl, tm, shed, seed=1)
     sims = []
     for core in ("python", "compiled"):
-        sim = Simulator(plat, costs, wl, SimConfig(log_requests=True, core=core, seed=1))
+        sim = simulator(plat, costs, wl, SimConfig(log_requests=True, core=core, seed=1))
         sims.append(sim.run(ProtectScheduler(tm[st], shed, per_slo=True)))
     assert outcome(sims[0]) == outcome(sims[1]) == outcome(a)
     sm = np.ones(len(st), np.float32)
     sm[::2] = 0.0
-    b = [Simulator(plat, costs, wl, SimConfig(log_requests=True, core=c, seed=1)).run(
+    b = [simulator(plat, costs, wl, SimConfig(log_requests=True, core=c, seed=1)).run(
         ProtectScheduler(sm, shed, per_slo=True)) for c in ("python", "compiled")]
     assert outcome(b[0]) == outcome(b[1]) != outcome(a)
     p2, c2, w2 = _two_tenants()
-    got = Simulator(p2, c2, w2, SimConfig(core="compiled"), arrivals=[(0.0, 0), (0.0, 1)]).run(
+    got = simulator(p2, c2, w2, SimConfig(core="compiled"), arrivals=[(0.0, 0), (0.0, 1)]).run(
         ProtectScheduler([0, 1], shed, per_slo=True))
     assert got.slo_hits == [0, 1]
     with pytest.raises(InputError, match=r"^protect: 12 entries for \d+ SLOs; give one per SLO"):
-        Simulator(plat, costs, wl).run(ProtectScheduler(tm, per_slo=True))
+        simulator(plat, costs, wl).run(ProtectScheduler(tm, per_slo=True))
 
 
 @pytest.mark.parametrize("argv, field", [(["--loads", "0.9,x"], "--loads"), (["--passes", "0"], "--passes"),
@@ -171,7 +172,7 @@ def test_switching_masks_within_a_run(shed):
     fixed = _both(plat, costs, wl, b, shed, seed=4)
     outs = []
     for masks in ([b, b], [a, b]):
-        sims = [Simulator(plat, costs, wl, SimConfig(log_requests=True, core=c, seed=4)).run(
+        sims = [simulator(plat, costs, wl, SimConfig(log_requests=True, core=c, seed=4)).run(
             ScheduledProtect(masks, shed)) for c in ("python", "compiled")]
         assert sims[1].core_used == "compiled"
         assert outcome(sims[0]) == outcome(sims[1])

@@ -9,9 +9,10 @@ import pytest
 from fairsched.metrics import slo_frame
 from fairsched.schedulers.dbp import NO_MK, distance
 from fairsched.schedulers.registry import make
-from fairsched.sim.engine import SimConfig, Simulator
+from fairsched.sim.engine import SimConfig
 from fairsched.workload.scenario import ScenarioConfig, resolve
 from tests.conftest import make_platform, make_table
+from tests.oracle.engine_py import simulator  # core="python": the oracle, the Python event loop
 
 
 @pytest.mark.parametrize("history, m, k, expected", [
@@ -65,7 +66,7 @@ def test_dbp_serves_the_stream_closer_to_failure_where_edf_does_not():
     arr = [(0.0, 0), (0.0, 1), (2.0, 0), (2.0, 1)]
     out = {}
     for name in ("edf", "dbp"):
-        sim = Simulator(plat, costs, wl, SimConfig(log_requests=True, core="python"), arrivals=arr)
+        sim = simulator(plat, costs, wl, SimConfig(log_requests=True, core="python"), arrivals=arr)
         sim.run(make(name))
         out[name] = ({r[0]: r[7] for r in sim.request_log}, list(slo_frame(sim)["mk_violations"]))
     assert out["edf"] == ({0: True, 1: False, 2: True, 3: False}, [0, 1])

@@ -1,6 +1,7 @@
 """The compiled core (``sim/compiled.py``) against the Python engine: the same run, bit for bit.
 
-Every case runs one scheduler twice, ``core="python"`` and ``core="compiled"``, and compares the
+Every case runs one scheduler twice, on the oracle (``core="python"``: ``tests/oracle/engine_py.py``, the
+Python event loop) and with ``core="compiled"``, and compares the
 whole per-request log (floats by their exact bits) and every counter. Cases: the default scenario
 at three loads, both sharing rules, shedding on and off, a decision cost, fixed arrival lists with
 ties, a platform where bandwidth is contended, tiny pools and chunks (every resume path of the
@@ -24,10 +25,11 @@ from fairsched.schedulers.edf import EDF
 from fairsched.schedulers.prema import Prema
 from fairsched.schedulers.registry import make
 from fairsched.sim import compiled
-from fairsched.sim.engine import Decision, SimConfig, Simulator
+from fairsched.sim.engine import Decision, SimConfig
 from fairsched.workload.scenario import ScenarioConfig, resolve
 from tests.conftest import make_platform, make_table, make_workload
 from tests.sim.test_properties import instances, trace_dir  # noqa: F401 (fixture)
+from tests.oracle.engine_py import simulator  # core="python": the oracle, the Python event loop
 
 STATIC = ("edf", "fcfs", "sjf", "llf")  # a static key + fastest-idle placement
 DYNAMIC = ("rr", "prema", "affinity-edf", "sla-aware", "dbp")  # keys that change, refusals, turns, tokens
@@ -54,7 +56,7 @@ def outcome(sim) -> dict:
 
 
 def run(plat, costs, wl, name, core, arrivals=None, **cfg):
-    sim = Simulator(plat, costs, wl, SimConfig(log_requests=True, core=core, **cfg), arrivals=arrivals)
+    sim = simulator(plat, costs, wl, SimConfig(log_requests=True, core=core, **cfg), arrivals=arrivals)
     sim.run(make(name))
     return sim
 
@@ -160,7 +162,7 @@ def test_tiny_pools_and_chunks_resume_exactly(name):
     hundreds of times (more arrivals, more room) and must resume without a trace."""
     plat, costs, wl = build(requests=500, load=1.4)
     py = run(plat, costs, wl, name, "python", seed=3)
-    sim = Simulator(plat, costs, wl, SimConfig(log_requests=True, seed=3, core="compiled"))
+    sim = simulator(plat, costs, wl, SimConfig(log_requests=True, seed=3, core="compiled"))
     sched = make(name)
     sched.reset(sim, 3)
     params = sched.kernel_params(sim) if hasattr(sched, "kernel_params") else ()
@@ -176,7 +178,7 @@ def test_random_instances_identical(trace_dir, data):  # noqa: F811
     for name in HEURISTICS:
         sims = []
         for core in ("python", "compiled"):
-            sim = Simulator(plat, costs, wl, SimConfig(seed=cfg.seed, shed_hopeless=cfg.shed_hopeless,
+            sim = simulator(plat, costs, wl, SimConfig(seed=cfg.seed, shed_hopeless=cfg.shed_hopeless,
                                                        sharing=cfg.sharing, decision_cost_s=cfg.decision_cost_s,
                                                        log_requests=True, core=core))
             sims.append(sim.run(make(name)))
@@ -198,7 +200,7 @@ def test_arrival_chunks_follow_the_engine_heap_order(tmp_path):
     cfg = ScenarioConfig.model_validate(dict(load=0.9, requests=6000,
                                              tenants=[dict(name=f"t{i}", slos=[s]) for i, s in enumerate(slos)]))
     wl = resolve(cfg, plat, costs)
-    ref_sim = Simulator(plat, costs, wl, SimConfig(seed=7))
+    ref_sim = simulator(plat, costs, wl, SimConfig(seed=7))
     heap, procs, ref = ref_sim._arr, ref_sim._procs, []
     while len(ref) < wl.requests:  # what Simulator._arrive pops
         t, s = heapq.heappop(heap)
@@ -206,7 +208,7 @@ def test_arrival_chunks_follow_the_engine_heap_order(tmp_path):
         ref.append((t, s))
     assert len({t for t, _ in ref}) < len(ref)  # ties happen
     for chunk in (1, 5, 1000, 100_000):
-        feed = compiled._Arrivals(Simulator(plat, costs, wl, SimConfig(seed=7)), min_chunk=chunk)
+        feed = compiled._Arrivals(simulator(plat, costs, wl, SimConfig(seed=7)), min_chunk=chunk)
         got = []
         while len(got) < wl.requests:
             t, s = feed.next_chunk()
@@ -232,15 +234,15 @@ def test_compiled_core_refuses_schedulers_without_a_rule(sched):
     plat, costs, wl = contended()
     assert sched.kernel_spec is None
     with pytest.raises(InputError, match=r"^core: .*kernel_spec.*use core='auto' or core='python'"):
-        Simulator(plat, costs, wl, SimConfig(core="compiled")).run(sched())
-    sim = Simulator(plat, costs, wl, SimConfig(core="auto")).run(sched())  # auto: the kernel, decide in Python
+        simulator(plat, costs, wl, SimConfig(core="compiled")).run(sched())
+    sim = simulator(plat, costs, wl, SimConfig(core="auto")).run(sched())  # auto: the kernel, decide in Python
     assert sim.core_used == "compiled-python" and sim.decision_us(0.5) > 0
 
 
 @pytest.mark.parametrize("name", HEURISTICS)
 def test_every_heuristic_runs_in_the_kernel(name):
     plat, costs, wl = contended()
-    assert Simulator(plat, costs, wl).run(make(name)).core_used == "compiled"
+    assert simulator(plat, costs, wl).run(make(name)).core_used == "compiled"
 
 
 def test_simulator_imports_no_scheduler_module():
@@ -271,21 +273,25 @@ def test_large_platform_identical():
         assert py.peak_bw == pytest.approx(plat.bandwidth, rel=1e-12)
 
 
-def test_compiled_core_refuses_stepped_simulators_and_keeps_traces():
+def test_a_stepped_simulator_finishes_on_the_kernel_and_keeps_traces():
+    """run() after advance() (its first decision point left undecided): the rest of the run, stepped on
+    the same kernel (tests/sim/test_stepped.py), with the oracle's outcome for the same steps."""
     plat, costs, wl = contended()
-    sim = Simulator(plat, costs, wl, SimConfig(core="compiled"))
-    sim.advance()
-    with pytest.raises(InputError, match="^core: .*already stepped"):
+    sims = [simulator(plat, costs, wl, SimConfig(core=c, log_requests=True)) for c in ("compiled", "python")]
+    for sim in sims:
+        sim.advance()
         sim.run(make("edf"))
+    assert sims[0].core_used == "compiled-python" and outcome(sims[0]) == outcome(sims[1])
+    assert outcome(sims[0]) != outcome(run(plat, costs, wl, "edf", "python"))  # that decision mattered
     for core in ("auto", "compiled"):  # per-layer traces come from the kernel too (tests/sim/test_trace_kernel.py)
-        traced = Simulator(plat, costs, wl, SimConfig(trace_layers=True, core=core)).run(make("edf"))
+        traced = simulator(plat, costs, wl, SimConfig(trace_layers=True, core=core)).run(make("edf"))
         assert traced.core_used == "compiled" and traced.layer_trace
 
 
 def test_bad_core_value():
     plat, costs, wl = contended()
     with pytest.raises(InputError, match="^core: unknown 'fast'"):
-        Simulator(plat, costs, wl, SimConfig(core="fast"))
+        simulator(plat, costs, wl, SimConfig(core="fast"))
 
 
 def test_subclass_that_changes_the_order_loses_the_compiled_core():
@@ -302,9 +308,9 @@ def test_subclass_that_changes_the_order_loses_the_compiled_core():
     assert make("affinity-edf").kernel_spec == "affinity-edf" and make("sla-aware").kernel_spec == "sla-aware"
     plat, costs, wl = contended()
     with pytest.raises(InputError, match="^core: "):
-        Simulator(plat, costs, wl, SimConfig(core="compiled")).run(LatestFirst())
-    a = Simulator(plat, costs, wl, SimConfig(log_requests=True, core="python")).run(LatestFirst())
-    b = Simulator(plat, costs, wl, SimConfig(log_requests=True)).run(LatestFirst())  # auto -> python
+        simulator(plat, costs, wl, SimConfig(core="compiled")).run(LatestFirst())
+    a = simulator(plat, costs, wl, SimConfig(log_requests=True, core="python")).run(LatestFirst())
+    b = simulator(plat, costs, wl, SimConfig(log_requests=True)).run(LatestFirst())  # auto -> python
     assert outcome(a) == outcome(b) and b.decision_us(0.5) > 0
 
 

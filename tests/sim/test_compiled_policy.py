@@ -2,7 +2,7 @@
 
 ``drl``, ``relmas`` (exported MLP policies), ``triage`` and ``llf-masked`` (their teachers) decide
 through one protocol (rl/policy_scheduler.py); the kernel's copy (sim/compiled_policy.py) must give
-the Python core's request log and counters exactly, across loads, sharing rules, shedding on and
+the oracle's (tests/oracle/engine_py.py) request log and counters exactly, across loads, sharing rules, shedding on and
 off, a contended platform, fixed arrivals with ties and every resume path. Plus the pieces with
 independently known answers: the forward pass against a float64 reference, the tanh
 approximation's error bound, the masked arg-max on hand cases.
@@ -21,9 +21,10 @@ from fairsched.rl.policy_scheduler import PolicyScheduler
 from fairsched.rl.teacher import TeacherPolicy
 from fairsched.schedulers.registry import make
 from fairsched.sim import compiled, compiled_policy
-from fairsched.sim.engine import SimConfig, Simulator
+from fairsched.sim.engine import SimConfig
 from tests.conftest import make_platform, make_table, make_workload
 from tests.sim.test_compiled import assert_same, contended, outcome, run, spec
+from tests.oracle.engine_py import simulator  # core="python": the oracle, the Python event loop
 
 SHIPPED = [n for n in ("drl", "relmas") if shipped_policy_path(n).with_suffix(".npz").is_file()]
 POLICIES = ("triage", "llf-masked", *SHIPPED)
@@ -75,7 +76,7 @@ def test_tiny_pools_and_chunks_resume_exactly(name):
     """The kernel returns to Python hundreds of times; the skip set and the tenant state survive."""
     plat, costs, wl = build(requests=400, load=1.4)
     py = run(plat, costs, wl, name, "python", seed=3)
-    sim = Simulator(plat, costs, wl, SimConfig(log_requests=True, seed=3, core="compiled"))
+    sim = simulator(plat, costs, wl, SimConfig(log_requests=True, seed=3, core="compiled"))
     sched = make(name)
     sched.reset(sim, 3)
     compiled.run_compiled(sim, spec(name), sched.kernel_params(sim), slots=1, heap=1, chunk=3, group=1)
@@ -86,7 +87,7 @@ def test_tiny_pools_and_chunks_resume_exactly(name):
 def test_auto_core_is_the_kernel(name):
     plat, costs, wl = contended()
     assert type(make(name)).kernel_spec == "policy"
-    assert Simulator(plat, costs, wl).run(make(name)).core_used == "compiled"
+    assert simulator(plat, costs, wl).run(make(name)).core_used == "compiled"
 
 
 def test_unknown_policy_objects_run_their_own_decide():
@@ -103,9 +104,9 @@ def test_unknown_policy_objects_run_their_own_decide():
     sched = PolicyScheduler(policy=Wrapped(TeacherPolicy("triage")))
     assert sched.kernel_spec is None and PolicyScheduler.kernel_spec == "policy"
     with pytest.raises(InputError, match=r"^core: .*kernel_spec = None.*use core='auto' or core='python'"):
-        Simulator(plat, costs, wl, SimConfig(core="compiled")).run(sched)
-    a = Simulator(plat, costs, wl, SimConfig(log_requests=True)).run(sched)
-    b = Simulator(plat, costs, wl, SimConfig(log_requests=True)).run(make("triage"))
+        simulator(plat, costs, wl, SimConfig(core="compiled")).run(sched)
+    a = simulator(plat, costs, wl, SimConfig(log_requests=True)).run(sched)
+    b = simulator(plat, costs, wl, SimConfig(log_requests=True)).run(make("triage"))
     assert a.core_used == "compiled-python" and b.core_used == "compiled"
     assert outcome(a) == outcome(b)  # the same rule either way
 
@@ -115,7 +116,7 @@ def test_a_teacher_with_another_theta_is_its_own_rule():
     plat, costs, wl = build(requests=400, load=1.2)
     outs = []
     for theta in (0.0, 0.8, 4.0):
-        sims = [Simulator(plat, costs, wl, SimConfig(log_requests=True, seed=1, core=c)).run(
+        sims = [simulator(plat, costs, wl, SimConfig(log_requests=True, seed=1, core=c)).run(
             make("triage", theta=theta)) for c in ("python", "compiled")]
         assert outcome(sims[0]) == outcome(sims[1]), theta
         outs.append(outcome(sims[1]))
@@ -222,7 +223,7 @@ def _cycle_runs(plat, costs, wl, variant, with_policy, **cfg):
     for core in ("python", "compiled"):
         pol = _ObsPolicy(N_ACTIONS[variant]) if with_policy else None
         s = CycleScheduler(policy=pol, variant=variant)
-        sim = Simulator(plat, costs, wl, SimConfig(log_requests=True, core=core, **cfg)).run(s)
+        sim = simulator(plat, costs, wl, SimConfig(log_requests=True, core=core, **cfg)).run(s)
         out.append((sim, s.ctl.cycles, pol.seen if pol else None))
     (a, ca, sa), (b, cb, sb) = out
     assert b.core_used == "compiled" and a.core_used == "python"
@@ -250,9 +251,9 @@ def test_cycle_scheduler_tiny_pools_resume_exactly():
     from fairsched.rl.cycle import N_ACTIONS, CycleScheduler
 
     plat, costs, wl = build(requests=400, load=1.3)
-    py = Simulator(plat, costs, wl, SimConfig(log_requests=True, seed=3, core="python")).run(
+    py = simulator(plat, costs, wl, SimConfig(log_requests=True, seed=3, core="python")).run(
         CycleScheduler(policy=_ObsPolicy(N_ACTIONS["relmas"]), variant="relmas"))
-    sim = Simulator(plat, costs, wl, SimConfig(log_requests=True, seed=3, core="compiled"))
+    sim = simulator(plat, costs, wl, SimConfig(log_requests=True, seed=3, core="compiled"))
     sched = CycleScheduler(policy=_ObsPolicy(N_ACTIONS["relmas"]), variant="relmas")
     sched.reset(sim, 3)
     compiled.run_compiled(sim, "policy", sched.kernel_params(sim), slots=1, heap=1, chunk=3, group=1)
@@ -266,7 +267,7 @@ def test_a_dispatch_mode_the_kernel_lacks_falls_back_to_python(monkeypatch):
     s = cycle.CycleScheduler(variant="relmas")
     assert s.kernel_spec is None and cycle.CycleScheduler(variant="drl").kernel_spec == "policy"
     plat, costs, wl = contended()
-    assert Simulator(plat, costs, wl).run(s).core_used == "compiled-python"  # its decide, on the kernel
+    assert simulator(plat, costs, wl).run(s).core_used == "compiled-python"  # its decide, on the kernel
 
 
 @pytest.mark.parametrize("variant", ["drl", "relmas"])

@@ -19,10 +19,11 @@ from fairsched.api import build
 from fairsched.errors import InputError
 from fairsched.schedulers.base import Scheduler
 from fairsched.schedulers.registry import available, make
-from fairsched.sim.engine import Decision, SchedulerError, SimConfig, Simulator
+from fairsched.sim.engine import Decision, SchedulerError, SimConfig
 from fairsched.sim.pydecide import run_python_decided
 from fairsched.sim.request import DONE
 from tests.sim.test_compiled import contended, outcome
+from tests.oracle.engine_py import simulator  # core="python": the oracle, the Python event loop
 
 pytest.importorskip("numba")
 
@@ -45,9 +46,9 @@ class AsPython(Scheduler):
 
 def pair(plat, costs, wl, sched_factory, arrivals=None, **cfg):
     """(engine run, kernel run with Python decisions) of fresh schedulers from ``sched_factory``."""
-    py = Simulator(plat, costs, wl, SimConfig(log_requests=True, core="python", **cfg), arrivals=arrivals)
+    py = simulator(plat, costs, wl, SimConfig(log_requests=True, core="python", **cfg), arrivals=arrivals)
     py.run(sched_factory())
-    co = Simulator(plat, costs, wl, SimConfig(log_requests=True, core="auto", **cfg), arrivals=arrivals)
+    co = simulator(plat, costs, wl, SimConfig(log_requests=True, core="auto", **cfg), arrivals=arrivals)
     co.run(AsPython(sched_factory()))
     assert py.core_used == "python" and co.core_used == "compiled-python"
     return py, co
@@ -93,7 +94,7 @@ def test_dbp_on_mk_streams():
     """dbp's history comes through ``on_end`` (called in end order before the next decision)."""
     plat, costs, wl = build(scenario="mk_firm", requests=1200, load=1.2)
     py, _ = assert_same(plat, costs, wl, lambda: make("dbp"), seed=4)
-    edf = Simulator(plat, costs, wl, SimConfig(log_requests=True, seed=4)).run(make("edf"))
+    edf = simulator(plat, costs, wl, SimConfig(log_requests=True, seed=4)).run(make("edf"))
     assert outcome(py)["log"] != outcome(edf)["log"]  # the history did change the order
 
 
@@ -184,7 +185,7 @@ def test_wake_keeps_the_run_going_and_ties_follow_the_ready_order():
 
     sims = []
     for core, s in (("python", Waiter()), ("auto", AsPython(Waiter()))):
-        sim = Simulator(plat, costs, wl, SimConfig(log_requests=True, core=core), arrivals=[(0.0, 0)] * 3)
+        sim = simulator(plat, costs, wl, SimConfig(log_requests=True, core=core), arrivals=[(0.0, 0)] * 3)
         sim.run(s)
         sims.append(sim)
         calls = (s.inner if isinstance(s, AsPython) else s).calls
@@ -220,7 +221,7 @@ class _Bad(Scheduler):
 def test_impossible_decisions_raise_as_on_the_engine(what, msg):
     plat, costs, wl = contended()
     for core in ("python", "auto"):
-        sim = Simulator(plat, costs, wl, SimConfig(core=core))
+        sim = simulator(plat, costs, wl, SimConfig(core=core))
         with pytest.raises(SchedulerError, match=msg):
             sim.run(_Bad(what))
 
@@ -235,7 +236,7 @@ class _Nested(Scheduler):
     def decide(self, sim):
         if self.inner is None:
             plat, costs, wl = contended()
-            self.inner = Simulator(plat, costs, wl, SimConfig(log_requests=True, seed=9)).run(AsPython(make("edf")))
+            self.inner = simulator(plat, costs, wl, SimConfig(log_requests=True, seed=9)).run(AsPython(make("edf")))
         idle, out = sim.idle, []
         for r in sorted(sim.ready.values(), key=lambda r: (r.deadline, r.id)):
             if not idle:
@@ -246,12 +247,12 @@ class _Nested(Scheduler):
 
 def test_a_nested_run_inside_decide():
     plat, costs, wl = build(requests=300, load=0.9)
-    py = Simulator(plat, costs, wl, SimConfig(log_requests=True, core="python")).run(_Nested())
+    py = simulator(plat, costs, wl, SimConfig(log_requests=True, core="python")).run(_Nested())
     s = _Nested()
-    co = Simulator(plat, costs, wl, SimConfig(log_requests=True)).run(s)
+    co = simulator(plat, costs, wl, SimConfig(log_requests=True)).run(s)
     assert co.core_used == "compiled-python" and s.inner.core_used == "compiled-python"
     assert outcome(py)["log"] == outcome(co)["log"]
-    ref = Simulator(*contended(), SimConfig(log_requests=True, seed=9)).run(make("edf"))
+    ref = simulator(*contended(), SimConfig(log_requests=True, seed=9)).run(make("edf"))
     assert outcome(s.inner)["log"] == outcome(ref)["log"]
 
 
@@ -260,8 +261,8 @@ def test_tiny_pools_and_chunks_resume_exactly(name):
     """One slot, one heap row (each decision handed over one row at a time), three arrivals per
     chunk: the kernel returns to Python hundreds of times and grows every array."""
     plat, costs, wl = build(requests=300, load=1.4)
-    py = Simulator(plat, costs, wl, SimConfig(log_requests=True, seed=3, core="python")).run(make(name))
-    sim = Simulator(plat, costs, wl, SimConfig(log_requests=True, seed=3))
+    py = simulator(plat, costs, wl, SimConfig(log_requests=True, seed=3, core="python")).run(make(name))
+    sim = simulator(plat, costs, wl, SimConfig(log_requests=True, seed=3))
     s = AsPython(make(name))
     s.reset(sim, 3)
     sim.core_used = "compiled-python"
@@ -274,8 +275,8 @@ def test_routing():
     oracle); compiled insists on an in-kernel rule; per-layer traces stay on the kernel."""
     plat, costs, wl = contended()
     edf = make("edf")
-    assert Simulator(plat, costs, wl).run(AsPython(edf)).core_used == "compiled-python"
-    assert Simulator(plat, costs, wl, SimConfig(core="python")).run(AsPython(edf)).core_used == "python"
-    assert Simulator(plat, costs, wl, SimConfig(trace_layers=True)).run(AsPython(edf)).core_used == "compiled-python"
+    assert simulator(plat, costs, wl).run(AsPython(edf)).core_used == "compiled-python"
+    assert simulator(plat, costs, wl, SimConfig(core="python")).run(AsPython(edf)).core_used == "python"
+    assert simulator(plat, costs, wl, SimConfig(trace_layers=True)).run(AsPython(edf)).core_used == "compiled-python"
     with pytest.raises(InputError, match=r"^core: .*kernel_spec"):
-        Simulator(plat, costs, wl, SimConfig(core="compiled")).run(AsPython(edf))
+        simulator(plat, costs, wl, SimConfig(core="compiled")).run(AsPython(edf))

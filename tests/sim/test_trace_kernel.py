@@ -16,10 +16,11 @@ from fairsched.api import build
 from fairsched.rl.policy import shipped_policy_path
 from fairsched.schedulers.registry import make
 from fairsched.sim import compiled
-from fairsched.sim.engine import SimConfig, Simulator
+from fairsched.sim.engine import SimConfig
 from fairsched.sim.pydecide import run_python_decided
 from tests.sim.test_compiled import contended, outcome
 from tests.sim.test_pydecide import AsPython, Quirky
+from tests.oracle.engine_py import simulator  # core="python": the oracle, the Python event loop
 
 pytest.importorskip("numba")
 
@@ -33,7 +34,7 @@ def _bits(trace):
 
 
 def traced(plat, costs, wl, sched, core, **cfg):
-    sim = Simulator(plat, costs, wl, SimConfig(log_requests=True, trace_layers=True, core=core, **cfg))
+    sim = simulator(plat, costs, wl, SimConfig(log_requests=True, trace_layers=True, core=core, **cfg))
     return sim.run(sched)
 
 
@@ -76,7 +77,7 @@ def test_tiny_pools_and_chunks_trace_identical(name):
     times (each kernel return with rows in them), and the rows still come out in engine order."""
     plat, costs, wl = contended()
     py = traced(plat, costs, wl, factory(name)(), "python", seed=1)
-    sim = Simulator(plat, costs, wl, SimConfig(log_requests=True, trace_layers=True, seed=1))
+    sim = simulator(plat, costs, wl, SimConfig(log_requests=True, trace_layers=True, seed=1))
     sched = factory(name)()
     sched.reset(sim, 1)
     if name in PYDECIDED:
@@ -102,5 +103,5 @@ def test_hand_computed_trace_on_the_kernel(tiny):
 
 def test_traces_off_leave_the_trace_empty():
     plat, costs, wl = contended()
-    sim = Simulator(plat, costs, wl, SimConfig(seed=0)).run(make("edf"))
+    sim = simulator(plat, costs, wl, SimConfig(seed=0)).run(make("edf"))
     assert sim.core_used == "compiled" and sim.layer_trace is None

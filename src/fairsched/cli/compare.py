@@ -54,7 +54,7 @@ def summary_table(summary: pd.DataFrame, title: str) -> Table:
     notes = ["load: offered work at platform-average isolated latency per sub-accelerator; util.: measured "
              "busy fraction (placement on faster types and drops make it differ)"]
     if summary["decision_us_p50"].isna().any():
-        notes.append("dec. us: '-' = compiled core, decisions not timed (--core python times them)")
+        notes.append("dec. us: '-' = in-kernel rule, decisions not timed (--core python times them)")
     t.caption = "\n".join(notes)
     return t
 

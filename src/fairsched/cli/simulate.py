@@ -13,9 +13,9 @@ from fairsched.cli.plugins import check_policies, import_option, load_imports, p
 from fairsched.errors import InputError
 
 
-CORE_HELP = ("event loop: auto (compiled; a scheduler without an in-kernel rule, e.g. your own, decides in "
-             "Python on it), python (also times each decision) or compiled "
-             "(in-kernel rules only); same results")
+CORE_HELP = ("how the one (compiled) event loop decides: auto (the scheduler's in-kernel rule; one without a rule, "
+             "e.g. your own, decides in Python on it), python (always the scheduler's Python decide: each "
+             "decision timed) or compiled (in-kernel rules only); same results")
 
 
 def check_core(core: str, schedulers: list[str]) -> None:

@@ -143,7 +143,7 @@ def workload_deadlines(workload) -> list[float]:
 def run_sim(platform, costs, workload, scheduler, arrivals, *, seed: int = 0) -> Simulator:
     from fairsched.schedulers.registry import make
 
-    sim = Simulator(platform, costs, workload, SimConfig(seed=seed, core="python"), arrivals=arrivals)
+    sim = Simulator(platform, costs, workload, SimConfig(seed=seed), arrivals=arrivals)
     return sim.run(make(scheduler))
 
 

@@ -20,6 +20,10 @@ def _q(ns: list[int]) -> dict:
     return dict(p50_us=float(np.percentile(a, 50)), p99_us=float(np.percentile(a, 99)), mean_us=float(a.mean()))
 
 
+class _Enough(Exception):
+    """Raised through the kernel's callback once enough observations are recorded."""
+
+
 def record_observations(policy: str = "drl", n_obs: int = 2000, *, scenario="default", load: float = 0.9,
                         requests: int = 400, seed: int = 0, costs=None, platform="default"):
     """Run the policy scheduler and keep up to ``n_obs`` (obs, mask) pairs and feature-build times."""
@@ -44,13 +48,23 @@ def record_observations(policy: str = "drl", n_obs: int = 2000, *, scenario="def
         return out
 
     fb.build = build_rec
-    sim = Simulator(plat, table, wl, SimConfig(seed=seed, time_decisions=False))
-    sched.reset(sim, seed)
-    while sim.advance():
-        sim.apply(sched.decide(sim))
+    decide = sched.decide
+
+    def decide_rec(sim):  # the run stops after the decision that filled the record
+        d = decide(sim)
         if len(obs_l) >= n_obs:
-            break
+            raise _Enough
+        return d
+
+    # its own decide on the kernel's event loop (sim/pydecide.py): an instance decide clears the rule
+    sched.decide = decide_rec
+    sim = Simulator(plat, table, wl, SimConfig(seed=seed, time_decisions=False))
+    try:
+        sim.run(sched)
+    except _Enough:
+        pass
     fb.build = orig
+    del sched.decide
     return sched.policy, np.array(obs_l, dtype=np.float32), np.array(mask_l), feat_ns
 
 

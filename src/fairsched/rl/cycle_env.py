@@ -14,8 +14,10 @@ reward counts tenants upheld by rate *and* (m,k) (:mod:`fairsched.rl.cycle`, "(m
 
 ``core``: ``"auto"`` (default) runs the dispatcher in the compiled core
 (:class:`fairsched.sim.compiled.CycleRun`, which pauses at each due decision point; the same
-assignments, bit for bit), ``"python"`` on the Python core. A version-2 drl controller on (m,k)
-SLOs always runs on the Python core (its (m,k) dispatch and outcome history are not in the kernel).
+assignments, bit for bit), ``"python"`` dispatches in Python (``CycleController.dispatch``) on the
+same kernel, stepped through ``Simulator.advance()``/``apply()``. A version-2 drl controller on
+(m,k) SLOs always dispatches in Python (its (m,k) dispatch and outcome history are not in the
+kernel), on the stepped kernel too.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from gymnasium import spaces
 from fairsched.errors import InputError
 from fairsched.rl.cycle import CYCLE_REQUESTS, N_ACTIONS, N_OBS, CycleController, potential
 from fairsched.rl.env import FairSchedEnv
-from fairsched.sim.engine import SimConfig, Simulator
+from fairsched.sim.engine import SimConfig
 
 #: relmas rewards per cycle: ``net`` = (hits - misses incl. drops) / cycle_requests (default since the
 #: second training round: least laxity harvests hits in the cycle and leaves the misses of its backlog
@@ -76,10 +78,8 @@ class CycleEnv(FairSchedEnv):
             self._state = sim
             self._done = True
             return False
-        while sim.advance():
-            if ctl.due(sim):
-                return True
-            sim.apply(ctl.dispatch(sim))
+        if sim.advance_until(ctl.due, ctl.dispatch):  # the Python dispatch, from inside the kernel
+            return True
         self._done = True
         return False
 
@@ -88,8 +88,8 @@ class CycleEnv(FairSchedEnv):
         wl, sim_seed, kind = self._draw_workload()
         self.workload_kind = kind
         log = any(s.mk for s in wl.slos)  # the (m,k) metrics of the terminal reward need the request log
-        self.sim = Simulator(self.platform, self.costs, wl, SimConfig(seed=sim_seed, time_decisions=False,
-                                                                      log_requests=log))
+        self.sim = self.simulator_class(self.platform, self.costs, wl,
+                                        SimConfig(seed=sim_seed, time_decisions=False, log_requests=log))
         self.ctl.reset(self.sim)
         self._state = self.sim
         self._run = None

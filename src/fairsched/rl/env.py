@@ -1,8 +1,8 @@
 """Gymnasium environment over the fairsched simulator: one step = one sub-accelerator decision.
 
 Registered as ``fairsched/MultiTenant-v0`` (``gymnasium.make("fairsched/MultiTenant-v0", ...)`` after
-``import fairsched.rl``). It drives the same :class:`~fairsched.sim.engine.Simulator` as
-``fairsched compare``, through ``advance()``/``apply()``.
+``import fairsched.rl``). It drives the same :class:`~fairsched.sim.engine.Simulator` (the same
+compiled event loop) as ``fairsched compare``.
 
 Action space
     ``Discrete(K + 1)``. Action ``j < K`` runs candidate ``j`` (see :mod:`fairsched.rl.features`)
@@ -42,10 +42,12 @@ Core
     (:class:`fairsched.sim.compiled.ActionRun`): it runs events until a decision the policy would
     be asked for, with the observation built in the kernel (the same float32 values as
     :class:`~fairsched.rl.features.FeatureBuilder`), and resumes with the action. ``"python"``
-    drives the Python :class:`~fairsched.sim.engine.Simulator` through ``advance()``/``apply()``;
-    it is the oracle of the tests (same observations, masks, rewards and terminations) and the only
-    core that exposes the candidate requests (``env._cands``). For many envs in one call see
-    :class:`fairsched.rl.vec_env.KernelVecEnv`.
+    builds candidates and observations in Python (:class:`~fairsched.rl.features.FeatureBuilder`)
+    and steps the same kernel through ``Simulator.advance()``/``apply()`` (it pauses at each
+    decision point); it checks the in-kernel observations in the tests (same observations, masks,
+    rewards and terminations; the tests also run it on the Python oracle loop through
+    ``simulator_class``) and is the only core that exposes the candidate requests (``env._cands``).
+    For many envs in one call see :class:`fairsched.rl.vec_env.KernelVecEnv`.
 
 Version history
     v0: feature version 1, then 2 (risky placements masked), then 3 (thermometer code of the cumulative
@@ -73,10 +75,16 @@ from fairsched.workload.scenario import ScenarioConfig, load_scenario, resolve
 OBS_LOW, OBS_HIGH = -2.0, 10.0
 
 
+def _leave_idle(sim) -> Decision:
+    return Decision()
+
+
 class FairSchedEnv(gym.Env):
     """Masked, tenant-aware scheduling env (see the module docstring)."""
 
     metadata = {"render_modes": []}
+    #: the simulator each episode runs on (a test may put the Python oracle loop here)
+    simulator_class = Simulator
 
     def __init__(
         self,
@@ -174,26 +182,34 @@ class FairSchedEnv(gym.Env):
             self._sub, self._obs, self._mask = run.sub, run.obs.copy(), run.mask()
             return True
         sim = self.sim
-        while True:
-            if self._need_advance:
-                if not sim.advance():
-                    self._done = True
-                    return False
-                self._need_advance = False
-                if sim.now != self._skip_t:
-                    self._skip_t = sim.now
-                    self._skip = set()
-            sub = next((i for i in sim.idle if i not in self._skip), None)
-            if sub is None:
-                sim.apply(Decision())
-                self._need_advance = True
+        if not self._need_advance:  # the same decision point: another idle sub, else leave them idle
+            if self._find(sim):
+                return True
+            sim.apply(Decision())
+        self._need_advance = False
+        # decision points without a sub to ask are decided (all idle) from inside the kernel
+        if not sim.advance_until(self._find, _leave_idle):
+            self._done = True
+            return False
+        return True
+
+    def _find(self, sim) -> bool:
+        """The first idle sub not yet skipped at this instant that has candidates (kept as the
+        question); subs without candidates are skipped. False: none."""
+        if sim.now != self._skip_t:
+            self._skip_t = sim.now
+            self._skip = set()
+        skip = self._skip
+        for sub in sim.idle:
+            if sub in skip:
                 continue
             cands, obs, mask = self.features.build(sim, sub)
             if not cands:
-                self._skip.add(sub)
+                skip.add(sub)
                 continue
             self._sub, self._cands, self._obs, self._mask = sub, cands, obs, mask
             return True
+        return False
 
     def _final_obs(self):
         self._mask = np.zeros(self.K + 1, dtype=bool)
@@ -205,7 +221,7 @@ class FairSchedEnv(gym.Env):
         super().reset(seed=seed)
         wl, sim_seed, kind = self._draw_workload()
         self.workload_kind = kind
-        self.sim = Simulator(self.platform, self.costs, wl, SimConfig(seed=sim_seed, time_decisions=False))
+        self.sim = self.simulator_class(self.platform, self.costs, wl, SimConfig(seed=sim_seed, time_decisions=False))
         self.features.reset(self.sim)
         self.reward_fn.reset(self.sim)
         self._run = None

@@ -9,7 +9,7 @@ without torch: ``fairsched.schedulers`` imports it to register the two names.
 
 On the compiled core (``kernel_spec = "policy"``, :mod:`fairsched.sim.compiled_policy`) the same
 protocol runs inside the kernel, bit for bit, for an exported MLP (:class:`NumpyPolicy`) and the
-two teachers; any other policy object (a wrapper, a duck-typed policy) runs on the Python core.
+two teachers; any other policy object (a wrapper, a duck-typed policy) decides in Python, called from the kernel.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ class PolicyScheduler(Scheduler):
         if self.policy.tenant_aware != self.tenant_aware and policy is None:
             raise InputError(f"shipped policy for '{self.name}' has tenant_aware={self.policy.tenant_aware}")
         self.features = FeatureBuilder(self.policy.K, self.policy.tenant_aware)
-        if self._pick() is None:  # a policy the kernel does not know: the Python core
+        if self._pick() is None:  # a policy the kernel does not know: its Python decide
             self.kernel_spec = None
 
     def _pick(self) -> str | None:

@@ -23,7 +23,7 @@ class Scheduler(ABC):
     name = "base"
 
     #: The rule of the compiled core (``sim/compiled.py``, ``RULES``) that decides exactly like
-    #: this class, or None (the Python core only). The simulator reads only this attribute.
+    #: this class, or None (its Python ``decide``, called from the kernel). The simulator reads only this attribute.
     kernel_spec: str | None = None
 
     def __init_subclass__(cls, **kwargs):
@@ -49,7 +49,7 @@ class PriorityScheduler(Scheduler):
 
     #: The key in the compiled core's terms, for a ``key`` that is static per (request, next
     #: layer): "deadline", "arrival", "best_remaining" (``sim.best_remaining``) or "laxity"
-    #: (deadline - best_remaining), each with ties broken by id. None: the Python core only.
+    #: (deadline - best_remaining), each with ties broken by id. None: its Python ``decide`` only.
     #: With it, ``Simulator.run`` uses ``sim/compiled.py`` (``SimConfig.core``): it sets
     #: ``kernel_spec = "priority:<key>"``.
     compiled_key: str | None = None

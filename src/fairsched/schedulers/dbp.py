@@ -8,7 +8,7 @@ The classic scheduler for (m,k)-firm streams: serve first the stream closest to 
   decision time; the (m,k) *metric* (docs/semantics.md) uses arrival order, which the two orders
   differ from only when a stream's requests overtake each other. Before a stream's first outcome
   its history is all hits (the paper's initial state). The simulator reports each outcome through
-  its ``on_end`` hook on the Python core; the compiled core keeps the same history per stream
+  its ``on_end`` hook when it decides in Python; the in-kernel rule keeps the same history per stream
   (``sim/compiled.py``, rule ``dbp``) and decides the same way, bit for bit.
 * Distance to failure: the number of consecutive further misses that would leave fewer than m
   hits among the last k outcomes. With ``l`` the position, counted from the most recent outcome

@@ -8,8 +8,9 @@ pure-Python engine stops near 10^5 layer events per second: every event is a Pyt
 scheduler, a bandwidth re-allocation and a progress update, spread over a dozen small functions.
 This kernel does the same work on arrays, 20x to 40x faster (docs/performance.md).
 
-What stays in Python: :mod:`fairsched.sim.engine` is the readable reference (the test oracle) and
-the core for simulators stepped from outside (``advance`` / ``apply``). Per-layer traces
+This is the package's one event loop: the pure-Python loop it mirrors (the readable reference)
+is the test oracle, ``tests/oracle/engine_py.py``; simulators stepped from outside
+(``Simulator.advance`` / ``apply``) run here too (rule ``python``, exit ``NEED_DECISION``). Per-layer traces
 (``SimConfig.trace_layers``) come from the kernel too: each layer that ends (``finish_layer``) or
 is aborted (``drop``) adds a row to ``tr_f`` / ``tr_i`` (:func:`trace_layer`), at the points where
 the engine appends to ``layer_trace``, so the rows, their order and their float bits are the
@@ -25,10 +26,11 @@ the policy rule with the ``external`` pick: the kernel returns at each decision 
 make (``NEED_ACTION``) with the observation built, and resumes with the agent's action
 (:class:`ActionRun`; many at once: :mod:`fairsched.sim.compiled_batch`).
 
-Exactness: the kernel reproduces :meth:`Simulator.run` bit for bit (request log, counters, floats):
-every floating-point operation of ``engine.py`` and of the scheduler's ``decide`` is done on the
-same values in the same order (comments name the method mirrored), and no fast-math is enabled,
-so no operation is fused or reordered. ``tests/sim/test_compiled.py`` checks the identity.
+Exactness: the kernel reproduces the oracle loop bit for bit (request log, counters, floats):
+every floating-point operation of the oracle (``tests/oracle/engine_py.py``; comments name the
+engine method mirrored) and of the scheduler's ``decide`` is done on the same values in the same
+order, and no fast-math is enabled, so no operation is fused or reordered.
+``tests/sim/test_compiled.py`` checks the identity.
 
 Rules (``RULES``, named by a scheduler class's ``kernel_spec``): a priority rule pops requests
 from a heap in key order, each to the fastest idle sub-accelerator; ``affinity-edf`` may refuse
@@ -85,8 +87,9 @@ NEED_ACTION = 4  # the policy rule's external pick: the per-layer env's agent ch
 A_RUNNING, A_CNT, A_PW, A_PSKIP = 6, 42, 51, 53
 # rule ``python`` (a scheduler's own ``decide``): its decision points are served by a call into
 # Python from inside the kernel (``_py_hook``), not by an exit: returning from and re-entering
-# ``run_kernel`` costs ~10 us of numba dispatch (56 arguments), the in-kernel call ~1 us. The code
-# is taken (issue 14) and reserved for a stepping mode.
+# ``run_kernel`` costs ~10 us of numba dispatch (56 arguments), the in-kernel call ~1 us. A run
+# stepped from outside (``Simulator.advance`` / ``apply``, :class:`fairsched.sim.pydecide.StepKernel`)
+# exits at each decision point instead: the hook answers -2, the kernel returns NEED_DECISION.
 NEED_DECISION = 5
 
 # in-kernel rules: a scheduler's ``kernel_spec`` -> (rule code, key code). A rule "key + placement"
@@ -426,7 +429,9 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
     cycle scheduler, a decision point where its cycle is due (``NEED_CYCLE``: Python sets the
     cycle's pick; with ``st[RESUME]`` set the kernel resumes at that decision point), or, for the
     external pick, a decision the agent makes (``NEED_ACTION``: Python sets ``pskip[M + X_ACT]``;
-    the kernel resumes with it, ``st[RESUME] == 2``).
+    the kernel resumes with it, ``st[RESUME] == 2``), or, for rule python stepped from outside
+    (``Simulator.advance`` / ``apply``), a decision point (``NEED_DECISION``: the hook answered -2;
+    on resuming, ``st[RESUME] == 3``, the kernel calls the hook again for the decision).
 
     Mirrors ``Simulator.advance`` / ``apply`` with the scheduler's rule (``st[RULE]``) deciding in
     place. ``sub`` holds the engine's per-sub lists as rows; ``running`` the slot running on each
@@ -451,10 +456,11 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
     maxmin = st[SHARING] == S_MAXMIN
     C, D, E, w, t0, tag = sub[S_C], sub[S_D], sub[S_E], sub[S_W], sub[S_T0], sub[S_TAG]
     dem, r0, start, busy = sub[S_DEM], sub[S_R0], sub[S_START], sub[S_BUSY]
-    # the external pick returns in the middle of an instant's decisions (NEED_ACTION): the subs
-    # started since the last re-allocation are then kept in pskip's last M entries
+    # the external pick (NEED_ACTION) and a stepped Python decide (NEED_DECISION) return in the
+    # middle of an instant's decisions: the subs started since the last re-allocation are then
+    # kept in pskip's last M entries (rule python: pskip is just those M entries)
     ext = pol and pcfg[PC_PICK] == P_EXTERNAL
-    newl = pskip[pskip.shape[0] - M:] if ext else np.empty(M, np.int64)  # subs started since the last re-allocation
+    newl = pskip[pskip.shape[0] - M:] if ext or rule == R_PYTHON else np.empty(M, np.int64)
     due = np.empty(M, np.int64)  # subs finishing at this instant
     used_g = np.zeros(G, np.int64)  # rr: the decision (stamp) that last took this tenant's head
     ctake = np.zeros(0, np.int64)  # prema: scratch of candidate slots
@@ -916,8 +922,8 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
         elif rule == R_PYTHON:  # Scheduler.decide in Python (sim/pydecide.py), then Simulator.apply
             # the decision comes as rows (kind 0: drop, 1: assign; slot; sub) in rd_v, in chunks
             ne, more, wk = _py_hook(0)
-            if ne < 0:  # decide returned None: apply does nothing, not even count it
-                return 0
+            if ne < 0:  # -1: decide returned None (apply does nothing, not even count it); -2: a
+                return 0 if ne == -1 else -1  # stepped run pauses here (NEED_DECISION)
             while True:
                 for j in range(ne):
                     if rd_v[j, 0] == 0:
@@ -1008,12 +1014,13 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
 
     cyc = pol and pcfg[PC_CYCLE] != 0
     while True:  # engine: advance
-        if st[RESUME]:  # back from NEED_CYCLE (1) or NEED_ACTION (2): the decision point it stopped at
+        if st[RESUME]:  # back from NEED_CYCLE (1), NEED_ACTION (2) or NEED_DECISION (3, the decide is
+            # called again: Python hands over the decision made while paused): the decision point it stopped at
             n = resume_action() if st[RESUME] == 2 else -1
             st[RESUME] = 0
             if decide_all(n):
-                st[RESUME] = 2
-                return NEED_ACTION
+                st[RESUME] = 3 if rule == R_PYTHON else 2
+                return NEED_DECISION if rule == R_PYTHON else NEED_ACTION
             continue
         if st[DIRTY]:
             reallocate()
@@ -1102,8 +1109,8 @@ def run_kernel(fs, st, sub, sprof, sver, scls, running, reqf, reqi, free, dl_k, 
                 st[RESUME] = 1
                 return NEED_CYCLE
             if decide_all(-1):
-                st[RESUME] = 2
-                return NEED_ACTION
+                st[RESUME] = 3 if rule == R_PYTHON else 2
+                return NEED_DECISION if rule == R_PYTHON else NEED_ACTION
 
 
 # ------------------------------------------------------------------------------ Python side
@@ -1282,7 +1289,8 @@ class _Kernel:
         while True:
             code = run_kernel(*self.args())
             code = self.after(code, arrivals)
-            if code == FINISHED or code == NEED_ACTION or (code == NEED_CYCLE and self.on_cycle is None):
+            if (code == FINISHED or code == NEED_ACTION or code == NEED_DECISION
+                    or (code == NEED_CYCLE and self.on_cycle is None)):
                 return code
 
     def args(self) -> tuple:
@@ -1301,7 +1309,7 @@ class _Kernel:
         without a hook)."""
         if code == FINISHED:
             self._flush_log()
-        elif code == NEED_ACTION:
+        elif code == NEED_ACTION or code == NEED_DECISION:
             pass
         elif code == NEED_CYCLE:
             if self.on_cycle is not None:
@@ -1488,31 +1496,47 @@ def run_compiled(sim, spec: str, params: tuple = (), *, slots: int = 1024, heap:
     _fill(sim, k)
 
 
-class CycleRun:
-    """A compiled run of a cycle rule that pauses at every decision point where a cycle is due,
-    so that a caller (the cycle env) chooses each cycle's pick: :meth:`run` returns True when
-    paused (read :meth:`view`, then :meth:`set_cycle`) and False at the end. ``sim`` (fresh) gets
-    the SLO counters at every pause and everything at the end, as :func:`run_compiled` fills it."""
+class _PausedRun:
+    """A compiled run of the policy rule that pauses where Python must choose (the kernel's exit
+    ``pause``): :meth:`run` returns True when paused, False at the end. ``sim`` (fresh) gets the
+    SLO counters at every pause and everything at the end, as :func:`run_compiled` fills it.
+    (Stepping a Python ``decide`` from outside, ``NEED_DECISION``: :class:`fairsched.sim.pydecide.StepKernel`.)"""
+
+    pause = -1  # the exit code of a pause (a subclass's)
 
     def __init__(self, sim, params: tuple, *, chunk: int = 16384):
         self.sim = sim
         self._k = _Kernel(sim, "policy", params)
-        if self._k.on_cycle is not None or not self._k.pol[0][PC_CYCLE]:
-            raise ValueError("CycleRun: the parameters must describe a cycle rule without a hook")
+        self._check()
         self._arr = _Arrivals(sim, min_chunk=chunk)
         self.finished = False
         sim.core_used = "compiled"
 
+    def _check(self) -> None:
+        """Refuse parameters that describe another rule (ValueError); read what the pause shows."""
+
     def run(self) -> bool:
         if self.finished:
             return False
-        paused = self._k.run(self._arr) == NEED_CYCLE
+        paused = self._k.run(self._arr) == self.pause
         if paused:
             _fill_counters(self.sim, self._k)
         else:
             _fill(self.sim, self._k)
             self.finished = True
         return paused
+
+
+class CycleRun(_PausedRun):
+    """A compiled run of a cycle rule that pauses at every decision point where a cycle is due,
+    so that a caller (the cycle env) chooses each cycle's pick: :meth:`run` returns True when
+    paused (read :meth:`view`, then :meth:`set_cycle`) and False at the end."""
+
+    pause = NEED_CYCLE
+
+    def _check(self) -> None:
+        if self._k.on_cycle is not None or not self._k.pol[0][PC_CYCLE]:
+            raise ValueError("CycleRun: the parameters must describe a cycle rule without a hook")
 
     def view(self) -> "StateView":
         return StateView(self._k)
@@ -1521,36 +1545,22 @@ class CycleRun:
         self._k.set_cycle(pick, theta, next_cycle, protect)
 
 
-class ActionRun:
+class ActionRun(_PausedRun):
     """A compiled run of the policy rule with the ``external`` pick (the per-layer env): it
     pauses at every decision where the policy would be asked (an idle sub with at least one
     candidate), with the float32 observation and the menu ready. :meth:`run` returns True when
     paused (read :attr:`obs`, :meth:`mask`, :attr:`sub`; then :meth:`set_action`), False at the
-    end. ``sim`` (fresh) gets the SLO counters at every pause, everything at the end."""
+    end."""
 
-    def __init__(self, sim, params: tuple, *, chunk: int = 16384):
-        self.sim = sim
-        self._k = _Kernel(sim, "policy", params)
+    pause = NEED_ACTION
+
+    def _check(self) -> None:
         pcfg = self._k.pol[0]
         if pcfg[PC_PICK] != P_EXTERNAL or pcfg[PC_CYCLE]:
             raise ValueError("ActionRun: the parameters must describe the policy rule with the external pick")
         self.K = int(pcfg[PC_K])
         self.obs = self._k.pol[6]  # the kernel writes each observation here (a view: copy to keep it)
-        self._x = self._k.pol[8][sim.M:]  # X_SUB, X_ACT, X_NC, X_CAND...
-        self._arr = _Arrivals(sim, min_chunk=chunk)
-        self.finished = False
-        sim.core_used = "compiled"
-
-    def run(self) -> bool:
-        if self.finished:
-            return False
-        paused = self._k.run(self._arr) == NEED_ACTION
-        if paused:
-            _fill_counters(self.sim, self._k)
-        else:
-            _fill(self.sim, self._k)
-            self.finished = True
-        return paused
+        self._x = self._k.pol[8][self.sim.M:]  # X_SUB, X_ACT, X_NC, X_CAND...
 
     @property
     def sub(self) -> int:

@@ -14,8 +14,9 @@ state is synced from the kernel's arrays (``now``, ``ready`` in the engine's dic
 static field (``prof``, ``sub_prof``, ``best_suffix``, ``workload``, ...) work unchanged, and a
 scheduler that kept ``sim`` from ``reset`` sees the same object. Request objects persist while a
 request lives (same object at every decision, as on the engine); when it ends it is marked ``DONE``
-with ``end`` and ``hit`` and ``on_end`` is called, in end order, before the next decision (with
-``sim.now`` at the end time). Energy and busy times are filled at the end of the run only.
+with ``end`` and ``hit``, appended to ``request_log`` (when kept) and ``on_end`` is called, in end
+order, before the next decision (with ``sim.now`` at the end time). Energy and busy times are
+filled at the end of the run only.
 
 Same results as the engine, bit for bit (``tests/sim/test_pydecide.py``), and decision times are
 measured the same way (``time_decisions``).
@@ -79,10 +80,7 @@ class PyKernel(C._Kernel):
 
     def _flush_log(self) -> None:
         self._changes()
-        self._ends()
-        n = int(self.st[C.LOG_LEN])
-        if n and self.sim.request_log is not None:
-            self.log_chunks.append((self.log_f[:, :n].copy(), self.log_i[:, :n].copy()))
+        self._ends()  # (it also appended these ends to the request log)
         self.st[C.LOG_LEN] = 0
         self.cursor = 0
 
@@ -115,10 +113,14 @@ class PyKernel(C._Kernel):
             d = self.decide(sim)
         if d is None:
             return -1, 0, (self.wake[0] if self.wake else INF)
+        self._take(sim, d)
+        return self._chunk()
+
+    def _take(self, sim, d) -> None:
+        """A decision's rows (checked as ``Simulator.apply`` checks it) and its wake, to hand over."""
         self.pending = self._rows(sim, d)
         if d.wake_at is not None and d.wake_at > sim.now:
             heapq.heappush(self.wake, d.wake_at)
-        return self._chunk()
 
     def _chunk(self):
         buf = self.rd[1]
@@ -198,11 +200,15 @@ class PyKernel(C._Kernel):
         return r
 
     def _ends(self) -> None:
-        """Requests that ended since the last call: marked DONE, then ``on_end`` in end order."""
+        """Requests that ended since the last call: marked DONE, appended to the request log (as
+        they end, as on the engine: a scheduler or a stepping caller may read it mid-run), then
+        ``on_end``, in end order."""
         n = int(self.st[C.LOG_LEN])
         if n == self.cursor:
             return
         sim, live, slot_of, on_end = self.sim, self.live, self.slot_of, self.sim.on_end
+        log = sim.request_log
+        tenant, models, smodel = sim.slo_tenant, sim.models, sim.slo_model
         lf = self.log_f[:, self.cursor:n].tolist()
         li = self.log_i[:, self.cursor:n].tolist()
         self.n_ended += n - self.cursor
@@ -210,6 +216,8 @@ class PyKernel(C._Kernel):
         for rid, s, hit, counted, a, d, e in zip(*li, *lf):
             r = live.pop(rid, None)
             hit = bool(hit)
+            if log is not None:
+                log.append((rid, tenant[s], s, models[smodel[s]], a, d, e, hit, bool(counted)))
             if r is None:  # never seen by Python: a Request for on_end
                 if on_end is None:
                     continue
@@ -270,3 +278,87 @@ def run_python_decided(sim, scheduler, *, slots: int = 1024, heap: int = 1024, c
     k.run_all(C._Arrivals(sim, min_chunk=chunk))
     C._fill(sim, k)
     sim._flush_decisions()
+
+
+class StepKernel(PyKernel):
+    """``Simulator.advance`` / ``apply`` on the compiled event loop: the run pauses at each decision
+    point (the kernel exits with ``NEED_DECISION``) and resumes with the decision given to
+    :meth:`apply`.
+
+    Why: a consumer that must return to its own code between decisions (the cycle env's Python
+    dispatch, an agent, a test stepping a hand case) runs on the one event loop of the package
+    instead of a second one. An exit costs ~10 us of numba dispatch per decision (the in-kernel
+    callback of :class:`PyKernel` ~1 us), so whole runs use :meth:`Simulator.run`. The state view
+    is the simulator, synced at each pause as for :class:`PyKernel`; decisions are not timed (as
+    ``apply`` never was)."""
+
+    def __init__(self, sim, *, chunk: int = 16384, **sizes):
+        super().__init__(sim, _Unused(), **sizes)
+        self.timing = False
+        self.arrivals = C._Arrivals(sim, min_chunk=chunk)
+        self.paused = False  # at a decision point, waiting for apply (or the next advance)
+        self.applied = False  # apply was called at this decision point
+        self.given = False  # ... with a decision (not None)
+        self.finished = False
+        self.until = None  # (pause, decide) of advance_until while it runs
+
+    def serve(self, kind: int):
+        if kind:
+            return super().serve(kind)
+        if not self.paused:  # a decision point: sync the view, exit (NEED_DECISION) ...
+            sim = self.sim
+            self._sync(sim)
+            until = self.until
+            if until is not None and not until[0](sim):  # ... or decide here, without an exit
+                d = until[1](sim)
+                if d is None:
+                    return -1, 0, (self.wake[0] if self.wake else INF)
+                self._take(sim, d)
+                return self._chunk()
+            self.paused = True
+            return -2, 0, (self.wake[0] if self.wake else INF)
+        # resumed at that decision point: hand over what apply took (no apply: as apply(None))
+        self.paused = self.applied = False
+        if not self.given:
+            return -1, 0, (self.wake[0] if self.wake else INF)
+        self.given = False
+        return self._chunk()
+
+    def advance(self, until=None) -> bool:
+        """Run events up to the next decision point (True) or the end of the run (False).
+        ``until``: ``(pause, decide)``: at each decision point where ``pause(sim)`` is false the
+        decision is ``decide(sim)``, made from inside the kernel; it pauses where it is true."""
+        if self.finished:
+            return False
+        stack = C._ACTIVE.stack
+        stack.append(self)
+        self.until = until
+        try:
+            code = self.run(self.arrivals)
+        finally:
+            self.until = None
+            stack.pop()
+        if code == C.NEED_DECISION:
+            return True
+        self.finished = True
+        sim = self.sim
+        sim.ready, sim.running, sim.n_idle = {}, [None] * sim.M, sim.M
+        C._fill(sim, self)
+        return False
+
+    def apply(self, d) -> None:
+        """Take the decision for the paused decision point (checked now, as ``Simulator.apply``)."""
+        if not self.paused or self.applied:
+            raise SchedulerError("apply: no decision point is pending (call advance() first, and apply once)")
+        self.applied = True
+        if d is None:
+            return
+        self._take(self.sim, d)
+        self.given = True
+
+
+class _Unused:
+    """The scheduler slot of a stepped kernel: decisions come from ``apply``."""
+
+    def decide(self, sim):  # pragma: no cover - never called
+        raise RuntimeError("a stepped kernel takes its decisions from apply()")

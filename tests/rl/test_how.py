@@ -18,6 +18,7 @@ from fairsched.rl.protect import HowScheduler, ProtectScheduler
 from fairsched.schedulers.registry import make
 from fairsched.sim.engine import SimConfig, Simulator
 from tests.conftest import make_platform, make_table, make_workload
+from tests.oracle.engine_py import simulator  # core="python": the oracle, the Python event loop
 from tests.sim.test_compiled import outcome
 
 
@@ -25,7 +26,7 @@ def _both(plat, costs, wl, sched, arrivals=None, **cfg):
     """Run ``sched()`` on both cores; assert the same run; return the compiled one."""
     sims = []
     for core in ("python", "compiled"):
-        sim = Simulator(plat, costs, wl, SimConfig(log_requests=True, core=core, **cfg), arrivals=arrivals)
+        sim = simulator(plat, costs, wl, SimConfig(log_requests=True, core=core, **cfg), arrivals=arrivals)
         sim.run(sched())
         assert sim.core_used == core
         sims.append(sim)

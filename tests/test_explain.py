@@ -10,9 +10,14 @@ import pytest
 from fairsched.cli import main
 from fairsched.explain import explain
 from fairsched.rl.features import CAND_FEATURES, GLOBAL_FEATURES
+from fairsched.rl.policy import shipped_policy_path
 
 
-@pytest.mark.parametrize("scheduler", ["drl", "relmas"])
+# explain shows per-layer decisions: drl, and the per-layer relmas (the shipped relmas is a cycle policy)
+RELMAS_LAYER = f"relmas:{shipped_policy_path('relmas-layer')}"
+
+
+@pytest.mark.parametrize("scheduler", ["drl", pytest.param(RELMAS_LAYER, id="relmas-layer")])
 def test_decision_is_masked_argmax_of_the_shown_scores(scheduler):
     for n in (0, 37):
         e = explain(scheduler=scheduler, decision=n, requests=120, load=1.2)
@@ -40,5 +45,7 @@ def test_cli(capsys):
     assert code == 0 and "<- chosen" in out and "laxity_sub" in out
     code, _, err = _run(["explain", "--scheduler", "edf"], capsys)
     assert code == 2 and "not a learned policy" in err
+    code, _, err = _run(["explain", "--scheduler", "relmas"], capsys)  # a cycle policy: one line, exit 2
+    assert code == 2 and "cycle policy" in err and len(err.strip().splitlines()) == 1
     code, _, err = _run(["explain", "--requests", "20", "--decision", "100000"], capsys)
     assert code == 2 and "--decision" in err

@@ -57,6 +57,10 @@ def explain(*, scheduler: str = "drl", decision: int = 0, scenario="default", pl
     if decision < 0:
         raise InputError(f"--decision: must be >= 0, got {decision}")
     sched = make(scheduler)
+    if hasattr(sched, "ctl") and hasattr(sched, "policy"):  # rl/cycle.py: one decision per cycle, no candidates
+        raise InputError(f"--scheduler: '{scheduler}' is a cycle policy (it picks a dispatch rule per cycle); explain "
+                         "shows per-layer decisions: use drl or NAME:PER_LAYER_POLICY_PATH "
+                         "(e.g. the per-layer relmas, rl/policies/relmas-layer)")
     if not hasattr(sched, "features") or not hasattr(sched, "policy"):
         raise InputError(f"--scheduler: '{scheduler}' is not a learned policy; explain works for drl, relmas "
                          "or NAME:POLICY_PATH")

@@ -12,7 +12,7 @@ from fairsched.cli.plugins import import_option, load_imports
 
 
 def explain_cmd(
-    scheduler: str = typer.Option("drl", help="drl, relmas or NAME:POLICY_PATH"),
+    scheduler: str = typer.Option("drl", help="drl or NAME:POLICY_PATH of a per-layer policy (the shipped relmas is a cycle policy)"),
     decision: int = typer.Option(0, help="which policy evaluation (0-based) to show"),
     scenario: str = typer.Option("default", help="shipped scenario name or YAML path"),
     platform: str = typer.Option("default", help="shipped platform name or YAML path"),

@@ -48,10 +48,11 @@ def policy_name(path: str) -> str:
             raise InputError(f"--policy: folder '{path}' holds {'no' if not found else 'more than one'} exported "
                              "policy (drl.npz / relmas.npz); give the policy file itself")
         path = str(found[0])
-    from fairsched.rl.cycle import CyclePolicy, is_cycle_policy
+    from fairsched.rl.cycle import CyclePolicy
+    from fairsched.rl.policy import policy_kind
 
     try:
-        if is_cycle_policy(path):  # `fairsched train`'s default formulation
+        if policy_kind(path) == "cycle":  # `fairsched train`'s default formulation
             return f"{CyclePolicy.load(path).meta['variant']}:{path}"
         pol = NumpyPolicy.load(path)
     except InputError as e:

@@ -28,11 +28,18 @@ def record_observations(policy: str = "drl", n_obs: int = 2000, *, scenario="def
                         requests: int = 400, seed: int = 0, costs=None, platform="default"):
     """Run the policy scheduler and keep up to ``n_obs`` (obs, mask) pairs and feature-build times."""
     from fairsched.api import build
+    from fairsched.rl.policy import shipped_policy_path
     from fairsched.rl.policy_scheduler import DRLScheduler, PolicyScheduler, RelmasScheduler
     from fairsched.sim.engine import SimConfig, Simulator
 
-    cls = {"drl": DRLScheduler, "relmas": RelmasScheduler}.get(policy)
-    sched = cls() if cls is not None else PolicyScheduler(policy)
+    # per-layer policies only (the observations are per layer): the shipped drl, or the per-layer
+    # relmas kept as rl/policies/relmas-layer (the shipped relmas is a cycle policy)
+    if policy == "drl":
+        sched = DRLScheduler()
+    elif policy == "relmas-layer":
+        sched = RelmasScheduler(shipped_policy_path("relmas-layer"))
+    else:
+        sched = PolicyScheduler(policy)
     plat, table, wl = build(scenario=scenario, platform=platform, costs=costs, load=load, requests=requests)
     obs_l, mask_l, feat_ns = [], [], []
     fb = sched.features

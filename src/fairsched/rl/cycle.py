@@ -70,7 +70,7 @@ import numpy as np
 
 from fairsched.errors import InputError
 from fairsched.rl.features import FeatureBuilder
-from fairsched.rl.policy import NumpyPolicy
+from fairsched.rl.policy import CYCLE_FORMAT, NumpyPolicy, policy_kind, policy_stem
 from fairsched.rl.teacher import THETA
 from fairsched.schedulers.base import Scheduler
 from fairsched.schedulers.dbp import MKHistory
@@ -80,7 +80,7 @@ from fairsched.sim.engine import Decision
 #: the observation layout / dispatch a new policy is trained with; :data:`VERSIONS` load
 CYCLE_VERSION = 4
 VERSIONS = (1, 2, 3, 4)
-FORMAT = "fairsched-cycle-policy/1"
+FORMAT = CYCLE_FORMAT
 THETAS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5)
 DEFAULT_THETA = THETAS.index(THETA)
 #: relmas's dispatch modes per cycle_version (the observation has a one-hot of the current mode);
@@ -430,12 +430,14 @@ class CyclePolicy(NumpyPolicy):
 
     @classmethod
     def load(cls, path: str | Path) -> "CyclePolicy":
-        p = Path(path)
-        stem = p.with_suffix("") if p.suffix in (".npz", ".json") else p
+        stem = policy_stem(path)
         npz, js = stem.with_suffix(".npz"), stem.with_suffix(".json")
         for f in (npz, js):
             if not f.is_file():
                 raise InputError(f"policy '{stem}': file '{f.name}' is missing; export it with `fairsched train`")
+        if policy_kind(js) != "cycle":
+            raise InputError(f"policy '{stem}': a per-layer policy, not a cycle one; run it by name "
+                             "(drl:PATH / relmas:PATH load either kind) or load it with fairsched.rl.policy.NumpyPolicy")
         meta = json.loads(js.read_text())
         v = meta.get("cycle_version")
         if meta.get("format") != FORMAT or v not in VERSIONS:
@@ -454,11 +456,11 @@ class CyclePolicy(NumpyPolicy):
 
 
 def is_cycle_policy(path: str | Path) -> bool:
-    p = Path(path)
-    js = (p.with_suffix("") if p.suffix in (".npz", ".json") else p).with_suffix(".json")
+    """Whether ``path`` is a cycle policy (False for a per-layer one and for any unreadable file;
+    :func:`~fairsched.rl.policy.policy_kind` says why a file is neither)."""
     try:
-        return json.loads(js.read_text()).get("format") == FORMAT
-    except (OSError, ValueError):
+        return policy_kind(path) == "cycle"
+    except InputError:
         return False
 
 
@@ -511,6 +513,25 @@ class CycleScheduler(Scheduler):
     def reset(self, sim, seed):
         self.ctl.reset(sim)
 
+    def check_platform(self, platform) -> None:
+        """Warn, once per policy and platform, when the platform has accelerator types the policy
+        never saw in training. Unlike the per-layer observation (a positional type slot), the cycle
+        observation reads no type at all -- aggregates over tenants and sub-accelerators, and the
+        dispatch modes rank by each request's own cost on the sub it would get -- so a new type
+        is read for what it is; only its effect on which mode pays is untested."""
+        if self.policy is None:
+            return
+        from fairsched.rl.policy_scheduler import trained_types, warn_once
+
+        trained = trained_types(self.policy.meta)
+        unseen = tuple(t for t in platform.type_names if trained is not None and t not in trained)
+        if unseen:
+            warn_once((str(self.policy.meta.get("command", id(self.policy))), unseen),
+                      "scheduler '%s': its cycle policy was trained on accelerator types %s; this platform also has "
+                      "%s, which it never saw (its observation is type-agnostic, so it runs as trained, untested "
+                      "there); retrain on this platform (fairsched train --platform ...) to be sure",
+                      self.name, ", ".join(trained), ", ".join(unseen))
+
     def decide(self, sim) -> Decision:
         ctl = self.ctl
         if ctl.due(sim):
@@ -520,8 +541,9 @@ class CycleScheduler(Scheduler):
 
 
 def scheduler_for_path(path: str | Path) -> Scheduler:
-    """A scheduler running the exported policy at ``path``: a cycle policy or a per-layer one."""
-    if is_cycle_policy(path):
+    """A scheduler running the exported policy at ``path``: a cycle policy or a per-layer one
+    (:func:`~fairsched.rl.policy.policy_kind`; one InputError naming the file when it is neither)."""
+    if policy_kind(path) == "cycle":
         return CycleScheduler(path)
     from fairsched.rl.policy_scheduler import PolicyScheduler
 

@@ -27,6 +27,9 @@ from fairsched.rl.features import FEATURE_VERSION, obs_dim
 from fairsched.sim.compiled_policy import masked_argmax, mlp_logits, mlp_scratch, pack_mlp
 
 POLICY_DIR = Path(str(resources.files("fairsched.rl") / "policies"))
+#: the ``format`` field of a policy's JSON tells the two kinds apart
+LAYER_FORMAT = "fairsched-mlp-policy/1"  # per-layer MLP (this module; rl/export.py writes it)
+CYCLE_FORMAT = "fairsched-cycle-policy/1"  # cycle policy (rl/cycle.py; rl/cycle_train.py writes it)
 _ACT = {"tanh": np.tanh, "relu": lambda x: np.maximum(x, 0.0)}
 
 
@@ -57,6 +60,10 @@ class NumpyPolicy:
             if not f.is_file():
                 raise InputError(f"policy '{stem}': file '{f.name}' is missing; export it with `fairsched train` "
                                  "or fairsched.rl.export")
+        if policy_kind(js) == "cycle":
+            raise InputError(f"policy '{stem}': a cycle policy ({CYCLE_FORMAT}), not a per-layer one; run it as "
+                             f"{'drl' if 'drl' in stem.name else 'relmas'}:{stem} (the name loads either kind) or load "
+                             "it with fairsched.rl.cycle.CyclePolicy")
         meta = json.loads(js.read_text())
         if meta.get("feature_version") != FEATURE_VERSION:
             raise InputError(
@@ -109,3 +116,35 @@ def _act_rows(w, dims, act, x, masks, out, h):
 
 def shipped_policy_path(name: str) -> Path:
     return POLICY_DIR / name
+
+
+def policy_stem(path: str | Path) -> Path:
+    """``x``, ``x.npz`` or ``x.json`` -> ``x`` (a policy is the two files beside each other)."""
+    p = Path(path)
+    return p.with_suffix("") if p.suffix in (".npz", ".json") else p
+
+
+def policy_kind(path: str | Path) -> str:
+    """``"layer"`` (a per-layer :class:`NumpyPolicy`) or ``"cycle"`` (a
+    :class:`~fairsched.rl.cycle.CyclePolicy`), from the ``format`` field of the policy's JSON.
+
+    Why one function: the learned scheduler names (``drl``, ``relmas``, ``NAME:PATH``, ``--policy``)
+    accept either kind, and each caller used to guess (a cycle file read as per-layer failed on its
+    missing ``feature_version``). A per-layer file written before ``format`` existed has a
+    ``feature_version`` and counts as per-layer. Anything else is one InputError naming the file."""
+    js = policy_stem(path).with_suffix(".json")
+    if not js.is_file():
+        raise InputError(f"policy '{policy_stem(path)}': file '{js}' is missing; give the stem, .npz or .json of a "
+                         "policy exported by `fairsched train`")
+    try:
+        meta = json.loads(js.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise InputError(f"policy file '{js}': not readable JSON ({type(e).__name__}); give a policy exported by "
+                         "`fairsched train`") from None
+    fmt = meta.get("format") if isinstance(meta, dict) else None
+    if fmt == CYCLE_FORMAT:
+        return "cycle"
+    if fmt == LAYER_FORMAT or (isinstance(meta, dict) and fmt is None and "feature_version" in meta):
+        return "layer"
+    raise InputError(f"policy file '{js}': format {fmt!r} is neither a per-layer policy ({LAYER_FORMAT}) nor a "
+                     f"cycle policy ({CYCLE_FORMAT}); give a policy exported by `fairsched train`")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from fairsched.errors import InputError
 from fairsched.rl.features import FeatureBuilder
-from fairsched.rl.policy import NumpyPolicy, shipped_policy_path
+from fairsched.rl.policy import NumpyPolicy, policy_kind, shipped_policy_path
 from fairsched.schedulers.base import Scheduler
 from fairsched.schedulers.registry import register
 from fairsched.sim.engine import Decision
@@ -58,6 +58,13 @@ def slot_mismatches(trained: list[str] | None, types: list[str]) -> list[tuple[s
         first.setdefault(j % MAX_TYPES, t)
     return [(t, first[i % MAX_TYPES]) for i, t in enumerate(types)
             if i % MAX_TYPES in first and first[i % MAX_TYPES] != t]
+
+
+def warn_once(key, msg: str, *args) -> None:
+    """``log.warning(msg, *args)`` the first time ``key`` is seen in this process."""
+    if key not in _WARNED:
+        _WARNED.add(key)
+        log.warning(msg, *args)
 
 
 def load_policy(path: str | Path) -> NumpyPolicy:
@@ -112,13 +119,26 @@ class PolicyScheduler(Scheduler):
         return (par,)
 
     @classmethod
-    def for_path(cls, path):
+    def for_path(cls, path=None):
         """The scheduler for an exported policy file: this class for a per-layer policy, a
         :class:`~fairsched.rl.cycle.CycleScheduler` for a cycle policy (``fairsched train``'s
-        default formulation), so ``drl:PATH`` / ``--policy`` run whatever ``train`` wrote."""
-        from fairsched.rl.cycle import CycleScheduler, is_cycle_policy
+        default formulation), told apart by the file's ``format``
+        (:func:`~fairsched.rl.policy.policy_kind`), so ``drl:PATH`` / ``--policy`` run whatever
+        ``train`` wrote. ``path`` None: this name's shipped policy (``rl/policies/<name>``), of
+        either kind -- the shipped ``relmas`` is a cycle policy, the shipped ``drl`` a per-layer
+        one -- and it must be of this name's variant."""
+        from fairsched.rl.cycle import CycleScheduler
 
-        return CycleScheduler(path) if is_cycle_policy(path) else cls(policy=path)
+        if path is None and not cls.default_policy:  # a class with no policy file (the teachers)
+            return cls()
+        p = path if path is not None else shipped_policy_path(cls.default_policy)
+        if policy_kind(p) == "layer":
+            return cls(policy=p)
+        sched = CycleScheduler(p)
+        if path is None and sched.tenant_aware != cls.tenant_aware:
+            raise InputError(f"shipped policy '{p}' for '{cls.default_policy}' is a "
+                             f"{sched.ctl.variant} cycle policy; ship a {cls.default_policy} one")
+        return sched
 
     def reset(self, sim, seed):
         self.features.reset(sim)
@@ -134,18 +154,16 @@ class PolicyScheduler(Scheduler):
         trained = trained_types(meta)
         unseen = tuple(t for t in platform.type_names if trained is not None and t not in trained)
         key = (str(meta.get("command", id(self.policy))), unseen)
-        if unseen and key not in _WARNED:
-            _WARNED.add(key)
-            log.warning("scheduler '%s': its policy was trained on accelerator types %s; this platform also has "
+        if unseen:
+            warn_once(key, "scheduler '%s': its policy was trained on accelerator types %s; this platform also has "
                         "%s, which it never saw, so its decisions there are untested; retrain on this platform "
                         "(fairsched train --platform ...)", self.name, ", ".join(trained), ", ".join(unseen))
         # the per-layer observation codes the sub's type by its position on the platform (a one-hot
         # slot, features.MAX_TYPES): a type in another position reads as the type trained there
         moved = slot_mismatches(trained, platform.type_names)
         key = (key[0], "slots", tuple(moved))
-        if moved and key not in _WARNED:
-            _WARNED.add(key)
-            log.warning("scheduler '%s': its observation codes a sub-accelerator's type by position; on this "
+        if moved:
+            warn_once(key, "scheduler '%s': its observation codes a sub-accelerator's type by position; on this "
                         "platform %s, so it decides there as if on the other type; list the platform's "
                         "sub_accelerators with the types in training order (%s) first",
                         self.name, "; ".join(f"{a} reads as {b}" for a, b in moved), ", ".join(trained))
@@ -176,7 +194,11 @@ class DRLScheduler(PolicyScheduler):
 
 
 class RelmasScheduler(PolicyScheduler):
-    """RELMAS-like tenant-agnostic DRL policy (reward = hits, no tenant features), rl/policies/relmas."""
+    """RELMAS-like tenant-agnostic DRL policy (reward = hits, no tenant features). The registered
+    name ``relmas`` runs the shipped rl/policies/relmas, a *cycle* policy (``cycle_version`` 4:
+    each T_s it picks the dispatch mode; :mod:`fairsched.rl.cycle`), built by :meth:`for_path`;
+    this class itself runs per-layer relmas policies (e.g. rl/policies/relmas-layer, the
+    per-layer clone of ``llf-masked`` shipped before)."""
 
     default_policy = "relmas"
     tenant_aware = False

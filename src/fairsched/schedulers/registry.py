@@ -169,13 +169,15 @@ def make(name: str, **kwargs):
     _load()
     base, path = split(name)
     cls = scheduler_class(name)
-    if path is not None and not kwargs and hasattr(cls, "for_path"):
-        sched = cls.for_path(path)  # the policy file decides the scheduler (per-layer or cycle policy)
+    if not kwargs and hasattr(cls, "for_path"):
+        # the policy file decides the scheduler (per-layer or cycle policy): NAME:PATH's file, or
+        # for the bare name its shipped one (the shipped relmas is a cycle policy, drl per-layer)
+        sched = cls.for_path(path)
     else:
         if path is not None:
             kwargs.setdefault("policy", path)
         sched = cls(**kwargs)
-    if path is not None:
+    if path is not None or sched.name != base:
         sched.name = name  # summaries and tables show which policy ran
     return sched
 

@@ -130,3 +130,23 @@ def test_decision_latency_benchmark():
     for k in ("numpy", "sb3", "features"):
         assert r[k]["p50_us"] > 0 and r[k]["p99_us"] >= r[k]["p50_us"]
     assert r["agreement"] == 1.0
+
+
+def test_cycle_relmas_warns_once_on_a_type_it_never_saw(caplog, monkeypatch):
+    """The shipped relmas was trained on `default` (eyeriss_like, simba_like): on `tri_type` it
+    names tpu_like once, and says its observation is type-agnostic (no positional-slot warning)."""
+    import logging
+
+    from fairsched.platform.config import load_platform
+    from fairsched.rl import policy_scheduler
+
+    monkeypatch.setattr(policy_scheduler, "_WARNED", set())  # "once" is per process: start afresh
+    sched = make("relmas")
+    with caplog.at_level(logging.WARNING, logger="fairsched"):  # a CLI test may have set -q's level
+        sched.check_platform(load_platform("default"))
+        assert not caplog.records
+        sched.check_platform(load_platform("tri_type"))
+        sched.check_platform(load_platform("tri_type"))
+    msgs = [r.getMessage() for r in caplog.records]
+    assert len(msgs) == 1 and "tpu_like" in msgs[0] and "type-agnostic" in msgs[0]
+    assert "eyeriss_like, simba_like" in msgs[0]

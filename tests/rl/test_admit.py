@@ -27,13 +27,13 @@ def _slack_case():
 
     Tenant A (SLO 0): model a, 0.9 s, deadline 1.0 s, target 0.5. Tenant B (SLO 1): model b, 1.0 s,
     deadline 1.5 s, target 1.0. Arrivals: a0 at 0; a1 and b0 at 1; b1 at 3.
-    a0 runs 0 -> 0.9, a hit: A's need is now (0.5 * 2 - 1) / 1 = 0 (slack); B's is 2 / 2 = 1.
+    a0 runs 0 -> 0.9, a hit: A's running hit rate is 1/1, margin 0.5; B has no ended request.
     At 1, least laxity: a1 (2.0 - 1 - 0.9 = 0.1) before b0 (2.5 - 1 - 1 = 0.5): a1 ends 1.9 (hit),
     b0 could end only at 2.9 > 2.5 (miss); b1 runs 3 -> 4 (hit). A 2/2 upheld, B 1/2 not: 1 tenant.
-    With admission (A has slack: ``0 <= 0.5 - delta``; B not: ``1 > 1 - delta`` for delta > 0): a1 is
-    served after b0 or not at all; b0 runs 1 -> 2 (hit), a1 can no longer finish (miss), b1 hits:
-    A 1/2 = its target, B 2/2: 2 tenants. (At a0's arrival A's need is its target 0.5: no slack for
-    delta > 0.)"""
+    With admission (A has slack: margin ``0.5 >= delta``; B none: no request of it has ended, so no
+    evidence of slack): a1 is served after b0 or not at all; b0 runs 1 -> 2 (hit), a1 can no longer
+    finish (miss), b1 hits: A 1/2 = its target, B 2/2: 2 tenants. (At a0's arrival A has no ended
+    request either: a0 runs.)"""
     costs = make_table({"a": {"x": [(0.9, 0.0)]}, "b": {"x": [(1.0, 0.0)]}})
     plat = make_platform([("x", 1)])
     wl = make_workload(plat, costs, [("A", "a", 1.0, 0.5), ("B", "b", 1.5, 1.0)], requests=4)
@@ -49,9 +49,9 @@ def _upheld(sim) -> int:
 @pytest.mark.parametrize("admit, delta, hits, upheld", [
     ("off", 0.0, [2, 1], 1),
     ("demote", 0.1, [1, 2], 2), ("defer", 0.1, [1, 2], 2), ("drop", 0.1, [1, 2], 2),
-    ("drop", 0.5, [1, 2], 2),  # A: 0 <= 0.5 - 0.5, still slack (B: 1 > 1 - 0.5)
-    ("drop", 0.6, [2, 1], 1),  # A: 0 > 0.5 - 0.6, no slack: as without admission
-    ("demote", 0.0, [2, 1], 1),  # B too: its need 1 <= 1 - 0, so both are demoted and least laxity decides
+    ("drop", 0.5, [1, 2], 2),  # A's margin 0.5 >= 0.5: still slack
+    ("drop", 0.6, [2, 1], 1),  # 0.5 < 0.6: no slack, as without admission
+    ("demote", 0.0, [1, 2], 2),  # B has no slack even at delta 0: none of its requests has ended
 ])
 def test_spending_the_slack_of_one_tenant_saves_the_other(admit, delta, hits, upheld):
     plat, costs, wl, arr = _slack_case()

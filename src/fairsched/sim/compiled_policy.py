@@ -244,7 +244,7 @@ def protect_pick(sub, now, nr, rlist, reqf, reqi, sprof, model_i, psuf, bsuf, pf
 
 @njit(cache=True)
 def how_pick(sub, now, nr, rlist, reqf, reqi, running, sprof, cost, model_i, psuf, bsuf, pflt, pslo, slo_ten, tst,
-             pw):
+             pw, cnt):
     """drl's "how" dispatch variants (:meth:`fairsched.rl.protect.HowController.how_pick`): over the
     ready requests that pass the filter on the sub they would get (``sub``, or with ``sub < 0`` the
     idle sub where the next layer runs fastest), the least ``(class, key, id)``: class 0 = a savable
@@ -252,8 +252,9 @@ def how_pick(sub, now, nr, rlist, reqf, reqi, running, sprof, cost, model_i, psu
     ``pw[:-HOW_N]``), 2 = another savable tenant, 4 = a lost one; key = laxity there, deadline,
     remaining work there, or remaining work on the best types (the class's order; ``O_NONE``: never
     started). Admission (:meth:`fairsched.rl.protect.HowController.admit_class`): a savable
-    tenant's request whose SLO has slack (need ``q_s <= tau_s - delta``) goes to class 1 (demote:
-    protected only), 3 (defer) or is not started (drop). Returns ``(slot, sub)``, or ``(-1, -1)``."""
+    tenant's request whose SLO has slack (an ended request and running margin ``m_s >= delta``)
+    goes to class 1 (demote: protected only), 3 (defer) or is not started (drop). Returns
+    ``(slot, sub)``, or ``(-1, -1)``."""
     n = pw.shape[0] - HOW_N
     order, uorder, filt = int(pw[n]), int(pw[n + 1]), int(pw[n + 2])
     line, per_slo = pw[n + 4] != 0.0, pw[n + 5] != 0.0
@@ -272,7 +273,7 @@ def how_pick(sub, now, nr, rlist, reqf, reqi, running, sprof, cost, model_i, psu
             c = 0 if np.float32(_clip(tst[T_CUM, t], 0.0, 4.0)) <= theta else 2
         else:
             c = 0 if pw[s if per_slo else t] != 0.0 else 2
-        if amode != A_OFF and c < 4 and tst[T_QS, s] <= pslo[PS_TAU, s] - delta:
+        if amode != A_OFF and c < 4 and cnt[_C_DONE_ALL, s] > 0 and tst[T_MS, s] >= delta:
             if amode == A_DROP:
                 continue
             if amode == A_DEFER:
@@ -654,7 +655,7 @@ def policy_decide(now, n_idle, nr, n_arrived, n_total, rlist, reqf, reqi, runnin
             return -1, -1
         tenant_state(cnt, pslo, slo_ten, ten_share, ten_order, tst, tkey)
         return how_pick(-1, now, nr, rlist, reqf, reqi, running, sprof, cost, model_i, psuf, bsuf, pflt, pslo,
-                        slo_ten, tst, pw)
+                        slo_ten, tst, pw, cnt)
     if now != pflt[PF_SKIP_T]:  # a new instant: no sub is left idle yet
         pflt[PF_SKIP_T] = now
         pskip[:M] = 0
@@ -665,7 +666,7 @@ def policy_decide(now, n_idle, nr, n_arrived, n_total, rlist, reqf, reqi, runnin
             tenant_state(cnt, pslo, slo_ten, ten_share, ten_order, tst, tkey)
         if pick == P_HOW:  # each idle sub in index order, as the protect picks
             slot, _ = how_pick(sub, now, nr, rlist, reqf, reqi, running, sprof, cost, model_i, psuf, bsuf, pflt, pslo,
-                               slo_ten, tst, pw)
+                               slo_ten, tst, pw, cnt)
             if slot >= 0:
                 return slot, sub
             pskip[sub] = 1

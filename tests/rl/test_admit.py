@@ -112,6 +112,26 @@ def test_summary_on_a_hand_made_grid():
     assert tot["rule_per_load_setting"] == Y
     assert cells.set_index("scenario").loc["c1", "oracle_setting"] == X
     assert rules.set_index("setting").loc[X, "upheld_1.2"] == 13
+    assert "mask_off" not in loads
+
+
+def test_summary_with_hindsight_masks():
+    """The grid above plus mask rows: c1 off 7, X 9; c2 off 6, X 6. Mask oracle 9 + 6 = 15; the
+    better of line and mask per cell: max(8, 9) + max(7, 6) = 16; rules count the line rows only."""
+    from fairsched.experiments import admit_search as ad
+
+    X, Y = "drop/0.02/0.8", "defer/0.05/1"
+    rows = []
+    for sc, tri, off, x, y, moff, mx in (("c1", 5, 6, 8, 7, 7, 9), ("c2", 6, 6, 5, 7, 6, 6)):
+        for s, n in (("triage", tri), (ad.OFF, off), (X, x), (Y, y)):
+            rows.append(dict(scenario=sc, load=1.2, tenants=10, kind="line", setting=s, upheld=n, neg_margin=-1.0))
+        for s, n in ((ad.OFF, moff), (X, mx)):
+            rows.append(dict(scenario=sc, load=1.2, tenants=10, kind="mask", setting=s, upheld=n, neg_margin=-1.0))
+    rules, cells, loads = ad.summarise(pd.DataFrame(rows))
+    tot = loads.iloc[0]
+    assert (tot["oracle"], tot["mask_off"], tot["oracle_mask"], tot["oracle_all"]) == (15, 13, 15, 16)
+    assert cells.set_index("scenario").loc["c1", "oracle_mask_setting"] == X
+    assert rules.set_index("setting").loc[X, "upheld_1.2"] == 13
 
 
 def test_settings_and_labels():
@@ -125,7 +145,8 @@ def test_settings_and_labels():
 
 @pytest.mark.parametrize("argv, field", [(["--loads", "x"], "--loads"), (["--jobs", "0"], "--jobs"),
                                          (["--modes", "skip"], "--modes"), (["--deltas", "a"], "--deltas"),
-                                         (["--deltas", "3"], "--deltas"), (["--thetas", "0"], "--thetas")])
+                                         (["--deltas", "3"], "--deltas"), (["--thetas", "0"], "--thetas"),
+                                         (["--masks", "no/such.csv"], "--masks")])
 def test_search_cli_bad_input(argv, field, capsys):
     from fairsched.experiments.admit_search import main
 

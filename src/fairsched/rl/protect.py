@@ -223,6 +223,15 @@ FILTERS = ("env", "feasible", "any")
 #: placement: each idle sub in index order takes its best request (the protect picks, triage), or the
 #: best request overall goes to the idle sub where its next layer runs fastest (affinity-edf, sjf)
 PLACEMENTS = ("sub", "fastest")
+#: admission (what runs at all): a savable tenant's request whose SLO has slack -- at least one of the
+#: SLO's requests ended and its running hit rate is at least ``tau_s + delta`` (margin ``m_s >= delta``)
+#: -- is served later: ``demote`` (a protected one after the other protected requests), ``defer``
+#: (after every savable tenant's request without slack) or ``drop`` (not started while the slack
+#: lasts: its miss is spent on the others). Each such miss lowers the margin, so the rule holds the
+#: SLO near ``tau + delta``: ``delta`` is the reserve kept for the end of the window. (A first try
+#: tested the need ``q_s <= tau_s - delta`` instead; it spends the whole surplus by the end of the
+#: window and leaves the SLO on the knife edge of its target: docs/rl.md, "Headroom of admission".)
+ADMITS = ("off", "demote", "defer", "drop")
 
 
 class HowController(ProtectController):
@@ -234,22 +243,29 @@ class HowController(ProtectController):
     most ``theta``, re-evaluated as tenants are lost, exactly the ``triage`` classes) or a fixed
     mask (per tenant, or per SLO with ``per_slo``). With ``("llf", "llf", "env", "sub")`` and the
     line this is ``triage`` without its 8-candidate menu (the same run wherever a sub sees at most
-    8 SLOs with a ready request)."""
+    8 SLOs with a ready request). ``admit`` / ``delta``: the admission lever (:data:`ADMITS`,
+    :meth:`admit_class`; ``off`` by default)."""
 
     def __init__(self, order: str = "llf", uorder: str = "llf", filt: str = "env", place: str = "sub",
-                 protect="line", per_slo: bool = False, theta: float = THETA):
+                 protect="line", per_slo: bool = False, theta: float = THETA, admit: str = "off",
+                 delta: float = 0.0):
         for val, allowed, what in ((order, ORDERS[:-1], "order"), (uorder, ORDERS, "uorder"),
-                                   (filt, FILTERS, "filter"), (place, PLACEMENTS, "place")):
+                                   (filt, FILTERS, "filter"), (place, PLACEMENTS, "place"), (admit, ADMITS, "admit")):
             if val not in allowed:
                 raise InputError(f"{what}: '{val}' unknown; use one of {', '.join(allowed)}")
+        if not (isinstance(delta, (int, float)) and math.isfinite(delta) and -1.0 <= delta <= 1.0):
+            raise InputError(f"delta: {delta!r} is not a hit-rate slack; give a number in [-1, 1], e.g. 0.02")
         self.line = isinstance(protect, str)
         if self.line and protect != "line":
             raise InputError(f"protect: '{protect}' unknown; give a mask or 'line' (triage's line)")
         super().__init__(None if self.line else protect, per_slo=per_slo)
         self.order, self.uorder, self.filt, self.place = order, uorder, filt, place
         self._theta = float(theta)  # the cycle controller's reset / set_action set theta from its action
+        self.admit = admit
         self.cfg = np.array([ORDERS.index(order), ORDERS.index(uorder), FILTERS.index(filt),
-                             PLACEMENTS.index(place), float(self.line), float(per_slo)], np.float32)
+                             PLACEMENTS.index(place), float(self.line), float(per_slo), delta,
+                             ADMITS.index(admit)], np.float32)
+        self.delta = float(self.cfg[6])  # the float32 value the compiled core reads
 
     def reset(self, sim) -> None:
         super().reset(sim)
@@ -305,20 +321,27 @@ class HowController(ProtectController):
         now = sim.now
         prof, sp, bs, Dl, st = sim.prof, sim.sub_prof, sim.best_suffix, f.D, f.slo_tenant
         lo, hi = RISKY
-        q_t, cum = f._tenant_state(sim)[3:5]
+        ts = f._tenant_state(sim)
+        m_s, q_t, cum = ts[0], ts[3], ts[4]
+        done = sim.slo_done_all
         theta, prot, ps, line = np.float32(self.theta), self.protect, self.per_slo, self.line
         order, uorder = ORDERS.index(self.order), ORDERS.index(self.uorder)
         filt = FILTERS.index(self.filt)
+        amode, delta = ADMITS.index(self.admit), self.delta
         best, bsub, bkey = None, None, None
         for r in sim.ready.values():
             t = st[r.slo]
             if q_t[t] > 1.0:
-                c = 2
+                c = 4
             elif line:
-                c = 0 if np.float32(min(max(cum[t], 0.0), 4.0)) <= theta else 1
+                c = 0 if np.float32(min(max(cum[t], 0.0), 4.0)) <= theta else 2
             else:
-                c = 0 if prot[r.slo if ps else t] != 0.0 else 1
-            o = order if c == 0 else uorder
+                c = 0 if prot[r.slo if ps else t] != 0.0 else 2
+            if amode:
+                c = self.admit_class(c, done[r.slo] > 0 and m_s[r.slo] >= delta, amode)
+                if c < 0:
+                    continue
+            o = order if c <= 1 else uorder
             if o == 4:  # none
                 continue
             here = sub if sub is not None else sim.fastest_idle(r, idle)
@@ -335,6 +358,20 @@ class HowController(ProtectController):
                 best, bsub, bkey = r, here, key
         return best, bsub
 
+    @staticmethod
+    def admit_class(c: int, slack: bool, amode: int) -> int:
+        """The class of a request after admission: ``c`` is 0 (protected), 2 (other savable) or 4
+        (lost); a savable tenant's request whose SLO has ``slack`` (:data:`ADMITS`) becomes 1
+        (``demote``, protected only), 3 (``defer``) or -1 (``drop``: not started now)."""
+        if c < 4 and slack:
+            if amode == 3:
+                return -1
+            if amode == 2:
+                return 3
+            if c == 0:
+                return 1
+        return c
+
 
 class HowScheduler(Scheduler):
     """One fixed "how" variant (:class:`HowController`) for the whole run: the hindsight search of
@@ -345,8 +382,9 @@ class HowScheduler(Scheduler):
     tenant_aware = True
 
     def __init__(self, order: str = "llf", uorder: str = "llf", filt: str = "env", place: str = "sub",
-                 protect="line", per_slo: bool = False):
-        self.ctl = HowController(order, uorder, filt, place, protect, per_slo)
+                 protect="line", per_slo: bool = False, theta: float = THETA, admit: str = "off",
+                 delta: float = 0.0):
+        self.ctl = HowController(order, uorder, filt, place, protect, per_slo, theta, admit, delta)
 
     def reset(self, sim, seed):
         self.ctl.reset(sim)

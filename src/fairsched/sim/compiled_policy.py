@@ -59,7 +59,9 @@ PICKS["sjf-bytes"] = P_SJF_BYTES
 # drl's "how" dispatch variants (rl/protect.HowController): the mask, then HOW_N config entries, in ``pw``
 P_HOW = 40
 PICKS["how"] = P_HOW
-HOW_N = 6  # pw[-6:] = order (protected class), order (others), filter, placement, line (1: triage's line), per SLO
+HOW_N = 8  # pw[-8:] = order (protected class), order (others), filter, placement, line (1: triage's line), per SLO,
+#             admission slack delta, admission mode (A_* below; rl/protect.ADMITS)
+A_OFF, A_DEMOTE, A_DEFER, A_DROP = range(4)
 O_LLF, O_EDF, O_SRPT, O_SJF, O_NONE = range(5)  # O_NONE (others only): never started
 F_ENV, F_FEAS, F_NONE = range(3)  # feasible here and not risky / feasible here / no test
 ACTS = {"tanh": 0, "relu": 1}
@@ -242,34 +244,45 @@ def protect_pick(sub, now, nr, rlist, reqf, reqi, sprof, model_i, psuf, bsuf, pf
 
 @njit(cache=True)
 def how_pick(sub, now, nr, rlist, reqf, reqi, running, sprof, cost, model_i, psuf, bsuf, pflt, pslo, slo_ten, tst,
-             pw):
+             pw, cnt):
     """drl's "how" dispatch variants (:meth:`fairsched.rl.protect.HowController.how_pick`): over the
     ready requests that pass the filter on the sub they would get (``sub``, or with ``sub < 0`` the
     idle sub where the next layer runs fastest), the least ``(class, key, id)``: class 0 = a savable
     tenant that is protected (by triage's line over the cumulative share, or by the mask in
-    ``pw[:-HOW_N]``), 1 = another savable tenant, 2 = a lost one; key = laxity there, deadline,
+    ``pw[:-HOW_N]``), 2 = another savable tenant, 4 = a lost one; key = laxity there, deadline,
     remaining work there, or remaining work on the best types (the class's order; ``O_NONE``: never
-    started). Returns ``(slot, sub)``, or ``(-1, -1)``."""
+    started). Admission (:meth:`fairsched.rl.protect.HowController.admit_class`): a savable
+    tenant's request whose SLO has slack (an ended request and running margin ``m_s >= delta``)
+    goes to class 1 (demote: protected only), 3 (defer) or is not started (drop). Returns
+    ``(slot, sub)``, or ``(-1, -1)``."""
     n = pw.shape[0] - HOW_N
     order, uorder, filt = int(pw[n]), int(pw[n + 1]), int(pw[n + 2])
     line, per_slo = pw[n + 4] != 0.0, pw[n + 5] != 0.0
+    delta, amode = float(pw[n + 6]), int(pw[n + 7])
     theta = np.float32(pflt[PF_THETA])
     lo, hi = pflt[PF_LO], pflt[PF_HI]
     best, bsub = -1, -1
-    bc, bk, bi = 3, 0.0, 0
+    bc, bk, bi = 5, 0.0, 0
     for j in range(nr):
         slot = rlist[j]
         s = reqi[_R_SLO, slot]
         t = slo_ten[s]
         if tst[T_QT, t] > 1.0:
-            c = 2
+            c = 4
         elif line:
-            c = 0 if np.float32(_clip(tst[T_CUM, t], 0.0, 4.0)) <= theta else 1
+            c = 0 if np.float32(_clip(tst[T_CUM, t], 0.0, 4.0)) <= theta else 2
         else:
-            c = 0 if pw[s if per_slo else t] != 0.0 else 1
+            c = 0 if pw[s if per_slo else t] != 0.0 else 2
+        if amode != A_OFF and c < 4 and cnt[_C_DONE_ALL, s] > 0 and tst[T_MS, s] >= delta:
+            if amode == A_DROP:
+                continue
+            if amode == A_DEFER:
+                c = 3
+            elif c == 0:
+                c = 1
         if c > bc:
             continue
-        o = order if c == 0 else uorder
+        o = order if c <= 1 else uorder
         if o == O_NONE:
             continue
         mi = reqi[_R_MODEL, slot]
@@ -642,7 +655,7 @@ def policy_decide(now, n_idle, nr, n_arrived, n_total, rlist, reqf, reqi, runnin
             return -1, -1
         tenant_state(cnt, pslo, slo_ten, ten_share, ten_order, tst, tkey)
         return how_pick(-1, now, nr, rlist, reqf, reqi, running, sprof, cost, model_i, psuf, bsuf, pflt, pslo,
-                        slo_ten, tst, pw)
+                        slo_ten, tst, pw, cnt)
     if now != pflt[PF_SKIP_T]:  # a new instant: no sub is left idle yet
         pflt[PF_SKIP_T] = now
         pskip[:M] = 0
@@ -653,7 +666,7 @@ def policy_decide(now, n_idle, nr, n_arrived, n_total, rlist, reqf, reqi, runnin
             tenant_state(cnt, pslo, slo_ten, ten_share, ten_order, tst, tkey)
         if pick == P_HOW:  # each idle sub in index order, as the protect picks
             slot, _ = how_pick(sub, now, nr, rlist, reqf, reqi, running, sprof, cost, model_i, psuf, bsuf, pflt, pslo,
-                               slo_ten, tst, pw)
+                               slo_ten, tst, pw, cnt)
             if slot >= 0:
                 return slot, sub
             pskip[sub] = 1

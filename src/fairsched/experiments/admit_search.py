@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fairsched.experiments.protect_search import _loads, _score
+from fairsched.experiments.protect_search import _loads, _score, report_grid
 
 BASE = ("llf", "sjf", "env", "sub")  # triage-sjf's way of serving the classes
 OFF = "off/0/0.8"  # = triage-sjf
@@ -210,17 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     t0 = time.perf_counter()
     grid = run(a.mixes, a.loads, a.requests, a.seed, a.jobs, settings(modes, a.deltas, a.thetas), a.masks)
-    rules, cells, loads = summarise(grid)
-    with pd.option_context("display.width", 250, "display.max_columns", 40):
-        print(cells.to_string(index=False))
-        print()
-        print(loads.to_string(index=False))
-    print(f"{len(grid)} runs in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-    if a.out:
-        from fairsched.io import atomic_write_text
-
-        for name, df in (("grid", grid), ("rules", rules), ("cells", cells), ("loads", loads)):
-            atomic_write_text(Path(f"{a.out}_{name}.csv"), df.to_csv(index=False))
+    report_grid(grid, summarise, a.out, t0)
     return 0
 
 

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fairsched.experiments.protect_search import _loads, _score
+from fairsched.experiments.protect_search import _loads, _score, report_grid
 
 TODAY = "llf/llf/env/sub"  # triage's own way of serving the classes (without its 8-candidate menu)
 
@@ -303,17 +303,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     t0 = time.perf_counter()
     grid = run(a.mixes, a.loads, a.requests, a.seed, a.jobs, a.masks, labels)
-    rules, cells, loads = summarise(grid)
-    with pd.option_context("display.width", 250, "display.max_columns", 40):
-        print(cells.to_string(index=False))
-        print()
-        print(loads.to_string(index=False))
-    print(f"{len(grid)} runs in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-    if a.out:
-        from fairsched.io import atomic_write_text
-
-        for name, df in (("grid", grid), ("rules", rules), ("cells", cells), ("loads", loads)):
-            atomic_write_text(Path(f"{a.out}_{name}.csv"), df.to_csv(index=False))
+    report_grid(grid, summarise, a.out, t0)
     return 0
 
 

@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -188,6 +189,23 @@ def run(mixes: int = 6, loads=(0.7, 0.9, 1.2), requests: int = 4000, seed: int =
             print(f"[{i + 1}/{len(tasks)}] {t[0]} load {t[2]}: triage {rows[-1]['triage']}, "
                   f"oracle serve {rows[-1]['oracle_serve']}, shed {rows[-1]['oracle_shed']}", file=sys.stderr)
     return pd.DataFrame(rows)
+
+
+def report_grid(grid: pd.DataFrame, summarise, out: str | None, t0: float) -> None:
+    """Print a grid search's per-cell and per-load tables and write every table as
+    ``{out}_{name}.csv`` (atomically: an interrupted run leaves no half-written table). Shared by
+    the "how" and admission searches, whose ``summarise`` returns (rules, cells, loads)."""
+    rules, cells, loads = summarise(grid)
+    with pd.option_context("display.width", 250, "display.max_columns", 40):
+        print(cells.to_string(index=False))
+        print()
+        print(loads.to_string(index=False))
+    print(f"{len(grid)} runs in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    if out:
+        from fairsched.io import atomic_write_text
+
+        for name, df in (("grid", grid), ("rules", rules), ("cells", cells), ("loads", loads)):
+            atomic_write_text(Path(f"{out}_{name}.csv"), df.to_csv(index=False))
 
 
 def _loads(text: str) -> tuple[float, ...]:

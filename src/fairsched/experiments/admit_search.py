@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fairsched.experiments.protect_search import _loads, _score, report_grid
+from fairsched.experiments.protect_search import _loads, _score, map_cells, report_grid
 
 BASE = ("llf", "sjf", "env", "sub")  # triage-sjf's way of serving the classes
 OFF = "off/0/0.8"  # = triage-sjf
@@ -100,18 +100,7 @@ def run(mixes: int = 6, loads=(0.7, 0.9, 1.2), requests: int = 4000, seed: int =
             tasks.append((sn, cfg, ld, requests, seed, labels, "line", None))
             if (sn, round(ld, 6)) in mk:
                 tasks.append((sn, cfg, ld, requests, seed, labels, "mask", mk[(sn, round(ld, 6))][0]))
-    rows = []
-    if jobs > 1:
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(jobs) as ex:
-            for i, r in enumerate(ex.map(grid_cell, tasks)):
-                rows += r
-                print(f"[{i + 1}/{len(tasks)}] {tasks[i][0]} load {tasks[i][2]} {tasks[i][6]}", file=sys.stderr)
-    else:
-        for i, t in enumerate(tasks):
-            rows += grid_cell(t)
-            print(f"[{i + 1}/{len(tasks)}] {t[0]} load {t[2]} {t[6]}", file=sys.stderr)
+    rows = map_cells(grid_cell, tasks, jobs, kind_at=6)
     return pd.DataFrame(rows)
 
 

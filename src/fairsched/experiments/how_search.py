@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fairsched.experiments.protect_search import _loads, _score, report_grid
+from fairsched.experiments.protect_search import _loads, _score, map_cells, report_grid
 
 TODAY = "llf/llf/env/sub"  # triage's own way of serving the classes (without its 8-candidate menu)
 
@@ -106,18 +106,7 @@ def run(mixes: int = 6, loads=(0.7, 0.9, 1.2), requests: int = 4000, seed: int =
                 tasks.append((sn, cfg, ld, requests, seed, "mask", tm, labels))
                 if sm is not None:
                     tasks.append((sn, cfg, ld, requests, seed, "slo", sm, labels))
-    rows = []
-    if jobs > 1:
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(jobs) as ex:
-            for i, r in enumerate(ex.map(grid_cell, tasks)):
-                rows += r
-                print(f"[{i + 1}/{len(tasks)}] {tasks[i][0]} load {tasks[i][2]} {tasks[i][5]}", file=sys.stderr)
-    else:
-        for i, t in enumerate(tasks):
-            rows += grid_cell(t)
-            print(f"[{i + 1}/{len(tasks)}] {t[0]} load {t[2]} {t[5]}", file=sys.stderr)
+    rows = map_cells(grid_cell, tasks, jobs, kind_at=5)
     return pd.DataFrame(rows)
 
 

@@ -191,6 +191,23 @@ def run(mixes: int = 6, loads=(0.7, 0.9, 1.2), requests: int = 4000, seed: int =
     return pd.DataFrame(rows)
 
 
+def map_cells(fn, tasks: list[tuple], jobs: int, kind_at: int) -> list[dict]:
+    """``fn`` over the cells' tasks, in order, on ``jobs`` processes (one: in this process), with a
+    progress line per cell (scenario, load and the task's kind at ``kind_at``); the rows concatenated.
+    Shared by the "how" and admission searches."""
+    from concurrent.futures import ProcessPoolExecutor
+    from contextlib import nullcontext
+
+    rows: list[dict] = []
+    ex = ProcessPoolExecutor(jobs) if jobs > 1 else None
+    with ex or nullcontext():
+        for i, r in enumerate(ex.map(fn, tasks) if ex else map(fn, tasks)):
+            rows += r
+            t = tasks[i]
+            print(f"[{i + 1}/{len(tasks)}] {t[0]} load {t[2]} {t[kind_at]}", file=sys.stderr)
+    return rows
+
+
 def report_grid(grid: pd.DataFrame, summarise, out: str | None, t0: float) -> None:
     """Print a grid search's per-cell and per-load tables and write every table as
     ``{out}_{name}.csv`` (atomically: an interrupted run leaves no half-written table). Shared by

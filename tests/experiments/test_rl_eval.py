@@ -177,6 +177,20 @@ def test_rl_eval_bad_flags_one_error_line(tmp_path, capsys, argv, field):
     assert not (tmp_path / "o").exists()
 
 
+def test_two_entries_with_one_column_name_are_refused(tmp_path, capsys):
+    """A policy's column is named after its file: ``drl`` and ``drl:DIR/drl`` (another run's export)
+    would fill one column with two schedulers' runs. Refused with the clash named; a renamed copy runs."""
+    from fairsched.experiments.rl_eval import scheduler_label, scheduler_names
+
+    shipped = Path(__file__).resolve().parents[2] / "src" / "fairsched" / "rl" / "policies" / "drl"
+    msg = _fails(capsys, "rl-eval", "--out", str(tmp_path / "o"), "--schedulers", f"drl,drl:{shipped}")
+    assert "--schedulers" in msg and "'drl'" in msg and "another name" in msg
+    for suf in (".npz", ".json"):
+        (tmp_path / f"drl_copy{suf}").write_bytes(shipped.with_suffix(suf).read_bytes())
+    names = scheduler_names(["drl", f"drl:{tmp_path / 'drl_copy'}"])
+    assert [scheduler_label(n) for n in names] == ["drl", "drl_copy"]
+
+
 def test_rl_eval_needs_out_and_reads_csvs(tmp_path, capsys):
     assert "--out" in _fails(capsys, "rl-eval")
     assert "--from-csv" in _fails(capsys, "rl-eval", "--from-csv", str(tmp_path / "missing.csv"))

@@ -41,6 +41,7 @@ def register(app: typer.Typer) -> None:
         formulation: str = typer.Option("cycle", "--formulation", help="cycle (one decision per scheduling cycle, default) or layer (one per layer)"),
         timesteps: Optional[int] = typer.Option(None, "--timesteps", help="total agent decisions (cycle: 12,000 cycles; layer: 3,000,000, 0 = cloning only)"),
         cycle_requests: float = typer.Option(50.0, "--cycle-requests", help="cycle: scheduling cycle length T_s in mean inter-arrival times"),
+        cycle_version: Optional[int] = typer.Option(None, "--cycle-version", help="cycle: observation layout and dispatch (default: the newest of relmas, 4; 5 = drl on triage-sjf's dispatch)"),
         warm_start: bool = typer.Option(True, "--warm-start/--from-scratch", help="cycle: start from the teacher (triage / llf-masked) or from a random policy"),
         warm_bias: float = typer.Option(3.0, "--warm-bias", help="cycle: logit bias of the teacher's action at the warm start (step 0 = the teacher; smaller explores more)"),
         warm_action: Optional[int] = typer.Option(None, "--warm-action", help="cycle: warm-start from this action index instead of the teacher's (e.g. the best constant action)"),
@@ -120,6 +121,8 @@ def register(app: typer.Typer) -> None:
                 from fairsched.rl.cycle_train import train_cycle as run
                 common.update(cycle_requests=cycle_requests, warm_start=warm_start, warm_bias=warm_bias,
                               warm_action=warm_action, relmas_reward=relmas_reward, p_base=p_base)
+                if cycle_version is not None:
+                    common["cycle_version"] = cycle_version
             else:
                 from fairsched.rl.train import train as run
                 common.update(bc_steps=bc_steps, dagger_rounds=dagger_rounds, teacher_theta=teacher_theta,

@@ -74,6 +74,13 @@ def scheduler_names(spec: Sequence[str] | None) -> list[str]:
     if bad:
         raise InputError(f"--schedulers: unknown scheduler(s) {', '.join(bad)}; use any of {', '.join(known)}, "
                          "`all`, `constants`, `prototypes`, NAME:POLICY_PATH or policy:POLICY_PATH")
+    seen: dict[str, str] = {}
+    for n in names:  # the tables name a policy's column after its file: two entries must not share one
+        lab = scheduler_label(n)
+        if lab in seen:
+            raise InputError(f"--schedulers: '{seen[lab]}' and '{n}' would share the column '{lab}' of every table; "
+                             "give the policy file another name (copy its .npz and .json, e.g. to drl_v5)")
+        seen[lab] = n
     return names
 
 

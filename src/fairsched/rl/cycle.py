@@ -77,9 +77,12 @@ from fairsched.schedulers.dbp import MKHistory
 from fairsched.sim.compiled_policy import PICKS
 from fairsched.sim.engine import Decision
 
-#: the observation layout / dispatch a new policy is trained with; :data:`VERSIONS` load
+#: the observation layout / dispatch a new policy is trained with by default; :data:`VERSIONS` load
 CYCLE_VERSION = 4
-VERSIONS = (1, 2, 3, 4)
+VERSIONS = (1, 2, 3, 4, 5)
+#: drl from version 5: the dispatcher is ``triage-sjf``'s (``rl/protect.py``), the action still the
+#: line; no (m,k) dispatch (that is versions 2-4), version 1's 39-float layout
+DRL_HOW_VERSION = 5
 FORMAT = CYCLE_FORMAT
 THETAS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5)
 DEFAULT_THETA = THETAS.index(THETA)
@@ -99,6 +102,9 @@ N_OBS_V = {1: {"drl": 12 + 3 * len(THETAS), "relmas": 8 + len(MODES_V[1])},
 N_OBS_V[3] = {"drl": N_OBS_V[2]["drl"], "relmas": 8 + len(MODES_V[3])}
 #: version 4, relmas: + the backlog's traffic ratio (:meth:`CycleController._traffic`); drl: version 3's layout
 N_OBS_V[4] = {"drl": N_OBS_V[3]["drl"], "relmas": 9 + len(MODES_V[4])}
+#: version 5: drl on triage-sjf's dispatch with version 1's layout; relmas is version 4
+MODES_V[5] = MODES_V[4]
+N_OBS_V[5] = {"drl": N_OBS_V[1]["drl"], "relmas": N_OBS_V[4]["relmas"]}
 N_OBS = N_OBS_V[CYCLE_VERSION]
 N_ACTIONS = {"drl": len(THETAS), "relmas": len(MODES)}
 DEFAULT_ACTION = {"drl": DEFAULT_THETA, "relmas": DEFAULT_MODE}
@@ -148,7 +154,7 @@ class CycleController:
         # (m,k): dbp's per-SLO distance to failure (one implementation), from version 2, drl only,
         # and only where the scenario has an (m,k) SLO: elsewhere the run is that of version 1
         self.mk = None
-        if self.version >= 2 and self.variant == "drl" and any(s.mk for s in sim.workload.slos):
+        if 2 <= self.version < DRL_HOW_VERSION and self.variant == "drl" and any(s.mk for s in sim.workload.slos):
             self.mk = MKHistory(sim.workload.slos)
             sim.on_end = self.mk.ended
         #: True where the dispatch needs the Python core (the on_end hook and the (m,k) branch)
@@ -396,6 +402,17 @@ class CycleController:
         return best
 
 
+def make_controller(variant: str, cycle_requests: float = CYCLE_REQUESTS, version: int = CYCLE_VERSION) -> CycleController:
+    """The controller of ``variant`` at ``version``: :class:`CycleController`, or for drl from
+    :data:`DRL_HOW_VERSION` :class:`fairsched.rl.protect.TriageSJFController` (triage-sjf's
+    dispatch; imported here, late, because that module builds on this one)."""
+    if variant == "drl" and version >= DRL_HOW_VERSION:
+        from fairsched.rl.protect import TriageSJFController
+
+        return TriageSJFController(cycle_requests, version)
+    return CycleController(variant, cycle_requests, version)
+
+
 def mk_block(h: MKHistory) -> list[float]:
     """The (m,k) features (version 2, drl), permutation-invariant over SLOs: the fraction of SLOs
     that have an (m,k) constraint; among those, the fractions at distance 0 (in a failure state), 1
@@ -484,7 +501,7 @@ class CycleScheduler(Scheduler):
         cr = cycle_requests or (policy.meta.get("cycle_requests", CYCLE_REQUESTS) if policy is not None else CYCLE_REQUESTS)
         if version is None:  # a policy runs the layout / dispatch it was trained with
             version = int(policy.meta.get("cycle_version", 1)) if policy is not None else CYCLE_VERSION
-        self.ctl = CycleController(variant, cr, version)
+        self.ctl = make_controller(variant, cr, version)
         self.tenant_aware = variant == "drl"
         if not self.ctl.kernel_ok():
             self.kernel_spec = None  # a dispatch mode the kernel lacks: the Python core
@@ -494,7 +511,7 @@ class CycleScheduler(Scheduler):
         a version-2 drl controller on (m,k) SLOs dispatches with dbp's outcome history, which the
         kernel does not keep for this rule (:attr:`CycleController.python_only`)."""
         c = self.ctl
-        if c.version >= 2 and c.variant == "drl" and any(s.mk for s in sim.workload.slos):
+        if 2 <= c.version < DRL_HOW_VERSION and c.variant == "drl" and any(s.mk for s in sim.workload.slos):
             return "a version-2 drl cycle policy on (m,k) SLOs (its (m,k) dispatch runs on the Python core)"
         return None
 

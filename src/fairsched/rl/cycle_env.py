@@ -12,6 +12,9 @@ curriculum does). On a workload with (m,k) SLOs (``mk``) the drl observation car
 the shaping potential charges violated streams, the simulator keeps the request log and the terminal
 reward counts tenants upheld by rate *and* (m,k) (:mod:`fairsched.rl.cycle`, "(m,k)-awareness").
 
+``version``: the cycle formulation's version (:mod:`fairsched.rl.cycle`; drl from 5: ``triage-sjf``'s
+dispatch, :class:`~fairsched.rl.protect.TriageSJFController`).
+
 ``core``: ``"auto"`` (default) runs the dispatcher in the compiled core
 (:class:`fairsched.sim.compiled.CycleRun`, which pauses at each due decision point; the same
 assignments, bit for bit), ``"python"`` dispatches in Python (``CycleController.dispatch``) on the
@@ -29,7 +32,7 @@ import numpy as np
 from gymnasium import spaces
 
 from fairsched.errors import InputError
-from fairsched.rl.cycle import CYCLE_REQUESTS, N_ACTIONS, N_OBS, CycleController, potential
+from fairsched.rl.cycle import CYCLE_REQUESTS, CYCLE_VERSION, N_ACTIONS, make_controller, potential
 from fairsched.rl.env import FairSchedEnv
 from fairsched.sim.engine import SimConfig
 
@@ -48,13 +51,13 @@ class CycleEnv(FairSchedEnv):
     """One step = one cycle of ``cycle_requests`` mean inter-arrival times (see the module docstring)."""
 
     def __init__(self, *, variant: str = "drl", cycle_requests: float = CYCLE_REQUESTS, terminal_weight: float = 1.0,
-                 relmas_reward: str = "net", core: str = "auto", **kwargs):
+                 relmas_reward: str = "net", core: str = "auto", version: int = CYCLE_VERSION, **kwargs):
         kwargs.setdefault("requests", 1500)
         kwargs["tenant_aware"] = variant == "drl"
         kwargs["reward"] = "tenant" if variant == "drl" else "hits"
         super().__init__(**kwargs)
         self.variant = variant
-        self.ctl = CycleController(variant, cycle_requests)
+        self.ctl = make_controller(variant, cycle_requests, version)  # version: observation layout and dispatch
         self.terminal_weight = terminal_weight
         if relmas_reward not in RELMAS_REWARDS:
             raise InputError(f"relmas_reward: '{relmas_reward}' unknown; use one of {', '.join(RELMAS_REWARDS)}")
@@ -66,7 +69,7 @@ class CycleEnv(FairSchedEnv):
         self.core = core
         self._run = None
         self.action_space = spaces.Discrete(N_ACTIONS[variant])
-        self.observation_space = spaces.Box(-2.0, 10.0, shape=(N_OBS[variant],), dtype=np.float32)
+        self.observation_space = spaces.Box(-2.0, 10.0, shape=(self.ctl.n_obs,), dtype=np.float32)
 
     def _run_to_boundary(self) -> bool:
         """Dispatch until the next decision point at which a cycle is due. False: the run ended."""

@@ -33,7 +33,8 @@ import time
 from pathlib import Path
 
 from fairsched.errors import InputError
-from fairsched.rl.cycle import CYCLE_REQUESTS, CYCLE_VERSION, DEFAULT_ACTION, FORMAT, K_DRL, K_RELMAS, MODES, N_OBS, THETAS
+from fairsched.rl.cycle import (CYCLE_REQUESTS, CYCLE_VERSION, DEFAULT_ACTION, FORMAT, K_DRL, K_RELMAS, MODES_V, N_OBS,
+                                N_OBS_V, THETAS, VERSIONS)
 
 VALIDATION_MIX_SEEDS = (100, 101)
 VALIDATION_LOADS = (0.9, 1.2)
@@ -60,8 +61,10 @@ def validation_scenarios(variant: str = "drl"):
     return [(n, c) for n, c in all_val() if n in keep]
 
 
-def export_cycle_policy(model, stem: str | Path, *, variant: str, cycle_requests: float, extra: dict | None = None) -> Path:
-    """Write ``stem.npz`` + ``stem.json`` (format :data:`~fairsched.rl.cycle.FORMAT`); returns the stem."""
+def export_cycle_policy(model, stem: str | Path, *, variant: str, cycle_requests: float, extra: dict | None = None,
+                        version: int = CYCLE_VERSION) -> Path:
+    """Write ``stem.npz`` + ``stem.json`` (format :data:`~fairsched.rl.cycle.FORMAT`, ``cycle_version``
+    ``version``: the layout and dispatch the policy was trained with); returns the stem."""
     import numpy as np
 
     from fairsched.rl.export import actor_weights
@@ -75,9 +78,10 @@ def export_cycle_policy(model, stem: str | Path, *, variant: str, cycle_requests
     tmp = stem.parent / (stem.name + ".tmp.npz")
     np.savez(tmp, **arrays)
     os.replace(tmp, stem.with_suffix(".npz"))
-    meta = dict(format=FORMAT, cycle_version=CYCLE_VERSION, variant=variant, obs_dim=N_OBS[variant],
-                n_actions=len(THETAS) if variant == "drl" else len(MODES),
-                actions=list(THETAS) if variant == "drl" else list(MODES), activation=act,
+    modes = MODES_V[version]
+    meta = dict(format=FORMAT, cycle_version=version, variant=variant, obs_dim=N_OBS_V[version][variant],
+                n_actions=len(THETAS) if variant == "drl" else len(modes),
+                actions=list(THETAS) if variant == "drl" else list(modes), activation=act,
                 tenant_aware=variant == "drl", K=K_DRL if variant == "drl" else K_RELMAS,
                 cycle_requests=cycle_requests, hidden=[int(W.shape[0]) for W, _ in layers[:-1]])
     meta.update(extra or {})
@@ -230,12 +234,16 @@ def train_cycle(
     progress: bool = True,
     verbose: int = 0,
     validation: list | None = None,
+    cycle_version: int = CYCLE_VERSION,
 ) -> Path:
     """Train (or resume) a cycle policy; returns the stem of the exported ``.npz``/``.json``."""
     t0 = time.monotonic()
     from fairsched.rl.train import check_train_args
 
     check_train_args(scheduler, N_OBS, timesteps, n_envs, resume)
+    if cycle_version not in VERSIONS:
+        raise InputError(f"cycle_version: {cycle_version} unknown; use one of {', '.join(map(str, VERSIONS))} "
+                         f"(default {CYCLE_VERSION}; 5: drl on triage-sjf's dispatch)")
     try:
         import pandas as pd
         import torch
@@ -252,10 +260,10 @@ def train_cycle(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     env_kwargs = dict(variant=scheduler, scenario=scenario, platform=platform, costs=costs, requests=requests,
-                      cycle_requests=cycle_requests, load_range=tuple(load_range), p_base=p_base)
+                      cycle_requests=cycle_requests, load_range=tuple(load_range), p_base=p_base, version=cycle_version)
     if scheduler == "relmas":
         env_kwargs["relmas_reward"] = relmas_reward
-    n_act = len(THETAS) if scheduler == "drl" else len(MODES)
+    n_act = len(THETAS) if scheduler == "drl" else len(MODES_V[cycle_version])
     if warm_action is not None and not 0 <= warm_action < n_act:
         raise InputError(f"warm_action: must be in 0..{n_act - 1}, got {warm_action}")
     start_action = DEFAULT_ACTION[scheduler] if warm_action is None else int(warm_action)
@@ -300,7 +308,7 @@ def train_cycle(
         if rows and rows[-1]["timesteps"] == steps:
             return
         stem = export_cycle_policy(m, out / "val" / f"{scheduler}_{steps}", variant=scheduler,
-                                   cycle_requests=cycle_requests, extra=dict(timesteps=steps))
+                                   cycle_requests=cycle_requests, extra=dict(timesteps=steps), version=cycle_version)
         s = score_policy(stem, scen_val, val_loads, select_requests, seed=val_seed, upheld_by=val_by)
         layer_dec = int(sum(e.sim.decisions for e in envs if e.sim is not None))
         rows.append(dict(timesteps=steps, stem=stem.name, wall_s=round(time.monotonic() - t0, 1),

@@ -248,7 +248,7 @@ class HowController(ProtectController):
 
     def __init__(self, order: str = "llf", uorder: str = "llf", filt: str = "env", place: str = "sub",
                  protect="line", per_slo: bool = False, theta: float = THETA, admit: str = "off",
-                 delta: float = 0.0):
+                 delta: float = 0.0, cycle_requests: float | None = None, version: int = 1):
         for val, allowed, what in ((order, ORDERS[:-1], "order"), (uorder, ORDERS, "uorder"),
                                    (filt, FILTERS, "filter"), (place, PLACEMENTS, "place"), (admit, ADMITS, "admit")):
             if val not in allowed:
@@ -258,7 +258,8 @@ class HowController(ProtectController):
         self.line = isinstance(protect, str)
         if self.line and protect != "line":
             raise InputError(f"protect: '{protect}' unknown; give a mask or 'line' (triage's line)")
-        super().__init__(None if self.line else protect, per_slo=per_slo)
+        super().__init__(None if self.line else protect, per_slo=per_slo, cycle_requests=cycle_requests,
+                         version=version)
         self.order, self.uorder, self.filt, self.place = order, uorder, filt, place
         self._theta = float(theta)  # the cycle controller's reset / set_action set theta from its action
         self.admit = admit
@@ -407,6 +408,22 @@ class TriageSJFScheduler(HowScheduler):
 
     def __init__(self):
         super().__init__("llf", "sjf", "env", "sub", "line")
+
+
+class TriageSJFController(HowController):
+    """drl's cycle controller from ``cycle_version`` 5: ``triage-sjf``'s dispatch (triage's line,
+    least laxity for the protected class, shortest job first for the others), the agent's action
+    the line ``theta`` of the next cycle (:data:`~fairsched.rl.cycle.THETAS`), as versions 1-4 set
+    ``triage``'s. Why: ``triage-sjf`` is the strongest fixed tenant-aware rule (docs/rl.md, "Headroom of
+    the how lever"); with the line held at 0.8 this controller *is* that rule, decision for decision,
+    so the warm start is the strongest rival and RL's job is to move the line per cycle. No (m,k)
+    dispatch (versions 2-4 have it; this dispatch reads no outcome history)."""
+
+    def __init__(self, cycle_requests: float | None = None, version: int = 5):
+        super().__init__("llf", "sjf", "env", "sub", "line", cycle_requests=cycle_requests, version=version)
+
+    def set_action(self, sim, a: int) -> None:
+        CycleController.set_action(self, sim, a)  # theta = THETAS[a]: the action is the line
 
 
 class ScheduledHow(_Segmented):

@@ -378,8 +378,8 @@ def env_steps_batched(scenario, platform, costs, sizes=(16, 64), seconds: float 
                       requests: int = 1500) -> dict | None:
     """``{N: steps/s}``: env steps (summed over the N envs) per CPU second of
     :class:`~fairsched.rl.vec_env.KernelVecEnv`, each step's actions from one batched forward pass
-    of the shipped ``drl`` policy (:meth:`NumpyPolicy.act_batch`, timed with the steps); random
-    valid actions where that policy cannot be loaded. None without the RL extra."""
+    of the per-layer ``drl`` policy (rl/policies/drl-layer, :meth:`NumpyPolicy.act_batch`, timed with
+    the steps); random valid actions where that policy cannot be loaded. None without the RL extra."""
     try:
         from fairsched.rl.vec_env import KernelVecEnv
     except ImportError:
@@ -387,7 +387,7 @@ def env_steps_batched(scenario, platform, costs, sizes=(16, 64), seconds: float 
     from fairsched.rl.policy import NumpyPolicy, shipped_policy_path
 
     try:
-        pol = NumpyPolicy.load(shipped_policy_path("drl"))
+        pol = NumpyPolicy.load(shipped_policy_path("drl-layer"))
     except InputError:
         pol = None
     out = {}

@@ -153,9 +153,10 @@ def test_policy_warns_on_platform_types_it_never_saw(tmp_path, caplog):
 
 def test_policy_warns_when_a_type_sits_in_another_types_slot(caplog):
     """The per-layer observation's type one-hot is positional: simba_like listed first reads as
-    eyeriss_like (the shipped drl's slot 0) -- a warning names both and the fix."""
+    eyeriss_like (the per-layer drl's slot 0, rl/policies/drl-layer) -- a warning names both and the fix."""
     from fairsched import api
     from fairsched.platform.config import load_platform
+    from fairsched.rl.policy import shipped_policy_path
     from fairsched.rl.policy_scheduler import slot_mismatches
 
     assert slot_mismatches(["eyeriss_like", "simba_like"], ["eyeriss_like", "simba_like", "tpu_like"]) == []
@@ -166,6 +167,6 @@ def test_policy_warns_when_a_type_sits_in_another_types_slot(caplog):
                               sub_accelerators=[dict(type="simba_like", count=4), dict(type="eyeriss_like", count=4)]))
     _, table, wl = api.build(requests=30)
     with caplog.at_level("WARNING", logger="fairsched"):
-        api.run_one(plat, table, wl, "drl")
+        api.run_one(plat, table, wl, f"drl:{shipped_policy_path('drl-layer')}")
     msg = " ".join(r.getMessage() for r in caplog.records)
     assert "simba_like reads as eyeriss_like" in msg and "training order" in msg

@@ -1,7 +1,8 @@
-"""The shipped policies: registered, loadable, runnable; the latency benchmark. Since issue 13 the
-shipped ``relmas`` is a *cycle* policy (rl/policies/relmas = results/history/relmas_cycle_v4_48000)
-and the per-layer clone of ``llf-masked`` it replaced is kept as rl/policies/relmas-layer; a name
-loads either kind of file, and a file of neither kind is one error line."""
+"""The shipped policies: registered, loadable, runnable; the latency benchmark. Since issue 13 both
+shipped policies are *cycle* policies (rl/policies/relmas = results/history/relmas_cycle_v4_48000,
+rl/policies/drl = results/history/drl_cycle_v5_90000) and the per-layer ones they replaced are kept
+as rl/policies/relmas-layer and drl-layer; a name loads either kind of file, and a file of neither
+kind is one error line."""
 
 from __future__ import annotations
 
@@ -38,10 +39,13 @@ def test_registered_and_runs_on_any_platform(name, tiny_setup):
 
 
 def test_shipped_kinds():
-    """``relmas`` runs the version-4 cycle policy, tenant-agnostic; ``drl`` stays per-layer; the
-    per-layer relmas is still shipped under its own file name and runs by path."""
-    assert policy_kind(shipped_policy_path("relmas")) == "cycle"
-    assert policy_kind(shipped_policy_path("drl")) == policy_kind(shipped_policy_path("relmas-layer")) == "layer"
+    """``relmas`` runs the version-4 cycle policy, tenant-agnostic; ``drl`` the version-5 cycle policy on
+    triage-sjf's dispatch, tenant-aware; the per-layer drl and relmas are still shipped under their own
+    file names and run by path."""
+    from fairsched.rl.protect import TriageSJFController
+
+    assert policy_kind(shipped_policy_path("relmas")) == policy_kind(shipped_policy_path("drl")) == "cycle"
+    assert policy_kind(shipped_policy_path("drl-layer")) == policy_kind(shipped_policy_path("relmas-layer")) == "layer"
     r = make("relmas")
     assert isinstance(r, CycleScheduler) and r.name == "relmas" and not r.tenant_aware
     assert r.ctl.variant == "relmas" and r.ctl.version == 4 and r.policy is not None
@@ -50,9 +54,15 @@ def test_shipped_kinds():
         assert (shipped_policy_path("relmas").with_suffix(suffix).read_bytes()
                 == (HISTORY / "relmas_cycle_v4_48000").with_suffix(suffix).read_bytes())
     d = make("drl")
-    assert type(d).__name__ == "DRLScheduler" and d.name == "drl"
+    assert isinstance(d, CycleScheduler) and d.name == "drl" and d.tenant_aware and d.kernel_spec == "policy"
+    assert isinstance(d.ctl, TriageSJFController) and d.ctl.version == 5 and d.policy is not None
+    for suffix in (".json", ".npz"):
+        assert (shipped_policy_path("drl").with_suffix(suffix).read_bytes()
+                == (HISTORY / "drl_cycle_v5_90000").with_suffix(suffix).read_bytes())
     layer = make(f"relmas:{shipped_policy_path('relmas-layer')}")
     assert isinstance(layer, PolicyScheduler) and not layer.tenant_aware
+    dl = make(f"drl:{shipped_policy_path('drl-layer')}")
+    assert type(dl).__name__ == "DRLScheduler" and dl.tenant_aware
     cyc = make(f"drl:{HISTORY / 'drl_cycle_r2_6300'}")  # the name does not decide the kind: the file does
     assert isinstance(cyc, CycleScheduler) and cyc.tenant_aware
 

@@ -126,7 +126,7 @@ def test_cli_defaults_are_train_defaults():
     api = {n: p.default for n, p in inspect.signature(train).parameters.items()}
     cyc = {n: p.default for n, p in inspect.signature(train_cycle).parameters.items()}
     # None on the CLI: the formulation's own default (train()'s or train_cycle()'s); warm_action: cycle only
-    assert all(k in api and k in cyc for k, v in cli.items() if v is None and k not in ("costs", "resume", "teacher_theta", "warm_action"))
+    assert all(k in api and k in cyc for k, v in cli.items() if v is None and k not in ("costs", "resume", "teacher_theta", "warm_action", "cycle_version"))
     shared = sorted((set(cli) & set(api)) - {"out"} - {k for k, v in cli.items() if v is None})
     assert len(shared) >= 8
     assert {n: cli[n] for n in shared} == {n: (str(api[n]) if n in ("scenario", "platform") else api[n])

@@ -26,13 +26,15 @@ from tests.conftest import make_platform, make_table, make_workload
 from tests.sim.test_compiled import assert_same, contended, outcome, run, spec
 from tests.oracle.engine_py import simulator  # core="python": the oracle, the Python event loop
 
-# the per-layer policies: the shipped drl, and the per-layer relmas kept as rl/policies/relmas-layer
-# (the shipped relmas is a cycle policy since issue 13; its cores are compared in the cycle tests below)
+# the policy rules: the shipped drl (a cycle policy on triage-sjf's dispatch since issue 13), and the
+# per-layer drl and relmas kept as rl/policies/drl-layer and relmas-layer (the shipped relmas is a
+# cycle policy too; its cores are compared in the cycle tests below)
 RELMAS_LAYER = f"relmas:{shipped_policy_path('relmas-layer')}"
+DRL_LAYER = f"drl:{shipped_policy_path('drl-layer')}"
 SHIPPED = [n for n in ("drl",) if shipped_policy_path(n).with_suffix(".npz").is_file()]
 POLICIES = ("triage", "llf-masked", *SHIPPED,
-            *([pytest.param(RELMAS_LAYER, id="relmas-layer")]
-              if shipped_policy_path("relmas-layer").with_suffix(".npz").is_file() else []))
+            *([pytest.param(n, id=n.split(":")[0] + "-layer") for n in (DRL_LAYER, RELMAS_LAYER)
+               if shipped_policy_path(f"{n.split(':')[0]}-layer").with_suffix(".npz").is_file()]))
 
 
 @pytest.mark.parametrize("load", [0.7, 1.2])
@@ -192,7 +194,7 @@ def test_masked_argmax_hand_cases():
 
 @pytest.mark.skipif(not SHIPPED, reason="policies not shipped")
 def test_shipped_policy_act_is_the_arg_max_of_its_logits():
-    pol = NumpyPolicy.load(shipped_policy_path(SHIPPED[0]))
+    pol = NumpyPolicy.load(shipped_policy_path("drl-layer"))
     rng = np.random.default_rng(1)
     for _ in range(300):
         x = (rng.random(pol.meta["obs_dim"]) * (rng.random(pol.meta["obs_dim"]) < 0.4)).astype(np.float32)

@@ -12,8 +12,8 @@ from fairsched.cli.plugins import import_option, load_imports
 
 
 def explain_cmd(
-    scheduler: str = typer.Option("drl", help="drl or NAME:POLICY_PATH of a per-layer policy (the shipped relmas is a cycle policy)"),
-    decision: int = typer.Option(0, help="which policy evaluation (0-based) to show"),
+    scheduler: Optional[str] = typer.Option(None, help="drl, relmas (cycle policies) or NAME:POLICY_PATH (default: the per-layer drl, rl/policies/drl-layer)"),
+    decision: int = typer.Option(0, help="which policy evaluation (0-based) to show: a scheduling cycle for a cycle policy"),
     scenario: str = typer.Option("default", help="shipped scenario name or YAML path"),
     platform: str = typer.Option("default", help="shipped platform name or YAML path"),
     load: Optional[float] = typer.Option(None, help="offered load (default: the scenario's)"),
@@ -36,6 +36,10 @@ def explain_cmd(
         typer.echo(json.dumps(e, indent=2))
         return
     c = Console(width=160)
+    if e["kind"] == "cycle":
+        _print_cycle(c, e)
+        return
+    scheduler = e["scheduler"]
     chosen = "leave it idle" if e["idle"] else f"candidate {e['action']}"
     c.print(f"[bold]{scheduler}[/], decision {decision} at t = {e['time_ms']:.3f} ms for sub {e['sub']} "
             f"({e['sub_type']}): {chosen}")
@@ -58,6 +62,21 @@ def explain_cmd(
         f.add_row(name, *[f"{r['features'][name]:.3f}" for r in cands])
     c.print(f)
     c.print("global features: " + ", ".join(f"{k} {v:.3f}" for k, v in e["global_features"].items()))
+
+
+def _print_cycle(c, e: dict) -> None:
+    """A cycle policy's decision: one row per action with its logit, then the named observation."""
+    from rich.table import Table
+
+    c.print(f"[bold]{e['scheduler']}[/] ({e['variant']}, cycle_version {e['cycle_version']}, {e['dispatch']}), "
+            f"cycle {e['decision']} at t = {e['time_ms']:.3f} ms: {e['action_label']} for the next cycle")
+    t = Table(title="actions (the arg-max logit is chosen)")
+    for col in ("#", "action", "logit", ""):
+        t.add_column(col, justify="left" if col == "action" else "right")
+    for a in e["actions"]:
+        t.add_row(str(a["index"]), a["label"], f"{a['logit']:.3f}", "<- chosen" if a["index"] == e["action"] else "")
+    c.print(t)
+    c.print("observation: " + ", ".join(f"{k} {v:.3f}" for k, v in e["features"].items()))
 
 
 def register(app: typer.Typer) -> None:

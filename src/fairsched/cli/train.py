@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
         formulation: str = typer.Option("cycle", "--formulation", help="cycle (one decision per scheduling cycle, default) or layer (one per layer)"),
         timesteps: Optional[int] = typer.Option(None, "--timesteps", help="total agent decisions (cycle: 12,000 cycles; layer: 3,000,000, 0 = cloning only)"),
         cycle_requests: float = typer.Option(50.0, "--cycle-requests", help="cycle: scheduling cycle length T_s in mean inter-arrival times"),
-        cycle_version: Optional[int] = typer.Option(None, "--cycle-version", help="cycle: observation layout and dispatch (default: the newest of relmas, 4; 5 = drl on triage-sjf's dispatch)"),
+        cycle_version: Optional[int] = typer.Option(None, "--cycle-version", help="cycle: observation layout and dispatch version (default: drl 5 = triage-sjf's dispatch, the line per cycle; relmas 4); older versions train the older formulations"),
         warm_start: bool = typer.Option(True, "--warm-start/--from-scratch", help="cycle: start from the teacher (triage / llf-masked) or from a random policy"),
         warm_bias: float = typer.Option(3.0, "--warm-bias", help="cycle: logit bias of the teacher's action at the warm start (step 0 = the teacher; smaller explores more)"),
         warm_action: Optional[int] = typer.Option(None, "--warm-action", help="cycle: warm-start from this action index instead of the teacher's (e.g. the best constant action)"),

@@ -32,10 +32,10 @@ def record_observations(policy: str = "drl", n_obs: int = 2000, *, scenario="def
     from fairsched.rl.policy_scheduler import DRLScheduler, PolicyScheduler, RelmasScheduler
     from fairsched.sim.engine import SimConfig, Simulator
 
-    # per-layer policies only (the observations are per layer): the shipped drl, or the per-layer
-    # relmas kept as rl/policies/relmas-layer (the shipped relmas is a cycle policy)
-    if policy == "drl":
-        sched = DRLScheduler()
+    # per-layer policies only (the observations are per layer): the per-layer drl and relmas kept as
+    # rl/policies/drl-layer and relmas-layer (the shipped drl and relmas are cycle policies)
+    if policy in ("drl", "drl-layer"):
+        sched = DRLScheduler(shipped_policy_path("drl-layer"))
     elif policy == "relmas-layer":
         sched = RelmasScheduler(shipped_policy_path("relmas-layer"))
     else:

@@ -83,6 +83,8 @@ VERSIONS = (1, 2, 3, 4, 5)
 #: drl from version 5: the dispatcher is ``triage-sjf``'s (``rl/protect.py``), the action still the
 #: line; no (m,k) dispatch (that is versions 2-4), version 1's 39-float layout
 DRL_HOW_VERSION = 5
+#: the version ``fairsched train`` trains per variant by default (the shipped policies' versions)
+TRAIN_VERSION = {"drl": DRL_HOW_VERSION, "relmas": CYCLE_VERSION}
 FORMAT = CYCLE_FORMAT
 THETAS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5)
 DEFAULT_THETA = THETAS.index(THETA)
@@ -400,6 +402,28 @@ class CycleController:
                 if key == (0, 0):
                     break
         return best
+
+
+#: names of the observation's floats (:meth:`CycleController.observe`), shared by both variants
+OBS_GLOBAL = ("load", "arrived_frac", "cycle_hit_rate", "cycle_ends", "ready_per_sub", "busy_frac",
+              "hit_rate_so_far", "urgent_frac")
+OBS_MK = ("mk_slos", "mk_at_0", "mk_at_1", "mk_at_2_plus", "mk_violated")
+
+
+def obs_names(variant: str, version: int) -> list[str]:
+    """The name of every float of the cycle observation of ``variant`` at ``version``, in order (what
+    ``fairsched explain`` prints next to each value)."""
+    names = list(OBS_GLOBAL)
+    if variant == "relmas":
+        if version >= 4:
+            names.append("traffic_ratio")
+        return names + [f"mode={m}" for m in MODES_V[version]]
+    names += ["tenants_on_target", "tenants_lost", "savable_share", "theta/1.5"]
+    for c in THETAS:
+        names += [f"protected@{c}", f"protected_below_target@{c}", f"max_need_protected@{c}"]
+    if 2 <= version < DRL_HOW_VERSION:
+        names += list(OBS_MK)
+    return names
 
 
 def make_controller(variant: str, cycle_requests: float = CYCLE_REQUESTS, version: int = CYCLE_VERSION) -> CycleController:

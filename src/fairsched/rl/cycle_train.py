@@ -34,7 +34,7 @@ from pathlib import Path
 
 from fairsched.errors import InputError
 from fairsched.rl.cycle import (CYCLE_REQUESTS, CYCLE_VERSION, DEFAULT_ACTION, FORMAT, K_DRL, K_RELMAS, MODES_V, N_OBS,
-                                N_OBS_V, THETAS, VERSIONS)
+                                N_OBS_V, THETAS, TRAIN_VERSION, VERSIONS)
 
 VALIDATION_MIX_SEEDS = (100, 101)
 VALIDATION_LOADS = (0.9, 1.2)
@@ -234,16 +234,18 @@ def train_cycle(
     progress: bool = True,
     verbose: int = 0,
     validation: list | None = None,
-    cycle_version: int = CYCLE_VERSION,
+    cycle_version: int | None = None,
 ) -> Path:
     """Train (or resume) a cycle policy; returns the stem of the exported ``.npz``/``.json``."""
     t0 = time.monotonic()
     from fairsched.rl.train import check_train_args
 
     check_train_args(scheduler, N_OBS, timesteps, n_envs, resume)
+    if cycle_version is None:
+        cycle_version = TRAIN_VERSION[scheduler]
     if cycle_version not in VERSIONS:
         raise InputError(f"cycle_version: {cycle_version} unknown; use one of {', '.join(map(str, VERSIONS))} "
-                         f"(default {CYCLE_VERSION}; 5: drl on triage-sjf's dispatch)")
+                         f"(default: drl {TRAIN_VERSION['drl']}, triage-sjf's dispatch; relmas {TRAIN_VERSION['relmas']})")
     try:
         import pandas as pd
         import torch

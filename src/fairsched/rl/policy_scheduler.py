@@ -187,7 +187,11 @@ class PolicyScheduler(Scheduler):
 
 
 class DRLScheduler(PolicyScheduler):
-    """Tenant-aware DRL policy (MaskablePPO, need-weighted reward), shipped in rl/policies/drl."""
+    """Tenant-aware DRL policy. The registered name ``drl`` runs the shipped rl/policies/drl, a *cycle*
+    policy since issue 13 (``cycle_version`` 5: each T_s it sets triage-sjf's line;
+    :mod:`fairsched.rl.cycle`), built by :meth:`for_path`; this class itself runs per-layer drl
+    policies (MaskablePPO, need-weighted reward), e.g. rl/policies/drl-layer, the per-layer drl
+    shipped before."""
 
     default_policy = "drl"
     tenant_aware = True

@@ -441,6 +441,27 @@ def cycle_env_steps(scenario, platform, costs, episodes: int = 3, requests: int 
     return out
 
 
+def cycle_decisions(scenario, platform, costs, quick: bool) -> dict:
+    """``{name: fairsched.rl.bench.cycle_decision_latency(name)}`` for each shipped cycle policy
+    (``drl``, ``relmas``); a policy that is not one (or fails) is left out."""
+    from fairsched.schedulers.registry import available
+
+    try:
+        rb = importlib.import_module("fairsched.rl.bench")
+    except ImportError:
+        return {}
+    out = {}
+    for name in ("drl", "relmas"):
+        if name not in available():
+            continue
+        try:
+            out[name] = rb.cycle_decision_latency(name, scenario=scenario, platform=platform, costs=costs,
+                                                  requests=1000 if quick else 4000, repeat=5 if quick else 25)
+        except (ValueError, InputError):  # not a cycle policy
+            continue
+    return out
+
+
 def decision_latency(platform, costs, workload, quick: bool, drl_sim=None) -> dict:
     """p50/p99 decision time (µs) and numpy-vs-sb3 speedup, from the RL package when present."""
     """``decision_us_*``: the numpy policy's forward pass (``fairsched.rl.bench``), with
@@ -609,6 +630,7 @@ def run_bench(
     if rl:
         log("decision latency ...")
         res.update(decision_latency(plat, table, wl, quick, drl_sim))
+        res["cycle_decision_latency"] = cycle_decisions(scenario, platform, costs, quick)
 
     for tag, m in (("small", small), ("large", large)):
         log(f"peak RSS, {m} requests (fresh process) ...")
@@ -653,6 +675,12 @@ def format_table(res: dict) -> str:
         ("numpy policy vs sb3 predict", f(res.get("predict_speedup"), "{:.1f}x")),
         ("drl whole decide() in the simulator, p50 / p99 (µs)",
          f"{f(res.get('drl_decide_us_p50'), '{:.1f}')} / {f(res.get('drl_decide_us_p99'), '{:.1f}')}"),
+    ]
+    for name, c in (res.get("cycle_decision_latency") or {}).items():
+        rows.append((f"{name} cycle decision: forward pass / whole cycle step, p50 / p99 (µs)",
+                     f"{c['forward']['p50_us']:.1f} / {c['forward']['p99_us']:.1f}; "
+                     f"{c['whole']['p50_us']:.1f} / {c['whole']['p99_us']:.1f} ({c['cycles']} cycles)"))
+    rows += [
         (f"peak RSS, {f(res.get('rss_requests_small'), '{:,}')} requests (MB)", f(res.get("rss_mb_small"), "{:.0f}")),
         (f"peak RSS, {f(res.get('rss_requests_large'), '{:,}')} requests (MB)", f(res.get("rss_mb_large"), "{:.0f}")),
     ]

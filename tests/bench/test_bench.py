@@ -132,3 +132,20 @@ def test_cycle_env_steps_both_cores(small_inputs):
         assert set(r) == {"compiled", "python"} and r["compiled"] > 0 and r["python"] > 0
     table = format_table(dict(cycle_env_steps_per_s=res))
     assert "cycle env steps/s, drl: kernel / Python dispatch" in table
+
+
+@pytest.mark.parametrize("name", ["drl", "relmas"])
+def test_cycle_decision_latency_counts_every_cycle(name):
+    """One whole-step sample per cycle the controller ran (the run's ~requests / 50 cycles), each
+    observation's forward pass timed ``repeat`` times, on the compiled core; and its bench row."""
+    from fairsched.rl.bench import cycle_decision_latency
+
+    r = cycle_decision_latency(name, requests=500, repeat=3, warmup=5)
+    assert r["core"] == "compiled" and r["cycles"] == r["controller_cycles"] >= 500 // 50
+    assert r["forward_samples"] == 3 * r["cycles"]
+    for k in ("forward", "whole"):
+        assert 0 < r[k]["p50_us"] <= r[k]["p99_us"]
+    table = format_table(dict(cycle_decision_latency={name: r}))
+    assert f"{name} cycle decision: forward pass / whole cycle step" in table
+    with pytest.raises(ValueError, match="not a learned cycle policy"):
+        cycle_decision_latency("edf")

@@ -152,3 +152,51 @@ def _sb3_model(pol):
             m.weight.copy_(torch.as_tensor(W, dtype=torch.float32))
             m.bias.copy_(torch.as_tensor(b, dtype=torch.float32))
     return model
+
+
+def cycle_decision_latency(policy: str = "drl", *, scenario="default", load: float = 1.2, requests: int = 4000,
+                           seed: int = 0, platform="default", costs=None, repeat: int = 25, warmup: int = 50) -> dict:
+    """p50/p99 (us) of a shipped *cycle* policy's decisions (``drl``, ``relmas``: one per scheduling
+    cycle) on a run of ``scenario``: ``whole`` = the scheduler's whole cycle step in the run
+    (observation from the kernel's state view, forward pass, the cycle's pick:
+    :meth:`CycleScheduler._on_cycle`), one sample per cycle; ``forward`` = the numpy MLP's
+    ``act_cycle`` alone on the run's recorded observations, each ``repeat`` times after ``warmup``
+    calls (a run has only ~80 cycles). Between cycles the dispatcher runs inside the compiled kernel;
+    its cost is in the layer-event rates."""
+    from fairsched.api import build
+    from fairsched.schedulers.registry import make
+    from fairsched.sim.engine import SimConfig, Simulator
+
+    sched = make(policy)
+    if not hasattr(sched, "_on_cycle") or getattr(sched, "policy", None) is None:
+        raise ValueError(f"{policy}: not a learned cycle policy")
+    pol, step = sched.policy, sched._on_cycle
+    obs_l, whole_ns = [], []
+
+    class _Recorded:  # the policy, its observations kept
+        meta = pol.meta
+
+        @staticmethod
+        def act_cycle(obs):
+            obs_l.append(np.array(obs, dtype=np.float32))
+            return pol.act_cycle(obs)
+
+    def timed_step(view):
+        t0 = time.perf_counter_ns()
+        out = step(view)
+        whole_ns.append(time.perf_counter_ns() - t0)
+        return out
+
+    sched.policy, sched._on_cycle = _Recorded(), timed_step
+    plat, table, wl = build(scenario=scenario, platform=platform, costs=costs, load=load, requests=requests)
+    sim = Simulator(plat, table, wl, SimConfig(seed=seed, time_decisions=False)).run(sched)
+    for i in range(warmup):
+        pol.act_cycle(obs_l[i % len(obs_l)])
+    fwd_ns = []
+    for _ in range(repeat):
+        for o in obs_l:
+            t0 = time.perf_counter_ns()
+            pol.act_cycle(o)
+            fwd_ns.append(time.perf_counter_ns() - t0)
+    return dict(policy=policy, cycles=len(whole_ns), core=sim.core_used, forward=_q(fwd_ns), whole=_q(whole_ns),
+                forward_samples=len(fwd_ns), controller_cycles=sched.ctl.cycles)

@@ -51,11 +51,9 @@ class _CycleRecorder:
         return a
 
 
-def _explain_cycle(sched, scheduler: str, decision: int, sim) -> dict:
-    """One cycle decision of a cycle policy (module docstring)."""
-    from fairsched.rl.cycle import MODES_V, THETAS, obs_names
-
-    rec = _CycleRecorder(sched.policy, decision, sim)
+def _run_recorded(sched, sim, rec, what: str) -> dict:
+    """Run ``sched`` with ``rec`` standing in for its policy (its own decide on the kernel) until the
+    recorder stops the run at the decision asked for; that decision's record."""
     sched.policy = rec
     sched.kernel_spec = None  # its own decide on the kernel, with the recorder as its policy
     try:
@@ -63,9 +61,16 @@ def _explain_cycle(sched, scheduler: str, decision: int, sim) -> dict:
     except _Stop:
         pass
     if rec.record is None:
-        raise InputError(f"--decision: the run has only {rec.calls} scheduling cycles; choose a smaller one "
-                         "(or more --requests)")
-    r, ctl = rec.record, sched.ctl
+        raise InputError(f"--decision: the run has only {rec.calls} {what}; choose a smaller one (or more --requests)")
+    return rec.record
+
+
+def _explain_cycle(sched, scheduler: str, decision: int, sim) -> dict:
+    """One cycle decision of a cycle policy (module docstring)."""
+    from fairsched.rl.cycle import MODES_V, THETAS, obs_names
+
+    r = _run_recorded(sched, sim, _CycleRecorder(sched.policy, decision, sim), "scheduling cycles")
+    ctl = sched.ctl
     labels = ([f"theta={t}" for t in THETAS] if ctl.variant == "drl" else [f"mode={m}" for m in MODES_V[ctl.version]])
     return dict(
         kind="cycle", scheduler=scheduler, decision=decision, time_ms=r["now"] * 1e3, variant=ctl.variant,
@@ -135,16 +140,7 @@ def explain(*, scheduler: str | None = None, decision: int = 0, scenario="defaul
 
     sched.features.build = build_and_keep
     rec = _Recorder(sched.policy, decision, sim, last)
-    sched.policy = rec
-    sched.kernel_spec = None  # its own decide on the kernel, with the recorder as its policy
-    try:
-        sim.run(sched)
-    except _Stop:
-        pass
-    if rec.record is None:
-        raise InputError(f"--decision: the run has only {rec.calls} policy decisions; choose a smaller one "
-                         "(or more --requests)")
-    r = rec.record
+    r = _run_recorded(sched, sim, rec, "policy decisions")
     K = rec.K
     obs = r["obs"]
     cands = []

@@ -25,3 +25,14 @@ def tiny_setup():
 def env_kwargs(tiny_setup):
     plat, table, scen = tiny_setup
     return dict(scenario=scen, platform=plat, costs=table, requests=120, n_tenants=(3, 5), K=4, p_base=0.5)
+
+
+def one_error_line(main, argv, capsys) -> str:
+    """Run a search's ``main(argv)`` (the hindsight searches of fairsched.experiments): it must exit 2
+    with exactly one ``error:`` line on stderr, which is returned."""
+    with pytest.raises(SystemExit) as e:
+        raise SystemExit(main(argv))
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:"), err
+    return err[0]

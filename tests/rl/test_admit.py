@@ -149,9 +149,6 @@ def test_settings_and_labels():
                                          (["--masks", "no/such.csv"], "--masks")])
 def test_search_cli_bad_input(argv, field, capsys):
     from fairsched.experiments.admit_search import main
+    from tests.rl.conftest import one_error_line
 
-    with pytest.raises(SystemExit) as e:
-        raise SystemExit(main(argv))
-    assert e.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error:") and field in err[0]
+    assert field in one_error_line(main, argv, capsys)

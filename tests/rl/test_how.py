@@ -184,12 +184,9 @@ def test_summary_on_a_hand_made_grid():
                                          (["--switch-from", "no/such"], "--switch-from")])
 def test_search_cli_bad_input(argv, field, capsys):
     from fairsched.experiments.how_search import main
+    from tests.rl.conftest import one_error_line
 
-    with pytest.raises(SystemExit) as e:
-        raise SystemExit(main(argv))
-    assert e.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error:") and field in err[0]
+    assert field in one_error_line(main, argv, capsys)
 
 
 def test_switching_variants_within_a_run():

@@ -151,13 +151,9 @@ def test_per_slo_mask(shed):
                                          (["--switch-from", "no/such.csv"], "--switch-from")])
 def test_search_cli_bad_input(argv, field, capsys):
     from fairsched.experiments.protect_search import main
+    from tests.rl.conftest import one_error_line
 
-    with pytest.raises(SystemExit) as e:
-        rc = main(argv)
-        raise SystemExit(rc)
-    assert e.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error:") and field in err[0]
+    assert field in one_error_line(main, argv, capsys)
 
 
 @pytest.mark.parametrize("shed", [False, True])

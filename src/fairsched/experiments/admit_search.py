@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fairsched.experiments.protect_search import _loads, _score, map_cells, report_grid
+from fairsched.experiments.protect_search import _score, map_cells, report_grid, search_parser
 
 BASE = ("llf", "sjf", "env", "sub")  # triage-sjf's way of serving the classes
 OFF = "off/0/0.8"  # = triage-sjf
@@ -161,15 +161,9 @@ def _floats(text: str) -> tuple[float, ...]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from fairsched.rl.evaluate import _Parser  # bad flags: one error: line, exit 2
     from fairsched.rl.protect import ADMITS
 
-    ap = _Parser(prog="python -m fairsched.experiments.admit_search", description=__doc__.splitlines()[0])
-    ap.add_argument("--mixes", type=int, default=6, help="unseen mixes 0..N-1 beside the default scenario")
-    ap.add_argument("--loads", type=_loads, default=(0.7, 0.9, 1.2))
-    ap.add_argument("--requests", type=int, default=4000)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--jobs", type=int, default=1)
+    ap = search_parser("admit_search", __doc__)
     ap.add_argument("--modes", default="demote,defer,drop", help="admission modes to search (of demote, defer, drop)")
     ap.add_argument("--deltas", type=_floats, default=(0.0, 0.01, 0.02, 0.05, 0.1), help="slack thresholds")
     ap.add_argument("--thetas", type=_floats, default=(0.8, 0.9, 1.0, 1.1), help="triage lines")

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fairsched.experiments.protect_search import _loads, _score, map_cells, report_grid
+from fairsched.experiments.protect_search import _score, map_cells, report_grid, search_parser
 
 TODAY = "llf/llf/env/sub"  # triage's own way of serving the classes (without its 8-candidate menu)
 
@@ -229,14 +229,7 @@ def switch(grid: pd.DataFrame, cells: pd.DataFrame, *, kind: str = "line", top: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    from fairsched.rl.evaluate import _Parser  # bad flags: one error: line, exit 2
-
-    ap = _Parser(prog="python -m fairsched.experiments.how_search", description=__doc__.splitlines()[0])
-    ap.add_argument("--mixes", type=int, default=6, help="unseen mixes 0..N-1 beside the default scenario")
-    ap.add_argument("--loads", type=_loads, default=(0.7, 0.9, 1.2))
-    ap.add_argument("--requests", type=int, default=4000)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--jobs", type=int, default=1)
+    ap = search_parser("how_search", __doc__)
     ap.add_argument("--masks", type=Path, default=None, metavar="CELLS_CSV",
                     help="also run every variant with each cell's hindsight protect set (a protect search's _cells.csv)")
     ap.add_argument("--variants", default=None, metavar="V1,V2",

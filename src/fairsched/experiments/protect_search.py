@@ -242,17 +242,24 @@ def _seeds(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError("give seeds as comma-separated integers, e.g. 1,2") from None
 
 
-def main(argv: list[str] | None = None) -> int:
-    from fairsched.rl.evaluate import _Parser  # bad flags: one error: line, exit 2
+def search_parser(module: str, doc: str):
+    """The flags every hindsight search shares (cells: default + ``--mixes`` unseen mixes x ``--loads``,
+    ``--requests``, ``--seed``, ``--jobs``), on a parser whose bad flags are one ``error:`` line, exit 2;
+    ``module``: the search's module name (``python -m`` prog), ``doc``: its docstring."""
+    from fairsched.rl.evaluate import _Parser
 
-    ap = _Parser(prog="python -m fairsched.experiments.protect_search",
-                                 description=__doc__.splitlines()[0])
+    ap = _Parser(prog=f"python -m fairsched.experiments.{module}", description=doc.splitlines()[0])
     ap.add_argument("--mixes", type=int, default=6, help="unseen mixes 0..N-1 beside the default scenario")
     ap.add_argument("--loads", type=_loads, default=(0.7, 0.9, 1.2))
     ap.add_argument("--requests", type=int, default=4000)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--passes", type=int, default=3)
     ap.add_argument("--jobs", type=int, default=1)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = search_parser("protect_search", __doc__)
+    ap.add_argument("--passes", type=int, default=3)
     ap.add_argument("--slo-passes", type=int, default=0,
                     help="then refine the best mask per SLO with this many passes (0: not)")
     ap.add_argument("--switch-from", type=Path, default=None, metavar="CELLS_CSV",

@@ -156,11 +156,17 @@ class CycleController:
         # (m,k): dbp's per-SLO distance to failure (one implementation), from version 2, drl only,
         # and only where the scenario has an (m,k) SLO: elsewhere the run is that of version 1
         self.mk = None
-        if 2 <= self.version < DRL_HOW_VERSION and self.variant == "drl" and any(s.mk for s in sim.workload.slos):
+        if self.mk_dispatch(sim.workload):
             self.mk = MKHistory(sim.workload.slos)
             sim.on_end = self.mk.ended
         #: True where the dispatch needs the Python core (the on_end hook and the (m,k) branch)
         self.python_only = self.mk is not None
+
+    def mk_dispatch(self, workload) -> bool:
+        """Whether this controller dispatches ``workload`` with dbp's (m,k) history: drl at versions
+        2-4, on a workload with an (m,k) SLO (that dispatch runs on the Python core)."""
+        return (2 <= self.version < DRL_HOW_VERSION and self.variant == "drl"
+                and any(s.mk for s in workload.slos))
 
     # ------------------------------------------------------------- the cycle
     def due(self, sim) -> bool:
@@ -534,8 +540,7 @@ class CycleScheduler(Scheduler):
         """Why the compiled core cannot run this scheduler on ``sim``'s workload (None: it can):
         a version-2 drl controller on (m,k) SLOs dispatches with dbp's outcome history, which the
         kernel does not keep for this rule (:attr:`CycleController.python_only`)."""
-        c = self.ctl
-        if 2 <= c.version < DRL_HOW_VERSION and c.variant == "drl" and any(s.mk for s in sim.workload.slos):
+        if self.ctl.mk_dispatch(sim.workload):
             return "a version-2 drl cycle policy on (m,k) SLOs (its (m,k) dispatch runs on the Python core)"
         return None
 
